@@ -1,0 +1,112 @@
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+#include "util.h"
+
+#define DEFAULT_TIMEOUT_MS	2500
+
+void
+cli_opts_init(struct cli_opts *o, int argc, char **argv)
+{
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	o->via = PM_AUTO;
+	o->timeout_ms = DEFAULT_TIMEOUT_MS;
+	/*
+	 * Known before option parsing, so that even a usage error is
+	 * reported as JSON to a script that asked for JSON.
+	 */
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			o->json = 1;
+}
+
+int
+cli_common_opt(int c, const char *arg, struct cli_opts *o,
+    struct pm_error *err)
+{
+	unsigned long v;
+
+	switch (c) {
+	case 'V':
+		if (method_parse(arg, &o->via) == -1) {
+			pm_seterr(err, PME_USAGE, 0, "unknown protocol \"%s\" "
+			    "for --via: use auto, upnp or natpmp", arg);
+			return -1;
+		}
+		return 1;
+	case 'j':
+		o->json = 1;
+		return 1;
+	case 't':
+		if (parse_uint(arg, 100, 600000, &v) == -1) {
+			pm_seterr(err, PME_USAGE, 0, "bad --timeout \"%s\": "
+			    "expected milliseconds from 100 to 600000", arg);
+			return -1;
+		}
+		o->timeout_ms = (int)v;
+		return 1;
+	case 'v':
+		o->verbose++;
+		log_init("portkeeper", o->verbose + 1);
+		return 1;
+	}
+	return 0;
+}
+
+int
+cli_print_json(cJSON *obj)
+{
+	char *s = cJSON_PrintUnformatted(obj);
+
+	if (s != NULL) {
+		printf("%s\n", s);
+		free(s);
+	}
+	cJSON_Delete(obj);
+	fflush(stdout);
+	return 0;
+}
+
+int
+cli_fail(const struct cli_opts *o, const struct pm_error *err)
+{
+	if (o->json) {
+		cJSON *obj = cJSON_CreateObject(), *e;
+
+		cJSON_AddFalseToObject(obj, "ok");
+		e = cJSON_AddObjectToObject(obj, "error");
+		cJSON_AddStringToObject(e, "code", pm_errcode_str(err->code));
+		cJSON_AddStringToObject(e, "message", err->msg);
+		if (err->router_code != 0)
+			cJSON_AddNumberToObject(e, "router_code",
+			    err->router_code);
+		cli_print_json(obj);
+	} else
+		fprintf(stderr, "portkeeper: %s\n", err->msg);
+	return pm_exit_status(err->code);
+}
+
+int
+cli_usage_error(const struct cli_opts *o, const char *usage,
+    const char *fmt, ...)
+{
+	struct pm_error err;
+	va_list ap;
+
+	pm_clearerr(&err);
+	err.code = PME_USAGE;
+	va_start(ap, fmt);
+	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+	va_end(ap);
+	cli_fail(o, &err);
+	if (!o->json)
+		fprintf(stderr, "usage: %s\n", usage);
+	return 2;
+}

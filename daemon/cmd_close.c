@@ -1,0 +1,89 @@
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "portmap.h"
+#include "portspec.h"
+
+static const char usage[] = "portkeeper close EXT[:INT][/tcp|/udp] "
+    "[--via auto|upnp|natpmp] [--json]";
+
+static void
+help(void)
+{
+	printf("usage: %s\n\n"
+	    "Removes the forward of external port EXT to this host.  Forwards "
+	    "to other hosts\nare never touched.  Closing a port that is not "
+	    "forwarded succeeds.  NAT-PMP\nremoves by internal port: give "
+	    ":INT when it differs from EXT and the router\ndoes not speak "
+	    "UPnP.\n\n"
+	    CLI_COMMON_HELP, usage);
+}
+
+int
+cmd_close(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cli_opts o;
+	struct pm_error err;
+	struct portspec spec;
+	struct portmap *pm;
+	enum pm_method method = PM_AUTO;
+	bool removed;
+	char ebuf[160];
+	int c, rc;
+
+	cli_opts_init(&o, argc, argv);
+	pm_clearerr(&err);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			help();
+			return 0;
+		case '?':
+			return cli_usage_error(&o, usage, "unknown or "
+			    "incomplete option \"%s\"", argv[optind - 1]);
+		default:
+			if (cli_common_opt(c, optarg, &o, &err) == -1)
+				return cli_usage_error(&o, usage, "%s",
+				    err.msg);
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error(&o, usage, optind == argc ?
+		    "which port? give EXT[/tcp|/udp], e.g. 80" :
+		    "too many arguments");
+	if (portspec_parse(argv[optind], 1, &spec, ebuf, sizeof(ebuf)) == -1)
+		return cli_usage_error(&o, usage, "%s", ebuf);
+
+	if ((pm = portmap_new(o.via, o.timeout_ms, &err)) == NULL)
+		return cli_fail(&o, &err);
+	if (portmap_close(pm, &spec, &removed, &method, &err) == -1) {
+		rc = cli_fail(&o, &err);
+		portmap_free(pm);
+		return rc;
+	}
+	if (o.json) {
+		cJSON *obj = cJSON_CreateObject();
+
+		cJSON_AddTrueToObject(obj, "ok");
+		cJSON_AddStringToObject(obj, "method", method_str(method));
+		cJSON_AddStringToObject(obj, "protocol", proto_str(spec.proto));
+		cJSON_AddNumberToObject(obj, "external_port", spec.ext);
+		cJSON_AddBoolToObject(obj, "removed", removed);
+		cli_print_json(obj);
+	} else if (removed)
+		printf("closed %u/%s via %s\n", spec.ext, proto_str(spec.proto),
+		    method_name(method));
+	else
+		printf("%u/%s was not forwarded; nothing to close\n", spec.ext,
+		    proto_str(spec.proto));
+	portmap_free(pm);
+	return 0;
+}

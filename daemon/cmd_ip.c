@@ -1,0 +1,129 @@
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "portmap.h"
+
+static const char usage[] = "portkeeper ip [--via auto|upnp|natpmp] [--json]";
+
+static void
+help(void)
+{
+	printf("usage: %s\n\n"
+	    "Shows this host's LAN address, the default gateway, the router's "
+	    "external\naddress and which port mapping protocols the router "
+	    "answers.\n\n"
+	    CLI_COMMON_HELP, usage);
+}
+
+int
+cmd_ip(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cli_opts o;
+	struct pm_error err;
+	struct portmap *pm;
+	const struct portmap_info *in;
+	const struct netinfo *ni;
+	int c, rc;
+
+	cli_opts_init(&o, argc, argv);
+	pm_clearerr(&err);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			help();
+			return 0;
+		case '?':
+			return cli_usage_error(&o, usage, "unknown or "
+			    "incomplete option \"%s\"", argv[optind - 1]);
+		default:
+			if (cli_common_opt(c, optarg, &o, &err) == -1)
+				return cli_usage_error(&o, usage, "%s",
+				    err.msg);
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(&o, usage, "ip takes no arguments");
+
+	if ((pm = portmap_new(o.via, o.timeout_ms, &err)) == NULL)
+		return cli_fail(&o, &err);
+	rc = portmap_probe(pm, 1, &err) == -1 ? pm_exit_status(err.code) : 0;
+	in = portmap_info(pm);
+	ni = portmap_netinfo(pm);
+	if (o.json) {
+		cJSON *obj = cJSON_CreateObject(), *u, *n;
+
+		if (rc == 0)
+			cJSON_AddTrueToObject(obj, "ok");
+		else {
+			cJSON *e;
+
+			cJSON_AddFalseToObject(obj, "ok");
+			e = cJSON_AddObjectToObject(obj, "error");
+			cJSON_AddStringToObject(e, "code",
+			    pm_errcode_str(err.code));
+			cJSON_AddStringToObject(e, "message", err.msg);
+		}
+		cJSON_AddStringToObject(obj, "internal_ip", ni->internal_str);
+		cJSON_AddStringToObject(obj, "interface", ni->ifname);
+		cJSON_AddStringToObject(obj, "gateway", ni->gateway_str);
+		if (rc == 0 && in->external_ip[0] != '\0')
+			cJSON_AddStringToObject(obj, "external_ip",
+			    in->external_ip);
+		else
+			cJSON_AddNullToObject(obj, "external_ip");
+		cJSON_AddStringToObject(obj, "external_ip_class", rc == 0 ?
+		    addr_class_str(in->external_class) : "none");
+		u = cJSON_AddObjectToObject(obj, "upnp");
+		cJSON_AddBoolToObject(u, "found", in->upnp_found);
+		if (in->upnp_found) {
+			cJSON_AddStringToObject(u, "control_url",
+			    in->control_url);
+			cJSON_AddBoolToObject(u, "connected",
+			    in->upnp_connected);
+			cJSON_AddStringToObject(u, "status", in->upnp_status);
+			cJSON_AddStringToObject(u, "external_ip",
+			    in->upnp_external_ip);
+		} else {
+			cJSON_AddNullToObject(u, "control_url");
+			cJSON_AddFalseToObject(u, "connected");
+		}
+		n = cJSON_AddObjectToObject(obj, "natpmp");
+		cJSON_AddBoolToObject(n, "found", in->natpmp_found);
+		if (in->natpmp_found) {
+			cJSON_AddNumberToObject(n, "epoch", in->epoch);
+			cJSON_AddNumberToObject(n, "result", in->natpmp_result);
+			cJSON_AddStringToObject(n, "external_ip",
+			    in->natpmp_external_ip);
+		} else
+			cJSON_AddNullToObject(n, "epoch");
+		cli_print_json(obj);
+	} else {
+		printf("internal  %s (%s)\n", ni->internal_str, ni->ifname);
+		printf("gateway   %s\n", ni->gateway_str);
+		if (rc == 0)
+			printf("external  %s (%s)\n", in->external_ip[0] ?
+			    in->external_ip : "none",
+			    addr_class_str(in->external_class));
+		printf("upnp      %s\n", in->upnp_found ? (in->upnp_connected ?
+		    "found, connected" : "found, not connected") :
+		    "not found");
+		if (in->upnp_found)
+			printf("          %s\n", in->control_url);
+		if (in->natpmp_found)
+			printf("natpmp    found, epoch %u\n", in->epoch);
+		else
+			printf("natpmp    not found\n");
+		if (rc != 0)
+			fprintf(stderr, "portkeeper: %s\n", err.msg);
+	}
+	portmap_free(pm);
+	return rc;
+}

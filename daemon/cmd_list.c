@@ -1,0 +1,120 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "portmap.h"
+
+static const char usage[] = "portkeeper list [--via auto|upnp] [--json]";
+
+static void
+help(void)
+{
+	printf("usage: %s\n\n"
+	    "Shows the router's port forwarding table (UPnP-IGD; NAT-PMP has "
+	    "no way to list\nit), marking the forwards that point at this "
+	    "host.\n\n"
+	    CLI_COMMON_HELP, usage);
+}
+
+int
+cmd_list(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	struct cli_opts o;
+	struct pm_error err;
+	struct portmap *pm;
+	struct pm_mapping *v = NULL;
+	size_t n = 0, i;
+	int c, rc;
+
+	cli_opts_init(&o, argc, argv);
+	pm_clearerr(&err);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			help();
+			return 0;
+		case '?':
+			return cli_usage_error(&o, usage, "unknown or "
+			    "incomplete option \"%s\"", argv[optind - 1]);
+		default:
+			if (cli_common_opt(c, optarg, &o, &err) == -1)
+				return cli_usage_error(&o, usage, "%s",
+				    err.msg);
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(&o, usage, "list takes no arguments");
+
+	if ((pm = portmap_new(o.via, o.timeout_ms, &err)) == NULL)
+		return cli_fail(&o, &err);
+	if (portmap_list(pm, &v, &n, &err) == -1) {
+		rc = cli_fail(&o, &err);
+		portmap_free(pm);
+		return rc;
+	}
+	if (o.json) {
+		cJSON *obj = cJSON_CreateObject(), *arr;
+
+		cJSON_AddTrueToObject(obj, "ok");
+		cJSON_AddStringToObject(obj, "method", "upnp");
+		cJSON_AddStringToObject(obj, "internal_ip",
+		    portmap_netinfo(pm)->internal_str);
+		cJSON_AddStringToObject(obj, "external_ip",
+		    portmap_info(pm)->upnp_external_ip);
+		arr = cJSON_AddArrayToObject(obj, "mappings");
+		for (i = 0; i < n; i++) {
+			cJSON *m = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(m, "protocol",
+			    proto_str(v[i].proto));
+			cJSON_AddNumberToObject(m, "external_port",
+			    v[i].ext_port);
+			cJSON_AddStringToObject(m, "internal_ip",
+			    v[i].int_client);
+			cJSON_AddNumberToObject(m, "internal_port",
+			    v[i].int_port);
+			cJSON_AddStringToObject(m, "description", v[i].desc);
+			cJSON_AddBoolToObject(m, "enabled", v[i].enabled);
+			cJSON_AddNumberToObject(m, "lease", v[i].lease);
+			cJSON_AddBoolToObject(m, "this_host", v[i].this_host);
+			cJSON_AddItemToArray(arr, m);
+		}
+		cli_print_json(obj);
+	} else if (n == 0)
+		printf("the router at %s has no port forwards\n",
+		    portmap_netinfo(pm)->gateway_str);
+	else {
+		printf("%-10s %-21s %-10s %-8s %s\n", "EXTERNAL", "INTERNAL",
+		    "LEASE", "", "DESCRIPTION");
+		for (i = 0; i < n; i++) {
+			char ext[16], in[32], lease[16];
+
+			snprintf(ext, sizeof(ext), "%u/%s", v[i].ext_port,
+			    proto_str(v[i].proto));
+			snprintf(in, sizeof(in), "%s:%u", v[i].int_client,
+			    v[i].int_port);
+			if (v[i].lease == 0)
+				snprintf(lease, sizeof(lease), "permanent");
+			else
+				snprintf(lease, sizeof(lease), "%us",
+				    v[i].lease);
+			/* The description is the router's: print it as data. */
+			printf("%-10s %-21s %-10s %-8s ", ext, in, lease,
+			    v[i].this_host ? "this" : "");
+			for (const char *p = v[i].desc; *p != '\0'; p++)
+				putchar(*p >= 0x20 && *p < 0x7f ? *p : '?');
+			putchar('\n');
+		}
+	}
+	free(v);
+	portmap_free(pm);
+	return 0;
+}

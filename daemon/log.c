@@ -1,0 +1,93 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static const char *log_progname = "portkeeper";
+static int log_level;
+
+void
+log_init(const char *progname, int verbosity)
+{
+	log_progname = progname;
+	log_level = verbosity;
+}
+
+int
+log_verbosity(void)
+{
+	return log_level;
+}
+
+static void
+vlog(const char *fmt, va_list ap, const char *suffix)
+{
+	/* One fprintf per line so that threads never interleave mid-line. */
+	char buf[1024];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (suffix != NULL)
+		fprintf(stderr, "%s: %s: %s\n", log_progname, buf, suffix);
+	else
+		fprintf(stderr, "%s: %s\n", log_progname, buf);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	vlog(fmt, ap, strerror(saved));
+	va_end(ap);
+	errno = saved;
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_level < 1)
+		return;
+	va_start(ap, fmt);
+	vlog(fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_level < 2)
+		return;
+	va_start(ap, fmt);
+	vlog(fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(fmt, ap, NULL);
+	va_end(ap);
+	exit(1);
+}

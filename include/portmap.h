@@ -1,0 +1,88 @@
+/*
+ * The one port-mapping interface in front of both protocols.  The caller
+ * says which protocol to use (or auto), portmap finds the gateway, asks
+ * NAT-PMP and UPnP-IGD at the same time and lets whichever answers first
+ * serve, and turns every router answer into a pm_error a person can act on.
+ */
+#ifndef PK_PORTMAP_H
+#define PK_PORTMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "mapping.h"
+#include "netinfo.h"
+#include "pmerr.h"
+#include "portspec.h"
+
+struct portmap;
+
+/* What the gateway told us while being probed. */
+struct portmap_info {
+	enum pm_method	method;		/* the protocol that serves */
+	bool		upnp_found;
+	bool		upnp_connected;
+	char		upnp_status[64];
+	char		upnp_location[256];
+	char		control_url[256];
+	char		upnp_external_ip[16];
+	bool		natpmp_found;
+	int		natpmp_result;
+	uint32_t	epoch;
+	char		natpmp_external_ip[16];
+	char		external_ip[16];	/* from the serving protocol */
+	enum addr_class	external_class;
+	struct pm_error	upnp_error;	/* why UPnP was not found */
+	struct pm_error	natpmp_error;
+};
+
+struct portmap_open_result {
+	enum pm_method	method;
+	uint16_t	ext_port;
+	uint32_t	lease;
+	char		note[256];	/* a fallback taken, or "" */
+};
+
+/*
+ * Finds the default gateway and this host's address.  timeout_ms bounds
+ * discovery.  Returns NULL with err set (PME_NO_ROUTE, PME_INTERNAL).
+ */
+struct portmap	*portmap_new(enum pm_method via, int timeout_ms,
+		    struct pm_error *err);
+void		 portmap_free(struct portmap *);
+const struct netinfo *portmap_netinfo(const struct portmap *);
+
+/*
+ * Asks the gateway over the allowed protocols.  With all 0 it returns as
+ * soon as one answered; with all 1 it waits for both (but never more than a
+ * short grace period after the first answer).  Returns 0, or -1 with
+ * PME_NO_GATEWAY when neither answered.
+ */
+int		 portmap_probe(struct portmap *, int all, struct pm_error *err);
+const struct portmap_info *portmap_info(const struct portmap *);
+
+/*
+ * Forwards spec->ext on the router to spec->in on this host for lease
+ * seconds (0: permanent, UPnP only).  Unless any_port, a different external
+ * port offered by the router is released and reported as PME_CONFLICT.
+ * Probes first if needed.  Returns 0 with *res, or -1 with err set.
+ */
+int		 portmap_open(struct portmap *, const struct portspec *spec,
+		    uint32_t lease, bool any_port, const char *desc,
+		    struct portmap_open_result *res, struct pm_error *err);
+
+/*
+ * Removes the forward of spec->ext.  *removed tells whether there was one.
+ * A forward to another host is never removed (PME_CONFLICT).
+ */
+int		 portmap_close(struct portmap *, const struct portspec *spec,
+		    bool *removed, enum pm_method *method,
+		    struct pm_error *err);
+
+/* The router's table (UPnP only).  *out is malloc'd. */
+int		 portmap_list(struct portmap *, struct pm_mapping **out,
+		    size_t *n, struct pm_error *err);
+
+#endif

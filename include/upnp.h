@@ -1,0 +1,72 @@
+/*
+ * UPnP-IGD client on top of miniupnpc.  Every function here blocks inside
+ * miniupnpc (HTTP with per-read timeouts but no overall deadline), so callers
+ * run them on a job (job.h) and wait with a deadline of their own.
+ */
+#ifndef PK_UPNP_H
+#define PK_UPNP_H
+
+#include <miniupnpc/miniupnpc.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mapping.h"
+#include "pmerr.h"
+#include "ssdp.h"
+
+/* Never read more entries than this from a router's table. */
+#define UPNP_LIST_MAX	1024
+
+struct upnp_igd {
+	struct UPNPUrls	urls;
+	struct IGDdatas	data;
+	int		have_urls;
+	char		location[SSDP_URL_MAX];
+	struct in_addr	gateway;
+	struct in_addr	local;
+};
+
+/*
+ * Finds the IGD at gateway (SSDP until deadline, then its description) and
+ * checks that its control URL points at the gateway too.  Returns 0, or -1
+ * with err set.  Call upnp_igd_free() in both cases.
+ */
+int	upnp_discover(struct upnp_igd *, struct in_addr gateway,
+	    struct in_addr local, int64_t deadline, struct pm_error *err);
+void	upnp_igd_free(struct upnp_igd *);
+
+/*
+ * GetExternalIPAddress: copies the router's answer, unchecked, into ip (an
+ * empty string when the router has none).  0 or -1 with err set.
+ */
+int	upnp_external_ip(struct upnp_igd *, char ip[16], struct pm_error *err);
+
+/* GetStatusInfo: connected is 1 when the router says "Connected". */
+int	upnp_status(struct upnp_igd *, int *connected, char status[64],
+	    struct pm_error *err);
+
+/* AddPortMapping towards client:int_port; lease 0 asks for permanent. */
+int	upnp_add(struct upnp_igd *, enum pm_proto, uint16_t ext_port,
+	    uint16_t int_port, const char *client, const char *desc,
+	    uint32_t lease, struct pm_error *err);
+
+/*
+ * GetSpecificPortMappingEntry.  Returns 1 with *m filled, 0 when the router
+ * has no such mapping, -1 with err set.
+ */
+int	upnp_get(struct upnp_igd *, enum pm_proto, uint16_t ext_port,
+	    struct pm_mapping *m, struct pm_error *err);
+
+/* DeletePortMapping.  Returns 1 deleted, 0 there was none, -1 error. */
+int	upnp_delete(struct upnp_igd *, enum pm_proto, uint16_t ext_port,
+	    struct pm_error *err);
+
+/*
+ * The whole table through GetGenericPortMappingEntry, at most UPNP_LIST_MAX
+ * entries; entries the router garbles are skipped.  *out is malloc'd.
+ */
+int	upnp_list(struct upnp_igd *, struct pm_mapping **out, size_t *n,
+	    struct pm_error *err);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * Small helpers shared by every module: monotonic time and bounded string
+ * handling.
+ */
+#ifndef PK_UTIL_H
+#define PK_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Milliseconds on CLOCK_MONOTONIC; every lease and deadline uses this. */
+int64_t	mono_ms(void);
+
+/* Milliseconds left until deadline (never negative). */
+int	ms_until(int64_t deadline);
+
+/*
+ * Copies src into dst of size dstsz, always NUL-terminating.  Returns 0, or
+ * -1 when src did not fit (dst then holds a truncated copy).
+ */
+int	str_copy(char *dst, const char *src, size_t dstsz);
+
+/*
+ * Parses a decimal unsigned integer in [min, max] that fills the whole
+ * string: no sign, no spaces, no trailing characters.  Returns 0 or -1.
+ */
+int	parse_uint(const char *s, unsigned long min, unsigned long max,
+	    unsigned long *out);
+
+#define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
