@@ -42,6 +42,7 @@ struct upnp_call {
 	char			 client[INET_ADDRSTRLEN];
 	char			 desc[80];
 	/* Results, read by the caller once the job is done. */
+	int			 want_status;
 	int			 rc;
 	struct pm_error		 err;
 	char			 ext_ip[16];
@@ -141,8 +142,8 @@ upnp_call_run(void *arg)
 		    &c->err);
 		if (c->rc == 0)
 			c->rc = upnp_external_ip(igd, c->ext_ip, &c->err);
-		if (c->rc == 0 && upnp_status(igd, &c->connected, c->status,
-		    NULL) == -1)
+		if (c->rc == 0 && c->want_status &&
+		    upnp_status(igd, &c->connected, c->status, NULL) == -1)
 			str_copy(c->status, "unknown", sizeof(c->status));
 		break;
 	case UOP_ADD:
@@ -318,13 +319,15 @@ upnp_discovered(struct portmap *pm)
 }
 
 static int
-upnp_start_discovery(struct portmap *pm, int64_t deadline)
+upnp_start_discovery(struct portmap *pm, int64_t deadline, int want_status)
 {
 	struct upnp_call *c;
 
 	if ((c = upnp_call_new(pm, UOP_DISCOVER)) == NULL)
 		return -1;
 	c->deadline = deadline;
+	/* GetStatusInfo costs a round trip that only `ip` needs. */
+	c->want_status = want_status;
 	if ((pm->disc_job = job_start(upnp_call_run, c, upnp_call_free)) ==
 	    NULL) {
 		upnp_call_free(c);
@@ -382,7 +385,7 @@ portmap_probe(struct portmap *pm, int all, struct pm_error *err)
 				pm->nat_state = PS_PENDING;
 		}
 		if (pm->via != PM_NATPMP &&
-		    upnp_start_discovery(pm, deadline) == -1) {
+		    upnp_start_discovery(pm, deadline, all) == -1) {
 			pm->up_state = PS_FAILED;
 			pm_seterr(&pm->info.upnp_error, PME_INTERNAL, 0,
 			    "cannot start a thread");
@@ -497,6 +500,27 @@ no_public_address(struct portmap *pm, struct pm_error *err)
 }
 
 /*
+ * GetSpecificPortMappingEntry through a job: 1 with *m, 0 none, -1 error.
+ */
+static int
+upnp_get_entry(struct portmap *pm, enum pm_proto proto, uint16_t ext,
+    struct pm_mapping *m, struct pm_error *err)
+{
+	struct upnp_call *c, out;
+	int rc;
+
+	if ((c = upnp_call_new(pm, UOP_GET)) == NULL) {
+		pm_seterr(err, PME_INTERNAL, 0, "out of memory");
+		return -1;
+	}
+	c->proto = proto;
+	c->ext = ext;
+	if ((rc = upnp_run(pm, c, &out, err)) == 1)
+		*m = out.m;
+	return rc;
+}
+
+/*
  * Asks UPnP who holds ext/proto, to name that host in a conflict.  Returns 1
  * with *m, 0 when unknown.
  */
@@ -504,22 +528,15 @@ static int
 lookup_holder(struct portmap *pm, enum pm_proto proto, uint16_t ext,
     struct pm_mapping *m)
 {
-	struct upnp_call *c, out;
 	struct pm_error e;
 
 	/* Even with --via natpmp: a read-only question for a better answer. */
 	if (pm->up_state == PS_OFF)
-		upnp_start_discovery(pm, mono_ms() + HOLDER_LOOKUP_MS);
+		upnp_start_discovery(pm, mono_ms() + HOLDER_LOOKUP_MS, 0);
 	upnp_wait_discovery(pm, mono_ms() + HOLDER_LOOKUP_MS);
-	if (pm->up_state != PS_FOUND ||
-	    (c = upnp_call_new(pm, UOP_GET)) == NULL)
+	if (pm->up_state != PS_FOUND)
 		return 0;
-	c->proto = proto;
-	c->ext = ext;
-	if (upnp_run(pm, c, &out, &e) != 1)
-		return 0;
-	*m = out.m;
-	return 1;
+	return upnp_get_entry(pm, proto, ext, m, &e) == 1;
 }
 
 static void
@@ -635,6 +652,21 @@ open_upnp(struct portmap *pm, const struct portspec *spec, uint32_t lease,
 	}
 	res->ext_port = spec->ext;
 	res->lease = lease;
+	/*
+	 * Read the entry back: it proves the forward took and gives the lease
+	 * the router really granted (miniupnpd turns "permanent" into a week).
+	 */
+	rc = upnp_get_entry(pm, spec->proto, spec->ext, &out.m, err);
+	if (rc == -1)
+		return -1;
+	if (rc == 0 || !out.m.this_host || out.m.int_port != spec->in) {
+		pm_seterr(err, PME_BAD_REPLY, 0, "the router accepted the "
+		    "forward of port %u/%s but its table %s", spec->ext,
+		    proto_str(spec->proto), rc == 0 ? "does not list it" :
+		    "points it elsewhere");
+		return -1;
+	}
+	res->lease = out.m.lease;
 	return 0;
 }
 
@@ -673,66 +705,46 @@ portmap_open(struct portmap *pm, const struct portspec *spec, uint32_t lease,
 	return open_upnp(pm, spec, lease, desc, res, err);
 }
 
-int
-portmap_close(struct portmap *pm, const struct portspec *spec, bool *removed,
-    enum pm_method *method, struct pm_error *err)
+static int
+close_natpmp(struct portmap *pm, const struct portspec *spec, bool *removed,
+    struct pm_error *err)
 {
-	struct upnp_call *c, out;
+	struct pmp_reply r;
 	struct pm_mapping m;
 	char what[64];
-	int rc;
+	uint16_t in = spec->in;
+	int known;
 
-	*removed = false;
-	if (portmap_probe(pm, 0, err) == -1)
-		return -1;
-	*method = pm->info.method;
-	if (pm->info.method == PM_NATPMP) {
-		struct pmp_reply r;
-		uint16_t in = spec->in;
-
-		/*
-		 * NAT-PMP deletes by internal port (RFC 6886 section 3.4).
-		 * When the user gave only EXT, ask UPnP which internal port
-		 * it forwards to, if UPnP is there; else assume the same.
-		 */
-		if (!spec->in_given && lookup_holder(pm, spec->proto,
-		    spec->ext, &m)) {
-			if (!m.this_host)
-				goto foreign;
-			in = m.int_port;
-		}
-		snprintf(what, sizeof(what), "remove the forward of port %u/%s",
-		    spec->ext, proto_str(spec->proto));
-		if (pmp_send_map(&pm->pmp, spec->proto, in, spec->ext, 0) == -1 ||
-		    pmp_wait(&pm->pmp, mono_ms() + pm->timeout_ms, &r, err) ==
-		    -1)
-			return -1;
-		if (r.result != 0) {
-			pm_natpmp_error(err, r.result, what);
-			return -1;
-		}
-		*removed = true;
-		return 0;
-	}
-
-	if ((c = upnp_call_new(pm, UOP_GET)) == NULL)
-		goto nomem;
-	c->proto = spec->proto;
-	c->ext = spec->ext;
-	if ((rc = upnp_run(pm, c, &out, err)) == -1)
-		return -1;
-	if (rc == 0)
-		return 0;	/* nothing to remove */
-	m = out.m;
-	if (!m.this_host)
+	/*
+	 * NAT-PMP deletes by internal port (RFC 6886 section 3.4).  When the
+	 * user gave only EXT, ask UPnP which internal port it forwards to, if
+	 * UPnP is there; else assume the same port.
+	 */
+	known = lookup_holder(pm, spec->proto, spec->ext, &m);
+	if (known && !m.this_host)
 		goto foreign;
-	if ((c = upnp_call_new(pm, UOP_DELETE)) == NULL)
-		goto nomem;
-	c->proto = spec->proto;
-	c->ext = spec->ext;
-	if ((rc = upnp_run(pm, c, &out, err)) == -1)
+	if (known && !spec->in_given)
+		in = m.int_port;
+	snprintf(what, sizeof(what), "remove the forward of port %u/%s",
+	    spec->ext, proto_str(spec->proto));
+	if (pmp_send_map(&pm->pmp, spec->proto, in, spec->ext, 0) == -1 ||
+	    pmp_wait(&pm->pmp, mono_ms() + pm->timeout_ms, &r, err) == -1)
 		return -1;
-	*removed = rc == 1;
+	if (r.result != 0) {
+		pm_natpmp_error(err, r.result, what);
+		return -1;
+	}
+	/* NAT-PMP answers success either way; check where we can. */
+	if (lookup_holder(pm, spec->proto, spec->ext, &m)) {
+		pm_seterr(err, PME_REFUSED, 0, "could not %s: the router kept "
+		    "it after the NAT-PMP request (it was probably made over "
+		    "UPnP); try --via upnp", what);
+		return -1;
+	}
+	if (pm->up_state == PS_FOUND)
+		*removed = known;	/* UPnP saw it before and not after */
+	else
+		*removed = true;	/* NAT-PMP cannot tell; it said done */
 	return 0;
 
 foreign:
@@ -740,9 +752,52 @@ foreign:
 	    "not to this host; portkeeper leaves other hosts' forwards alone",
 	    spec->ext, proto_str(spec->proto), m.int_client, m.int_port);
 	return -1;
-nomem:
-	pm_seterr(err, PME_INTERNAL, 0, "out of memory");
-	return -1;
+}
+
+int
+portmap_close(struct portmap *pm, const struct portspec *spec, bool *removed,
+    enum pm_method *method, struct pm_error *err)
+{
+	struct pm_mapping m;
+	int rc;
+
+	*removed = false;
+	/*
+	 * With auto, wait for both: UPnP can see the table, so it can tell
+	 * whether there was anything to remove and whose it was.
+	 */
+	if (portmap_probe(pm, pm->via == PM_AUTO, err) == -1)
+		return -1;
+	if (pm->up_state != PS_FOUND) {
+		*method = PM_NATPMP;
+		return close_natpmp(pm, spec, removed, err);
+	}
+	*method = PM_UPNP;
+	if ((rc = upnp_get_entry(pm, spec->proto, spec->ext, &m, err)) == -1)
+		return -1;
+	if (rc == 0)
+		return 0;	/* nothing to remove */
+	if (!m.this_host) {
+		pm_seterr(err, PME_CONFLICT, 0, "port %u/%s is forwarded to "
+		    "%s:%u, not to this host; portkeeper leaves other hosts' "
+		    "forwards alone", spec->ext, proto_str(spec->proto),
+		    m.int_client, m.int_port);
+		return -1;
+	}
+	{
+		struct upnp_call *c, out;
+
+		if ((c = upnp_call_new(pm, UOP_DELETE)) == NULL) {
+			pm_seterr(err, PME_INTERNAL, 0, "out of memory");
+			return -1;
+		}
+		c->proto = spec->proto;
+		c->ext = spec->ext;
+		if ((rc = upnp_run(pm, c, &out, err)) == -1)
+			return -1;
+	}
+	*removed = rc == 1;
+	return 0;
 }
 
 int

@@ -1,0 +1,113 @@
+# Shared by the integration tests: a simulated home network of their own,
+# portkeeper run on its "pi", and TAP-style results for tests/run.sh.
+# Source it, then call net_up with homenet.sh's knobs.
+
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HOMENET=$TOP/tests/net/homenet.sh
+PORTKEEPER=${PORTKEEPER:-$TOP/build/portkeeper}
+case $PORTKEEPER in /*) ;; *) PORTKEEPER=$TOP/$PORTKEEPER ;; esac
+# A short network name per test script, so that scripts never share one.
+PK_NET=t$(basename "$0" .sh | cksum | cut -c1-6)
+export PK_NET
+
+T_FAILED=0
+T_WORK=$(mktemp -d)
+
+ok()   { echo "ok - $*"; }
+nok()  { echo "not ok - $*"; T_FAILED=1; }
+skip() { echo "ok - $1 # SKIP ${2:-}"; }
+note() { echo "# $*"; }
+
+# check NAME COMMAND...: one test case that passes when COMMAND succeeds.
+# not COMMAND...: succeeds when COMMAND fails (for check).
+not() { ! "$@"; }
+
+check() {
+	local name=$1; shift
+	if "$@"; then ok "$name"; else nok "$name"; fi
+}
+
+# Skips the whole script (with one reported case) where namespaces cannot
+# be made: not root, or no iproute2/miniupnpd.
+require_netns() {
+	local why=""
+	[ "$(id -u)" = 0 ] || why="needs root for network namespaces"
+	[ -z "$why" ] && [ -x /usr/sbin/miniupnpd ] || why=${why:-"miniupnpd is not installed (make deps)"}
+	[ -z "$why" ] && ! ip netns add "${PK_NET}-probe" 2>/dev/null && why="cannot create network namespaces"
+	ip netns del "${PK_NET}-probe" 2>/dev/null || true
+	if [ -n "$why" ]; then
+		skip "$(basename "$0" .sh)" "$why"
+		exit 0
+	fi
+}
+
+cleanup() {
+	local rc=$?
+	[ -n "${T_HTTP_PID:-}" ] && kill "$T_HTTP_PID" 2>/dev/null
+	"$HOMENET" down >/dev/null 2>&1 || true
+	rm -rf "$T_WORK"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+net_up() {
+	if ! "$HOMENET" up "$@" > "$T_WORK/up.log" 2>&1; then
+		cat "$T_WORK/up.log" | sed 's/^/# /'
+		nok "bring up the simulated home network ($*)"
+		exit 1
+	fi
+	eval "$("$HOMENET" info)"
+}
+
+in_ns() { local h=$1; shift; ip netns exec "$PK_NET-$h" "$@"; }
+
+# pk ARGS...: runs portkeeper on the pi; sets OUT, ERR and RC.
+pk() {
+	in_ns pi "$PORTKEEPER" "$@" > "$T_WORK/out" 2> "$T_WORK/err"
+	RC=$?
+	OUT=$(cat "$T_WORK/out")
+	ERR=$(cat "$T_WORK/err")
+}
+# pk_on HOST ARGS...: the same on another LAN host.
+pk_on() {
+	local h=$1; shift
+	in_ns "$h" "$PORTKEEPER" "$@" > "$T_WORK/out" 2> "$T_WORK/err"
+	RC=$?
+	OUT=$(cat "$T_WORK/out")
+	ERR=$(cat "$T_WORK/err")
+}
+
+# json EXPR: evaluates a Python expression on the JSON in $OUT (as j).
+json() {
+	python3 -c 'import json,sys; j=json.loads(sys.stdin.read()); print(eval(sys.argv[1]))' "$1" <<< "$OUT" 2>/dev/null
+}
+# json_is EXPR VALUE: true when the expression prints VALUE.
+json_is() { [ "$(json "$1")" = "$2" ]; }
+
+# An HTTP server on the pi that serves a random token, so that a fetch
+# proves it really reached the pi and not, say, the router.
+http_start() {
+	local port=$1
+	T_TOKEN=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	mkdir -p "$T_WORK/www"
+	echo "$T_TOKEN" > "$T_WORK/www/token"
+	in_ns pi python3 -m http.server "$port" --bind "$PK_PI" \
+	    --directory "$T_WORK/www" > /dev/null 2>&1 &
+	T_HTTP_PID=$!
+	local i
+	for i in $(seq 50); do
+		in_ns pi curl -s --max-time 1 "http://$PK_PI:$port/token" \
+		    > /dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# reaches HOST ADDR PORT: HOST fetches the pi's token from ADDR:PORT.
+reaches() {
+	local got
+	got=$(in_ns "$1" curl -s --max-time 2 "http://$2:$3/token" 2>/dev/null)
+	[ "$got" = "$T_TOKEN" ]
+}

@@ -1,0 +1,42 @@
+#!/bin/bash
+# open / close / list through NAT-PMP alone (the router's UPnP switched off).
+. "$(dirname "$0")/lib.sh"
+require_netns
+net_up --no-upnp
+http_start 8080 || { nok "HTTP server on the pi"; exit 1; }
+
+check "not reachable from the internet before open" not reaches inet "$PK_WAN" 8080
+
+pk open 8080 --via natpmp --json
+check "open --via natpmp succeeds" [ "$RC" = 0 ]
+check "open --json reports the contract's fields" json_is \
+    '(j["ok"], j["method"], j["protocol"], j["external_ip"], j["external_port"], j["internal_ip"], j["internal_port"], j["lease"])' \
+    "(True, 'natpmp', 'tcp', '$PK_WAN', 8080, '$PK_PI', 8080, 3600)"
+check "after open the internet host reaches the pi" reaches inet "$PK_WAN" 8080
+
+pk close 8080 --via natpmp --json
+check "close --via natpmp succeeds" json_is 'j["ok"], j["removed"]' "(True, True)"
+check "after close the internet host no longer reaches the pi" not reaches inet "$PK_WAN" 8080
+
+pk open 80:8080 --lease 120
+check "open EXT:INT via auto picks NAT-PMP when UPnP is off" \
+    eval '[ "$RC" = 0 ] && [[ $OUT == *"via NAT-PMP, lease 120 s"* ]]'
+check "external port 80 reaches the pi's port 8080" reaches inet "$PK_WAN" 80
+pk close 80:8080
+check "close EXT:INT through NAT-PMP" eval '[ "$RC" = 0 ] && ! reaches inet "$PK_WAN" 80'
+
+pk open 5353/udp --via natpmp --json
+check "open a UDP port" json_is 'j["protocol"], j["external_port"]' "('udp', 5353)"
+pk close 5353/udp --via natpmp
+
+pk list --json
+check "list explains that NAT-PMP cannot list" json_is \
+    'j["ok"], j["error"]["code"]' "(False, 'unsupported')"
+pk open 81 --lease 0 --via natpmp
+check "a permanent lease over NAT-PMP is a usage error" [ "$RC" = 2 ]
+
+pk ip --json
+check "ip shows NAT-PMP found and UPnP not" json_is \
+    'j["natpmp"]["found"], j["upnp"]["found"], j["external_ip"], j["gateway"]' \
+    "(True, False, '$PK_WAN', '$PK_ROUTER_LAN')"
+exit $T_FAILED

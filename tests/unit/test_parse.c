@@ -1,0 +1,173 @@
+/* Port specifications, numbers and address classification. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "addr.h"
+#include "mapping.h"
+#include "portspec.h"
+#include "util.h"
+
+static void
+test_portspec_valid(void **state)
+{
+	struct portspec s;
+	char e[160];
+
+	(void)state;
+	assert_int_equal(portspec_parse("80", 1, &s, e, sizeof(e)), 0);
+	assert_int_equal(s.ext, 80);
+	assert_int_equal(s.in, 80);
+	assert_int_equal(s.in_given, 0);
+	assert_int_equal(s.proto, PM_TCP);
+
+	assert_int_equal(portspec_parse("80:8080/udp", 1, &s, e, sizeof(e)),
+	    0);
+	assert_int_equal(s.ext, 80);
+	assert_int_equal(s.in, 8080);
+	assert_int_equal(s.in_given, 1);
+	assert_int_equal(s.proto, PM_UDP);
+
+	assert_int_equal(portspec_parse("65535/TCP", 1, &s, e, sizeof(e)), 0);
+	assert_int_equal(s.ext, 65535);
+	assert_int_equal(s.proto, PM_TCP);
+	assert_int_equal(portspec_parse("1:65535", 1, &s, e, sizeof(e)), 0);
+	assert_int_equal(s.in, 65535);
+}
+
+static void
+test_portspec_invalid(void **state)
+{
+	static const char *const bad[] = {
+		"", "0", "65536", "-1", "+80", " 80", "80 ", "80/", "80/sctp",
+		"80:", ":80", "80:0", "80:65536", "80:8080:1", "0x50", "8o",
+		"99999999999999999999999", "80/tcp/udp", "80:/tcp",
+		"123456789012345678901234567890123456789",
+	};
+	struct portspec s;
+	char e[160];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < nitems(bad); i++) {
+		e[0] = '\0';
+		if (portspec_parse(bad[i], 1, &s, e, sizeof(e)) != -1)
+			fail_msg("accepted \"%s\"", bad[i]);
+		assert_true(e[0] != '\0');
+	}
+	/* The message quotes what was wrong. */
+	portspec_parse("80/sctp", 1, &s, e, sizeof(e));
+	assert_non_null(strstr(e, "\"sctp\""));
+	portspec_parse("70000", 1, &s, e, sizeof(e));
+	assert_non_null(strstr(e, "70000"));
+	/* Without allow_internal, ":INT" is a usage error. */
+	assert_int_equal(portspec_parse("80:8080", 0, &s, e, sizeof(e)), -1);
+}
+
+static void
+test_parse_uint(void **state)
+{
+	unsigned long v;
+
+	(void)state;
+	assert_int_equal(parse_uint("0", 0, 10, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(parse_uint("4294967295", 0, 4294967295UL, &v), 0);
+	assert_int_equal(v, 4294967295UL);
+	assert_int_equal(parse_uint("4294967296", 0, 4294967295UL, &v), -1);
+	assert_int_equal(parse_uint("11", 0, 10, &v), -1);
+	assert_int_equal(parse_uint("99999999999999999999999999", 0,
+	    (unsigned long)-1, &v), -1);
+	assert_int_equal(parse_uint("", 0, 10, &v), -1);
+	assert_int_equal(parse_uint(NULL, 0, 10, &v), -1);
+	assert_int_equal(parse_uint("1e3", 0, 10000, &v), -1);
+}
+
+static void
+test_addr_classify(void **state)
+{
+	static const struct {
+		const char	*ip;
+		enum addr_class	 cls;
+	} cases[] = {
+		{ "11.22.33.2", ADDR_PUBLIC },
+		{ "8.8.8.8", ADDR_PUBLIC },
+		{ "100.63.255.255", ADDR_PUBLIC },
+		{ "100.64.0.1", ADDR_CGNAT },
+		{ "100.127.255.255", ADDR_CGNAT },
+		{ "100.128.0.0", ADDR_PUBLIC },
+		{ "10.1.2.3", ADDR_PRIVATE },
+		{ "172.16.0.1", ADDR_PRIVATE },
+		{ "172.31.255.255", ADDR_PRIVATE },
+		{ "172.32.0.1", ADDR_PUBLIC },
+		{ "192.168.1.1", ADDR_PRIVATE },
+		{ "127.0.0.1", ADDR_LOOPBACK },
+		{ "169.254.1.1", ADDR_LINKLOCAL },
+		{ "0.0.0.0", ADDR_UNSPECIFIED },
+		{ "192.0.2.1", ADDR_RESERVED },
+		{ "198.51.100.7", ADDR_RESERVED },
+		{ "203.0.113.9", ADDR_RESERVED },
+		{ "198.18.0.1", ADDR_RESERVED },
+		{ "224.0.0.1", ADDR_MULTICAST },
+		{ "239.255.255.250", ADDR_MULTICAST },
+		{ "255.255.255.255", ADDR_RESERVED },
+		{ "", ADDR_NONE },
+		{ "999.1.1.1", ADDR_INVALID },
+		{ "<script>", ADDR_INVALID },
+		{ "1.2.3", ADDR_INVALID },
+		{ "1.2.3.4 ", ADDR_INVALID },
+		{ "01.2.3.4", ADDR_INVALID },
+		{ "1.2.3.4.5", ADDR_INVALID },
+		{ "::1", ADDR_INVALID },
+	};
+	struct in_addr a;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < nitems(cases); i++) {
+		enum addr_class c = addr_parse(cases[i].ip, &a);
+
+		if (c != cases[i].cls)
+			fail_msg("%s: got %s, want %s", cases[i].ip,
+			    addr_class_str(c), addr_class_str(cases[i].cls));
+	}
+	assert_true(addr_class_is_public(ADDR_PUBLIC));
+	assert_false(addr_class_is_public(ADDR_CGNAT));
+	assert_false(addr_class_is_public(ADDR_NONE));
+	assert_string_equal(addr_class_str(ADDR_CGNAT), "carrier-grade NAT");
+}
+
+static void
+test_method_parse(void **state)
+{
+	enum pm_method m;
+
+	(void)state;
+	assert_int_equal(method_parse("natpmp", &m), 0);
+	assert_int_equal(m, PM_NATPMP);
+	assert_int_equal(method_parse("upnp", &m), 0);
+	assert_int_equal(m, PM_UPNP);
+	assert_int_equal(method_parse("auto", &m), 0);
+	assert_int_equal(m, PM_AUTO);
+	assert_int_equal(method_parse("pcp", &m), -1);
+	assert_string_equal(method_str(PM_NATPMP), "natpmp");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_portspec_valid),
+		cmocka_unit_test(test_portspec_invalid),
+		cmocka_unit_test(test_parse_uint),
+		cmocka_unit_test(test_addr_classify),
+		cmocka_unit_test(test_method_parse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

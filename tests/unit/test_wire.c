@@ -1,0 +1,185 @@
+/* Bytes from the router and the LAN: SSDP, NAT-PMP replies, routes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "netinfo.h"
+#include "pmp.h"
+#include "ssdp.h"
+#include "util.h"
+
+static void
+test_ssdp_response(void **state)
+{
+	const char r[] = "HTTP/1.1 200 OK\r\n"
+	    "CACHE-CONTROL: max-age=120\r\n"
+	    "ST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\n"
+	    "USN: uuid:abc::urn:schemas-upnp-org:device:"
+	    "InternetGatewayDevice:1\r\n"
+	    "location:  http://192.168.77.1:40123/rootDesc.xml \r\n"
+	    "BOOTID.UPNP.ORG: 1700000000\r\n"
+	    "\r\n";
+	struct ssdp_msg m;
+
+	(void)state;
+	assert_int_equal(ssdp_parse(r, strlen(r), &m), 0);
+	assert_int_equal(m.kind, SSDP_RESPONSE);
+	assert_string_equal(m.location,
+	    "http://192.168.77.1:40123/rootDesc.xml");
+	assert_string_equal(m.st,
+	    "urn:schemas-upnp-org:device:InternetGatewayDevice:1");
+	assert_int_equal(m.bootid, 1700000000);
+}
+
+static void
+test_ssdp_notify_and_garbage(void **state)
+{
+	const char n[] = "NOTIFY * HTTP/1.1\nNT: upnp:rootdevice\n"
+	    "NTS: ssdp:alive\nLOCATION: http://192.168.77.1:5000/d.xml\n\n";
+	char longloc[600];
+	struct ssdp_msg m;
+
+	(void)state;
+	assert_int_equal(ssdp_parse(n, strlen(n), &m), 0);
+	assert_int_equal(m.kind, SSDP_NOTIFY);
+	assert_string_equal(m.nts, "ssdp:alive");
+	assert_int_equal(m.bootid, -1);
+
+	assert_int_equal(ssdp_parse("", 0, &m), -1);
+	assert_int_equal(ssdp_parse("HTTP/1.1 404 Not Found\r\n\r\n", 26, &m),
+	    -1);
+	assert_int_equal(ssdp_parse("GET / HTTP/1.1\r\n\r\n", 18, &m), -1);
+	/* Truncated first lines must not be read past their end. */
+	assert_int_equal(ssdp_parse("HTTP/1.", 7, &m), -1);
+	assert_int_equal(ssdp_parse("NOTIFY", 6, &m), -1);
+	/* A LOCATION too long for its field invalidates the message. */
+	memset(longloc, 'a', sizeof(longloc));
+	memcpy(longloc, "HTTP/1.1 200 OK\r\nLOCATION: ", 27);
+	memcpy(longloc + sizeof(longloc) - 4, "\r\n\r\n", 4);
+	assert_int_equal(ssdp_parse(longloc, sizeof(longloc), &m), -1);
+}
+
+static void
+test_ssdp_url(void **state)
+{
+	struct in_addr a;
+	uint16_t port;
+
+	(void)state;
+	assert_int_equal(ssdp_url_addr("http://192.168.77.1:5000/x.xml", &a,
+	    &port), 0);
+	assert_int_equal(port, 5000);
+	assert_int_equal(ntohl(a.s_addr), 0xc0a84d01);
+	assert_int_equal(ssdp_url_addr("http://10.0.0.1/x", &a, &port), 0);
+	assert_int_equal(port, 80);
+	assert_int_equal(ssdp_url_addr("http://10.0.0.1", &a, &port), 0);
+	assert_int_equal(ssdp_url_addr("https://10.0.0.1/", &a, &port), -1);
+	assert_int_equal(ssdp_url_addr("http://router.lan/", &a, &port), -1);
+	assert_int_equal(ssdp_url_addr("http://user@10.0.0.1/", &a, &port),
+	    -1);
+	assert_int_equal(ssdp_url_addr("http://10.0.0.1:0/", &a, &port), -1);
+	assert_int_equal(ssdp_url_addr("http://10.0.0.1:99999/", &a, &port),
+	    -1);
+	assert_int_equal(ssdp_url_addr("http://10.0.0.1:80x/", &a, &port), -1);
+	assert_int_equal(ssdp_url_addr("http://[::1]:80/", &a, &port), -1);
+	assert_int_equal(ssdp_url_addr("http://10.0.0.1.evil.com/", &a, &port),
+	    -1);
+}
+
+static void
+test_pmp_reply(void **state)
+{
+	const unsigned char pub[12] = { 0, 128, 0, 0, 0, 0, 0, 42,
+	    11, 22, 33, 2 };
+	const unsigned char map[16] = { 0, 130, 0, 0, 0, 0, 1, 0,
+	    0x1f, 0x90, 0, 80, 0, 0, 0x0e, 0x10 };
+	const unsigned char err3[8] = { 0, 128, 0, 3, 0, 0, 0, 5 };
+	struct pmp_reply r;
+
+	(void)state;
+	assert_int_equal(pmp_parse_reply(pub, sizeof(pub), PMP_OP_PUBLIC, 0,
+	    &r), 0);
+	assert_int_equal(r.result, 0);
+	assert_int_equal(r.epoch, 42);
+	assert_int_equal(ntohl(r.addr.s_addr), 0x0b162102);
+
+	assert_int_equal(pmp_parse_reply(map, sizeof(map), PMP_OP_MAP_TCP,
+	    8080, &r), 0);
+	assert_int_equal(r.int_port, 8080);
+	assert_int_equal(r.ext_port, 80);
+	assert_int_equal(r.lifetime, 3600);
+	assert_int_equal(r.epoch, 256);
+
+	/* A non-zero result needs only the 8-byte header. */
+	assert_int_equal(pmp_parse_reply(err3, sizeof(err3), PMP_OP_PUBLIC, 0,
+	    &r), 0);
+	assert_int_equal(r.result, 3);
+
+	/* Short, wrong opcode, wrong version, another port: ignored. */
+	assert_int_equal(pmp_parse_reply(pub, 11, PMP_OP_PUBLIC, 0, &r), -1);
+	assert_int_equal(pmp_parse_reply(pub, 7, PMP_OP_PUBLIC, 0, &r), -1);
+	assert_int_equal(pmp_parse_reply(map, 15, PMP_OP_MAP_TCP, 8080, &r),
+	    -1);
+	assert_int_equal(pmp_parse_reply(map, 16, PMP_OP_MAP_UDP, 8080, &r),
+	    -1);
+	assert_int_equal(pmp_parse_reply(map, 16, PMP_OP_MAP_TCP, 8081, &r),
+	    -1);
+	assert_int_equal(pmp_parse_reply(pub, 12, PMP_OP_MAP_TCP, 0, &r), -1);
+	{
+		unsigned char v1[12];
+
+		memcpy(v1, pub, sizeof(v1));
+		v1[0] = 1;
+		assert_int_equal(pmp_parse_reply(v1, 12, PMP_OP_PUBLIC, 0,
+		    &r), -1);
+	}
+}
+
+static void
+test_routes(void **state)
+{
+	const char table[] =
+	    "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\t"
+	    "Mask\t\tMTU\tWindow\tIRTT\n"
+	    "docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n"
+	    "wlan0\t00000000\t0101A8C0\t0003\t0\t0\t600\t00000000\t0\t0\t0\n"
+	    "eth0\t00000000\t014DA8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"
+	    "eth0\t004DA8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n";
+	const char none[] =
+	    "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\t"
+	    "Mask\t\tMTU\tWindow\tIRTT\n"
+	    "eth0\t004DA8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n"
+	    "eth1\t00000000\t014DA8C0\t0001\t0\t0\t100\t00000000\t0\t0\t0\n";
+	struct in_addr gw;
+	char ifname[IF_NAMESIZE];
+	char s[INET_ADDRSTRLEN];
+
+	(void)state;
+	/* The lowest metric wins, not the first line. */
+	assert_int_equal(netinfo_parse_routes(table, &gw, ifname), 0);
+	assert_string_equal(ifname, "eth0");
+	inet_ntop(AF_INET, &gw, s, sizeof(s));
+	assert_string_equal(s, "192.168.77.1");
+	/* A default route without RTF_GATEWAY is not a gateway. */
+	assert_int_equal(netinfo_parse_routes(none, &gw, ifname), -1);
+	assert_int_equal(netinfo_parse_routes("", &gw, ifname), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ssdp_response),
+		cmocka_unit_test(test_ssdp_notify_and_garbage),
+		cmocka_unit_test(test_ssdp_url),
+		cmocka_unit_test(test_pmp_reply),
+		cmocka_unit_test(test_routes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
