@@ -14,6 +14,13 @@
 
 /* After the first protocol answers, how long `all` probes wait for the other. */
 #define PROBE_GRACE_MS		500
+/*
+ * With auto, NAT-PMP gets this head start before UPnP discovery begins, as
+ * in Happy Eyeballs (RFC 8305): a NAT-PMP router answers within a few
+ * milliseconds on a LAN, and UPnP's SSDP and HTTP traffic would only slow
+ * the single-threaded router down while it does.
+ */
+#define NATPMP_HEAD_START_MS	50
 /* How long an error path may wait for UPnP just to name a port's holder. */
 #define HOLDER_LOOKUP_MS	1500
 
@@ -371,7 +378,7 @@ int
 portmap_probe(struct portmap *pm, int all, struct pm_error *err)
 {
 	int64_t start = mono_ms(), deadline = start + pm->timeout_ms;
-	int64_t grace = INT64_MAX;
+	int64_t grace = INT64_MAX, upnp_at = INT64_MAX;
 	struct pm_error e;
 
 	if (!pm->probed) {
@@ -384,15 +391,15 @@ portmap_probe(struct portmap *pm, int all, struct pm_error *err)
 			} else
 				pm->nat_state = PS_PENDING;
 		}
-		if (pm->via != PM_NATPMP &&
-		    upnp_start_discovery(pm, deadline, all) == -1) {
-			pm->up_state = PS_FAILED;
-			pm_seterr(&pm->info.upnp_error, PME_INTERNAL, 0,
-			    "cannot start a thread");
-		}
-	}
+		if (pm->via != PM_NATPMP)
+			upnp_at = pm->via == PM_AUTO && !all &&
+			    pm->nat_state == PS_PENDING ?
+			    start + NATPMP_HEAD_START_MS : start;
+	} else if (all && pm->up_state == PS_OFF && pm->via != PM_NATPMP)
+		upnp_at = start;	/* an earlier probe never needed it */
 
-	while (pm->nat_state == PS_PENDING || pm->up_state == PS_PENDING) {
+	while (pm->nat_state == PS_PENDING || pm->up_state == PS_PENDING ||
+	    upnp_at != INT64_MAX) {
 		struct pollfd pfd[2];
 		struct pmp_reply r;
 		int64_t now = mono_ms(), wake;
@@ -405,7 +412,18 @@ portmap_probe(struct portmap *pm, int all, struct pm_error *err)
 			grace = now + PROBE_GRACE_MS;
 		if (now >= deadline || now >= grace)
 			break;
+		if (upnp_at != INT64_MAX &&
+		    (now >= upnp_at || pm->nat_state == PS_FAILED)) {
+			upnp_at = INT64_MAX;
+			if (upnp_start_discovery(pm, deadline, all) == -1) {
+				pm->up_state = PS_FAILED;
+				pm_seterr(&pm->info.upnp_error, PME_INTERNAL, 0,
+				    "cannot start a thread");
+			}
+		}
 		wake = deadline < grace ? deadline : grace;
+		if (upnp_at < wake)
+			wake = upnp_at;
 		if (pm->nat_state == PS_PENDING) {
 			pmp_tick(&pm->pmp, now);
 			if (pmp_resend_at(&pm->pmp) < wake)

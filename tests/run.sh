@@ -55,7 +55,7 @@ run_one() {
 }
 
 selected() {
-	[ $# -eq 0 ] && return 0
+	[ ${#SELECT[@]} -eq 0 ] && return 0
 	local want
 	for want in "${SELECT[@]}"; do
 		[[ $1 == *"$want"* ]] && return 0
@@ -66,11 +66,11 @@ SELECT=("$@")
 
 for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] && [[ $t != *.d ]] || continue
-	selected "$t" "${SELECT[@]}" || continue
+	selected "$t" || continue
 	CMOCKA_MESSAGE_OUTPUT=TAP run_one "unit/$(basename "$t")" "$t"
 done
 for t in tests/integration/test_*.sh; do
-	selected "$t" "${SELECT[@]}" || continue
+	selected "$t" || continue
 	PORTKEEPER="$BUILD/portkeeper" run_one "integration/$(basename "$t" .sh)" "$t"
 done
 

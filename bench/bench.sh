@@ -1,0 +1,67 @@
+#!/bin/bash
+# make bench: how long opening a port takes on the simulated home network,
+# side by side with the tools a user would use today (natpmpc, upnpc -r), in
+# one run.  Timing happens inside the pi's namespace, so entering it is not
+# counted for anyone.  Prints a Markdown table (also written to
+# build/benchmarks.md).
+#
+# usage: bench/bench.sh [PORTKEEPER_BINARY] [RUNS]
+
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+PK=$(readlink -f "${1:-$TOP/build/portkeeper}")
+RUNS=${2:-11}
+SLOW_RUNS=5	# upnpc -r takes about 2 s a run
+HOMENET=$TOP/tests/net/homenet.sh
+TIMEIT=$TOP/bench/timeit.py
+OUT=$TOP/build/benchmarks.md
+export PK_NET=bench
+
+[ "$(id -u)" = 0 ] || { echo "make bench needs root (network namespaces)" >&2; exit 1; }
+trap '"$HOMENET" down >/dev/null 2>&1' EXIT
+
+rows=()
+fail=0
+# measure LABEL RUNS CMD...: one table cell's worth of timing, as JSON.
+measure() {
+	local runs=$1; shift
+	ip netns exec "$PK_NET-pi" python3 "$TIMEIT" "$runs" "$@"
+}
+field() { python3 -c 'import json,sys; print("%.0f" % json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+ratio() { python3 -c 'import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); print("%.2f" % (a["median"]/b["median"]))' "$1" "$2"; }
+
+# row SCENARIO TOOL RESULT PEER_RESULT
+row() {
+	local r
+	if [ -z "$4" ]; then r="—"; else r="$(ratio "$3" "$4")x"; fi
+	rows+=("| $1 | \`$2\` | $(field "$3" median) | $(field "$3" min) | $(field "$3" max) | $r |")
+}
+
+scenario() {
+	local name=$1 knobs=$2 peer_label=$3 peer_runs=$4; shift 4
+	local peer pk pk_auto
+	"$HOMENET" up $knobs > /dev/null 2>&1 || { echo "bench: cannot bring up $knobs" >&2; exit 1; }
+	echo "bench: $name" >&2
+	peer=$(measure "$peer_runs" "$@") || { fail=1; return; }
+	pk_auto=$(measure "$RUNS" "$PK" open 8080) || { fail=1; return; }
+	row "$name" "$peer_label" "$peer" ""
+	row "$name" "portkeeper open 8080" "$pk_auto" "$peer"
+}
+
+GW=192.168.77.1
+scenario "NAT-PMP only" "--no-upnp" "natpmpc -g $GW -a 8080 8080 tcp 3600" "$RUNS" \
+    natpmpc -g "$GW" -a 8080 8080 tcp 3600
+scenario "UPnP only" "--no-natpmp" "upnpc -r 8080 TCP" "$SLOW_RUNS" \
+    upnpc -r 8080 TCP
+scenario "both (auto)" "" "natpmpc -g $GW -a 8080 8080 tcp 3600" "$RUNS" \
+    natpmpc -g "$GW" -a 8080 8080 tcp 3600
+
+{
+	echo "Opening a port on the simulated home network (miniupnpd $(/usr/sbin/miniupnpd --version 2>&1 | awk 'NR==1{print $2}')), wall-clock ms, $RUNS runs ($SLOW_RUNS for upnpc)."
+	echo "Ratio: the row's median over the peer's median (below 1 is faster)."
+	echo
+	echo "| router speaks | command | median | min | max | ratio to peer |"
+	echo "|---|---|---:|---:|---:|---:|"
+	printf '%s\n' "${rows[@]}"
+} | tee "$OUT"
+exit $fail
