@@ -110,3 +110,73 @@ cli_usage_error(const struct cli_opts *o, const char *usage,
 		fprintf(stderr, "usage: %s\n", usage);
 	return 2;
 }
+
+int
+cli_parse(const struct cli_spec *spec, int argc, char **argv,
+    struct cli_opts *o, int *status)
+{
+	static const struct option common[] = {
+		CLI_COMMON_LONGOPTS,
+	};
+	struct option longopts[32];
+	char shortopts[64];
+	struct pm_error err;
+	size_t n = 0, i;
+	int c, nargs;
+
+	cli_opts_init(o, argc, argv);
+	pm_clearerr(&err);
+	for (i = 0; spec->longopts != NULL && spec->longopts[i].name != NULL &&
+	    n < nitems(longopts) - nitems(common) - 1; i++)
+		longopts[n++] = spec->longopts[i];
+	for (i = 0; i < nitems(common); i++)
+		longopts[n++] = common[i];
+	memset(&longopts[n], 0, sizeof(longopts[n]));
+	snprintf(shortopts, sizeof(shortopts), "%s%s",
+	    spec->shortopts != NULL ? spec->shortopts : "",
+	    CLI_COMMON_SHORTOPTS);
+
+	*status = 2;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			spec->help();
+			*status = 0;
+			return -1;
+		case '?':
+			cli_usage_error(o, spec->usage, "unknown option or "
+			    "missing argument in \"%s\"", argv[optind - 1]);
+			return -1;
+		default:
+			switch (cli_common_opt(c, optarg, o, &err)) {
+			case 1:
+				continue;
+			case 0:
+				if (spec->opt != NULL &&
+				    spec->opt(c, optarg, spec->ctx, &err) == 0)
+					continue;
+				if (spec->opt == NULL)
+					pm_seterr(&err, PME_USAGE, 0, "unexpected "
+					    "option \"%s\"", argv[optind - 1]);
+				break;
+			}
+			cli_usage_error(o, spec->usage, "%s", err.msg);
+			return -1;
+		}
+	}
+	nargs = argc - optind;
+	if (nargs < spec->min_args) {
+		cli_usage_error(o, spec->usage, "%s", spec->missing != NULL ?
+		    spec->missing : "missing argument");
+		return -1;
+	}
+	if (nargs > spec->max_args) {
+		cli_usage_error(o, spec->usage, spec->max_args == 0 ?
+		    "%s takes no arguments" : "too many arguments after %s",
+		    spec->max_args == 0 ? argv[0] : argv[optind]);
+		return -1;
+	}
+	return optind;
+}

@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -23,9 +22,9 @@ help(void)
 int
 cmd_close(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
+	const struct cli_spec cs = {
+		usage, help, NULL, NULL, NULL, NULL, 1, 1,
+		"which port? give EXT[/tcp|/udp], e.g. 80"
 	};
 	struct cli_opts o;
 	struct pm_error err;
@@ -34,32 +33,11 @@ cmd_close(int argc, char **argv)
 	enum pm_method method = PM_AUTO;
 	bool removed;
 	char ebuf[160];
-	int c, rc;
+	int argi, rc;
 
-	cli_opts_init(&o, argc, argv);
-	pm_clearerr(&err);
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			help();
-			return 0;
-		case '?':
-			return cli_usage_error(&o, usage, "unknown or "
-			    "incomplete option \"%s\"", argv[optind - 1]);
-		default:
-			if (cli_common_opt(c, optarg, &o, &err) == -1)
-				return cli_usage_error(&o, usage, "%s",
-				    err.msg);
-		}
-	}
-	if (optind != argc - 1)
-		return cli_usage_error(&o, usage, optind == argc ?
-		    "which port? give EXT[/tcp|/udp], e.g. 80" :
-		    "too many arguments");
-	if (portspec_parse(argv[optind], 1, &spec, ebuf, sizeof(ebuf)) == -1)
+	if ((argi = cli_parse(&cs, argc, argv, &o, &rc)) == -1)
+		return rc;
+	if (portspec_parse(argv[argi], 1, &spec, ebuf, sizeof(ebuf)) == -1)
 		return cli_usage_error(&o, usage, "%s", ebuf);
 
 	if ((pm = portmap_new(o.via, o.timeout_ms, &err)) == NULL)

@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -19,39 +18,18 @@ help(void)
 int
 cmd_ip(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		CLI_COMMON_LONGOPTS,
-		{ NULL, 0, NULL, 0 }
+	const struct cli_spec cs = {
+		usage, help, NULL, NULL, NULL, NULL, 0, 0, NULL
 	};
 	struct cli_opts o;
 	struct pm_error err;
 	struct portmap *pm;
 	const struct portmap_info *in;
 	const struct netinfo *ni;
-	int c, rc;
+	int argi, rc;
 
-	cli_opts_init(&o, argc, argv);
-	pm_clearerr(&err);
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts,
-	    NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			help();
-			return 0;
-		case '?':
-			return cli_usage_error(&o, usage, "unknown or "
-			    "incomplete option \"%s\"", argv[optind - 1]);
-		default:
-			if (cli_common_opt(c, optarg, &o, &err) == -1)
-				return cli_usage_error(&o, usage, "%s",
-				    err.msg);
-		}
-	}
-	if (optind != argc)
-		return cli_usage_error(&o, usage, "ip takes no arguments");
-
+	if ((argi = cli_parse(&cs, argc, argv, &o, &rc)) == -1)
+		return rc;
 	if ((pm = portmap_new(o.via, o.timeout_ms, &err)) == NULL)
 		return cli_fail(&o, &err);
 	rc = portmap_probe(pm, 1, &err) == -1 ? pm_exit_status(err.code) : 0;

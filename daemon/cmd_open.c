@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,66 +27,63 @@ help(void)
 	    "reached, 2 usage.\n", usage, DEFAULT_LEASE);
 }
 
+struct open_args {
+	unsigned long	lease;
+	bool		any_port;
+};
+
+static int
+open_opt(int c, const char *arg, void *ctx, struct pm_error *err)
+{
+	struct open_args *a = ctx;
+
+	switch (c) {
+	case 'l':
+		if (parse_uint(arg, 0, 0x7fffffff, &a->lease) == -1) {
+			pm_seterr(err, PME_USAGE, 0, "bad --lease \"%s\": "
+			    "expected seconds, 0 or more", arg);
+			return -1;
+		}
+		return 0;
+	case 'a':
+		a->any_port = true;
+		return 0;
+	}
+	return -1;
+}
+
 int
 cmd_open(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "lease",	required_argument,	NULL,	'l' },
 		{ "any-port",	no_argument,		NULL,	'a' },
-		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
+	};
+	struct open_args a = { DEFAULT_LEASE, false };
+	const struct cli_spec cs = {
+		usage, help, "l:a", longopts, open_opt, &a, 1, 1,
+		"which port? give EXT[:INT][/tcp|/udp], e.g. 80 or 80:8080/tcp"
 	};
 	struct cli_opts o;
 	struct pm_error err;
 	struct portspec spec;
 	struct portmap *pm;
 	struct portmap_open_result res;
-	unsigned long lease = DEFAULT_LEASE;
-	bool any_port = false;
 	char ebuf[160];
-	int c, rc;
+	int argi, rc;
 
-	cli_opts_init(&o, argc, argv);
-	pm_clearerr(&err);
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "l:a" CLI_COMMON_SHORTOPTS,
-	    longopts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			if (parse_uint(optarg, 0, 0x7fffffff, &lease) == -1)
-				return cli_usage_error(&o, usage, "bad --lease "
-				    "\"%s\": expected seconds, 0 or more",
-				    optarg);
-			break;
-		case 'a':
-			any_port = true;
-			break;
-		case 'h':
-			help();
-			return 0;
-		case '?':
-			return cli_usage_error(&o, usage, "unknown or "
-			    "incomplete option \"%s\"", argv[optind - 1]);
-		default:
-			if (cli_common_opt(c, optarg, &o, &err) == -1)
-				return cli_usage_error(&o, usage, "%s",
-				    err.msg);
-		}
-	}
-	if (optind != argc - 1)
-		return cli_usage_error(&o, usage, optind == argc ?
-		    "which port? give EXT[:INT][/tcp|/udp], e.g. 80 or "
-		    "80:8080/tcp" : "too many arguments");
-	if (portspec_parse(argv[optind], 1, &spec, ebuf, sizeof(ebuf)) == -1)
+	if ((argi = cli_parse(&cs, argc, argv, &o, &rc)) == -1)
+		return rc;
+	if (portspec_parse(argv[argi], 1, &spec, ebuf, sizeof(ebuf)) == -1)
 		return cli_usage_error(&o, usage, "%s", ebuf);
-	if (lease == 0 && o.via == PM_NATPMP)
+	if (a.lease == 0 && o.via == PM_NATPMP)
 		return cli_usage_error(&o, usage, "NAT-PMP cannot make "
 		    "permanent forwards: give --lease SECONDS");
 
 	if ((pm = portmap_new(o.via, o.timeout_ms, &err)) == NULL)
 		return cli_fail(&o, &err);
-	if (portmap_open(pm, &spec, (uint32_t)lease, any_port, "portkeeper",
+	if (portmap_open(pm, &spec, (uint32_t)a.lease, a.any_port, "portkeeper",
 	    &res, &err) == -1) {
 		rc = cli_fail(&o, &err);
 		portmap_free(pm);

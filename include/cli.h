@@ -6,6 +6,7 @@
 #define PK_CLI_H
 
 #include <cjson/cJSON.h>
+#include <getopt.h>
 
 #include "mapping.h"
 #include "pmerr.h"
@@ -22,6 +23,28 @@ int	cmd_open(int argc, char **argv);
 int	cmd_close(int argc, char **argv);
 int	cmd_list(int argc, char **argv);
 int	cmd_ip(int argc, char **argv);
+
+/* What a subcommand accepts on its command line. */
+struct cli_spec {
+	const char		*usage;		/* "portkeeper open EXT..." */
+	void			(*help)(void);
+	const char		*shortopts;	/* the command's own */
+	const struct option	*longopts;	/* the command's own, or NULL */
+	/* Handles one of the command's own options: 0, or -1 with err. */
+	int			(*opt)(int c, const char *arg, void *ctx,
+				    struct pm_error *err);
+	void			*ctx;
+	int			 min_args, max_args;
+	const char		*missing;	/* said when min_args is not met */
+};
+
+/*
+ * Parses argv against spec plus the shared options.  Returns the index of
+ * the first operand, or -1 with *status set: 0 after --help, 2 after a usage
+ * error (already printed).
+ */
+int	cli_parse(const struct cli_spec *, int argc, char **argv,
+	    struct cli_opts *o, int *status);
 
 /*
  * Handles an option every subcommand shares (--via, --json, --timeout,
