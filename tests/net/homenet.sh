@@ -1,0 +1,741 @@
+#!/bin/bash
+# homenet.sh - a simulated home network for portkeeper's integration tests.
+#
+# Four network namespaces, all named "${PK_NET}-<host>":
+#
+#   inet   11.22.33.1/24 (eth0)           "a host on the internet"
+#     |
+#   router wan0 11.22.33.2/24, br0 192.168.77.1/24
+#          runs Debian's miniupnpd (UPnP-IGD + NAT-PMP) and nftables NAT
+#     |  br0 (bridge ports lan-pi, lan-laptop)
+#   pi     192.168.77.10/24 (eth0)        where portkeeper runs
+#   laptop 192.168.77.20/24 (eth0)        another LAN host
+#
+# Every veth pair is created directly inside the namespaces, so the host
+# namespace never sees an interface, address or route of the test ranges.
+# Run "homenet.sh help" or see README.md for the subcommands.
+
+set -eu
+shopt -s inherit_errexit
+
+PK_NET=${PK_NET:-pk}
+# The name ends up in namespace names and a directory name, so keep it tame.
+if [[ ! $PK_NET =~ ^[A-Za-z0-9_-]{1,32}$ ]]; then
+	echo "homenet: PK_NET must match [A-Za-z0-9_-]{1,32}, got '$PK_NET'" >&2
+	exit 2
+fi
+export PK_NET
+
+HERE=$(dirname "$(readlink -f "$0")")
+RUN=/tmp/portkeeper-net-$PK_NET
+HOSTS="router inet pi laptop"
+R=$PK_NET-router
+
+LAN_PREFIX=192.168.77
+ROUTER_LAN=$LAN_PREFIX.1
+PI_ADDR=$LAN_PREFIX.10
+LAPTOP_ADDR=$LAN_PREFIX.20
+# 11.22.33.0/24 is real, routable address space; it is used because
+# miniupnpd 2.3.1 refuses to forward when its WAN address is reserved
+# (TEST-NETs, 100.64/10, RFC 1918...).  It only ever exists inside the
+# namespaces below.
+WAN_INET_DEFAULT=11.22.33.1/24
+WAN_ROUTER_DEFAULT=11.22.33.2/24
+WAN_INET_CGNAT=100.64.0.1/10
+WAN_ROUTER_CGNAT=100.64.0.2/10
+
+# nftables names inside the router namespace.  miniupnpd is told about them
+# in its config; the hairpin table belongs to this script alone.
+NFT_TABLE=pk_router
+NFT_FWD_CHAIN=miniupnpd
+NFT_PRE_CHAIN=prerouting_miniupnpd
+NFT_POST_CHAIN=postrouting_miniupnpd
+HP_TABLE=pk_hairpin
+
+MINIUPNPD=/usr/sbin/miniupnpd
+# Prefer the distribution's interpreter over whatever shim is first in PATH.
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=python3
+
+msg() { echo "homenet[$PK_NET]: $*" >&2; }
+die() { msg "error: $*"; exit 1; }
+
+nsname() { echo "$PK_NET-$1"; }
+in_ns() { local h=$1; shift; ip netns exec "$(nsname "$h")" "$@"; }
+ns_exists() { [ -e "/run/netns/$(nsname "$1")" ]; }
+
+# ---------------------------------------------------------------------------
+# Process bookkeeping.  Every process this script starts has its PID in a
+# file in $RUN; before signalling a PID we check that its command line still
+# mentions our run directory, so a recycled PID is never hit.
+
+# alive PID: true if PID exists and is not a zombie.
+alive() {
+	local stat
+	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
+# ours PIDFILE: print the PID in PIDFILE if that process is alive and was
+# started by us for this network.
+ours() {
+	local pid cmd
+	[ -s "$1" ] || return 1
+	read -r pid <"$1" || return 1
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	alive "$pid" || return 1
+	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	[[ $cmd == *"$RUN/"* || $cmd == *"$RUN "* ]] || return 1
+	echo "$pid"
+}
+
+# stop_pidfile PIDFILE [group]: SIGTERM the process (or its whole process
+# group, for helpers started with setsid), wait up to 2 s, then SIGKILL.
+stop_pidfile() {
+	local pid target
+	pid=$(ours "$1") || { rm -f "$1"; return 0; }
+	target=$pid
+	[ "${2:-}" = group ] && target=-$pid
+	kill -TERM -- "$target" 2>/dev/null || true
+	for _ in $(seq 100); do
+		alive "$pid" || break
+		sleep 0.02
+	done
+	if alive "$pid"; then
+		kill -KILL -- "$target" 2>/dev/null || true
+	fi
+	# Reap it if it happens to be our own child (router-restart retries).
+	wait "$pid" 2>/dev/null || true
+	rm -f "$1"
+}
+
+# ---------------------------------------------------------------------------
+# Knobs live in $RUN/state so that later invocations know how the network
+# was brought up.
+
+load_state() {
+	if [ ! -f "$RUN/state" ] || ! ns_exists router; then
+		die "network '$PK_NET' is not up (run: homenet.sh up)"
+	fi
+	# shellcheck source=/dev/null
+	. "$RUN/state"
+}
+
+save_state() {
+	printf 'UPNP=%s\nNATPMP=%s\nHAIRPIN=%s\nCGNAT=%s\n' \
+		"$UPNP" "$NATPMP" "$HAIRPIN" "$CGNAT" >"$RUN/state.new"
+	mv "$RUN/state.new" "$RUN/state"
+}
+
+yesno() { if [ "$1" = 1 ]; then echo yes; else echo no; fi; }
+
+# Current address/prefix of the router's WAN side and of the inet host.
+wan_cidr() { ip -n "$R" -4 -o addr show dev wan0 | awk '{print $4; exit}'; }
+inet_cidr() { ip -n "$(nsname inet)" -4 -o addr show dev eth0 | awk '{print $4; exit}'; }
+
+# ---------------------------------------------------------------------------
+# Topology.
+
+# "ip netns exec" bind-mounts /etc/netns/<ns>/* over /etc/*.  Without
+# this, programs in the namespaces would use the host's resolv.conf, and
+# their DNS queries (e.g. the reverse lookup "python3 -m http.server" does
+# at startup) would vanish into the inet host and time out after 10 s.
+# Instead the resolver asks an address where nothing listens on port 53,
+# so lookups fail at once (ICMP port unreachable), and /etc/hosts knows
+# the four hosts by name.
+write_netns_etc() {
+	local h dir dns wan_inet=$1
+	for h in $HOSTS; do
+		dir=/etc/netns/$(nsname "$h")
+		mkdir -p "$dir"
+		case $h in
+		pi | laptop) dns=$ROUTER_LAN ;;
+		*) dns=127.0.0.1 ;;
+		esac
+		printf '# homenet.sh %s\nnameserver %s\noptions timeout:1 attempts:1\n' "$PK_NET" "$dns" >"$dir/resolv.conf"
+		cat >"$dir/hosts" <<EOF
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+$ROUTER_LAN router
+${wan_inet%/*} inet
+$PI_ADDR pi
+$LAPTOP_ADDR laptop
+EOF
+	done
+}
+
+build_topology() {
+	local h wan_router=$1 wan_inet=$2
+	write_netns_etc "$wan_inet"
+	for h in $HOSTS; do
+		ip netns add "$(nsname "$h")"
+	done
+
+	# Each veth pair is created inside the router namespace with its peer
+	# moved straight into the other namespace, so the host namespace never
+	# sees any of the links.  Multicast snooping is off: the bridge is a
+	# dumb switch, so SSDP and NAT-PMP multicast never depend on IGMP state.
+	ip -n "$R" -batch - <<EOF
+link add wan0 type veth peer name eth0 netns $(nsname inet)
+link add br0 type bridge mcast_snooping 0
+link add lan-pi type veth peer name eth0 netns $(nsname pi)
+link add lan-laptop type veth peer name eth0 netns $(nsname laptop)
+link set lan-pi master br0
+link set lan-laptop master br0
+EOF
+
+	# Kernel knobs, one exec per namespace (process start-up is the main
+	# cost of "up").
+	# - IPv6 stays on loopback (::1, for tests that resolve "localhost")
+	#   and is off everywhere else: the testbed is IPv4-only, and this
+	#   keeps DAD/MLD/RS chatter out of packet captures.
+	# - The router must not send ICMP redirects: hairpinned traffic enters
+	#   and leaves br0, and a redirect would tell the LAN host to bypass
+	#   the router (and its DNAT).
+	# - br_netfilter is loaded on the test machines: without turning
+	#   bridge-nf-call-* off, frames bridged between the LAN ports would go
+	#   through the IP forward and NAT hooks too.  Those knobs only appear
+	#   once a bridge exists in the namespace and are missing altogether
+	#   without br_netfilter, which is fine.
+	for h in $HOSTS; do
+		# shellcheck disable=SC2016 # expanded by the inner shell
+		in_ns "$h" sh -c '
+			cd /proc/sys/net
+			echo 1 >ipv6/conf/all/disable_ipv6
+			echo 0 >ipv6/conf/lo/disable_ipv6
+			[ "$1" = router ] || exit 0
+			echo 1 >ipv4/ip_forward
+			for f in ipv4/conf/all/send_redirects ipv4/conf/default/send_redirects \
+				 ipv4/conf/br0/send_redirects bridge/bridge-nf-call-iptables \
+				 bridge/bridge-nf-call-ip6tables bridge/bridge-nf-call-arptables; do
+				[ ! -e "$f" ] || echo 0 >"$f"
+			done' sh "$h"
+	done
+
+	ip -n "$R" -batch - <<EOF
+link set lo up
+link set lan-pi up
+link set lan-laptop up
+addr add $ROUTER_LAN/24 dev br0
+link set br0 up
+addr add $wan_router dev wan0
+link set wan0 up
+route add default via ${wan_inet%/*}
+EOF
+	ip -n "$(nsname inet)" -batch - <<EOF
+link set lo up
+addr add $wan_inet dev eth0
+link set eth0 up
+EOF
+	# The default route also carries multicast: SSDP M-SEARCHes to
+	# 239.255.255.250 leave through eth0 (NAT-PMP announcements to
+	# 224.0.0.1 arrive there without any route).
+	ip -n "$(nsname pi)" -batch - <<EOF
+link set lo up
+addr add $PI_ADDR/24 dev eth0
+link set eth0 up
+route add default via $ROUTER_LAN
+EOF
+	ip -n "$(nsname laptop)" -batch - <<EOF
+link set lo up
+addr add $LAPTOP_ADDR/24 dev eth0
+link set eth0 up
+route add default via $ROUTER_LAN
+EOF
+}
+
+# The firewall: the same structure as /etc/miniupnpd/nft_init.sh, in one
+# inet table used for both filter and NAT.  miniupnpd only adds and deletes
+# rules in the three empty chains; the base chains jump to them.
+load_firewall() {
+	in_ns router nft -f - <<EOF
+table inet $NFT_TABLE {
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept
+		iifname "br0" oifname "wan0" accept
+		# Hairpinned connections (LAN -> WAN address -> DNAT back into the
+		# LAN) leave through br0 again; they only exist if the hairpin
+		# table DNATed them.
+		iifname "br0" oifname "br0" ct status dnat accept
+		# WAN -> LAN: only what miniupnpd accepts.
+		jump $NFT_FWD_CHAIN
+	}
+	chain $NFT_FWD_CHAIN {
+	}
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		jump $NFT_PRE_CHAIN
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		jump $NFT_POST_CHAIN
+		oifname "wan0" masquerade
+	}
+	chain $NFT_PRE_CHAIN {
+	}
+	chain $NFT_POST_CHAIN {
+	}
+}
+EOF
+}
+
+# Empty miniupnpd's chains and forget its leases: what a reboot does.
+flush_mappings() {
+	local c
+	for c in "$NFT_FWD_CHAIN" "$NFT_PRE_CHAIN" "$NFT_POST_CHAIN"; do
+		in_ns router nft flush chain inet "$NFT_TABLE" "$c"
+	done
+	rm -f "$RUN/leases"
+}
+
+# Drop the router's connection tracking table (what a reboot does too):
+# otherwise e.g. a UDP flow through a deleted mapping would keep being
+# forwarded by its old conntrack entry.  This is "conntrack -F" done with
+# a raw ctnetlink message, so that no extra package is needed.
+flush_conntrack() {
+	in_ns router "$PYTHON" - <<'EOF'
+import socket, struct
+NETLINK_NETFILTER = 12
+CT_DELETE = (1 << 8) | 2          # NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_DELETE
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+# nlmsghdr + nfgenmsg(AF_INET); no tuple attribute means "flush".
+s.send(struct.pack('=IHHII', 20, CT_DELETE, 0x1 | 0x4, 1, 0) +
+       struct.pack('=BBH', socket.AF_INET, 0, 0))
+err = struct.unpack('=i', s.recv(4096)[16:20])[0]
+if err not in (0, -2):            # -ENOENT: table was already empty
+    raise SystemExit('conntrack flush failed: %d' % err)
+EOF
+}
+
+# ---------------------------------------------------------------------------
+# miniupnpd.
+
+write_miniupnpd_conf() {
+	local uuid
+	# A fixed UUID per network name, like a real router's.
+	uuid=$(printf 'portkeeper-%s' "$PK_NET" | md5sum | sed -E 's/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/\1-\2-\3-\4-\5/')
+	cat >"$RUN/miniupnpd.conf" <<EOF
+# Generated by homenet.sh for network '$PK_NET'.
+ext_ifname=wan0
+listening_ip=br0
+# 0: a random HTTP port on every start, like many real routers.
+port=0
+enable_upnp=$(yesno "$UPNP")
+enable_natpmp=$(yesno "$NATPMP")
+ipv6_disable=yes
+secure_mode=yes
+system_uptime=no
+ext_perform_stun=no
+uuid=$uuid
+friendly_name=portkeeper test router ($PK_NET)
+upnp_table_name=$NFT_TABLE
+upnp_nat_table_name=$NFT_TABLE
+upnp_forward_chain=$NFT_FWD_CHAIN
+upnp_nat_chain=$NFT_PRE_CHAIN
+upnp_nat_postrouting_chain=$NFT_POST_CHAIN
+lease_file=$RUN/leases
+# Never talk to a minissdpd of the host.
+minissdpdsocket=$RUN/minissdpd.sock
+allow 1-65535 $LAN_PREFIX.0/24 1-65535
+deny 0-65535 0.0.0.0/0 0-65535
+EOF
+}
+
+# Start miniupnpd (if any protocol is enabled) and wait until its sockets
+# are bound.  miniupnpd exits at once when both protocols are disabled
+# ("Why did you run me anyway?"), so then nothing runs.
+start_miniupnpd() {
+	local pid sockets port
+	rm -f "$RUN/miniupnpd.pid" "$RUN/upnp_port"
+	if [ "$UPNP" = 0 ] && [ "$NATPMP" = 0 ]; then
+		return 0
+	fi
+	# -d keeps it in the foreground with all log levels on stderr; setsid
+	# puts it in its own session so that a Ctrl-C aimed at whoever ran
+	# "homenet.sh up" does not take the router down.  ip and setsid both
+	# exec, so $! is miniupnpd's PID.  miniupnpd's own pid file must be
+	# a different file: it refuses to start if that file names a running
+	# process, which would be itself.
+	echo "=== $(date '+%F %T') starting miniupnpd" >>"$RUN/miniupnpd.log"
+	ip netns exec "$R" setsid "$MINIUPNPD" -d -f "$RUN/miniupnpd.conf" -P "$RUN/miniupnpd.selfpid" \
+		</dev/null >>"$RUN/miniupnpd.log" 2>&1 &
+	pid=$!
+	echo "$pid" >"$RUN/miniupnpd.pid"
+
+	for _ in $(seq 250); do
+		alive "$pid" || { tail -n 20 "$RUN/miniupnpd.log" >&2; die "miniupnpd exited during startup"; }
+		sockets=$(in_ns router ss -Hlntup 2>/dev/null | grep -F "pid=$pid," || true)
+		port=
+		if [ "$UPNP" = 1 ]; then
+			port=$(echo "$sockets" | awk '$1 == "tcp" { n = split($5, a, ":"); print a[n]; exit }')
+		fi
+		if { [ "$UPNP" = 0 ] || [ -n "$port" ]; } &&
+			{ [ "$NATPMP" = 0 ] || echo "$sockets" | grep -qF "$ROUTER_LAN:5351 "; }; then
+			echo "$port" >"$RUN/upnp_port"
+			return 0
+		fi
+		sleep 0.02
+	done
+	tail -n 20 "$RUN/miniupnpd.log" >&2
+	die "miniupnpd did not become ready within 5 s"
+}
+
+stop_miniupnpd() { stop_pidfile "$RUN/miniupnpd.pid"; }
+
+# ---------------------------------------------------------------------------
+# NAT loopback ("hairpin").  miniupnpd's DNAT rules match iif "wan0", so a
+# LAN host connecting to WAN:port is not forwarded.  With hairpin on, the
+# helper hairpin_sync.py (in the router namespace) mirrors every DNAT rule
+# of miniupnpd's prerouting chain into our own table as
+#   ip daddr <WAN> meta l4proto tcp th dport <port> dnat to <lan>:<port>
+# for packets arriving on br0, and LAN->LAN DNATed traffic is masqueraded
+# so that replies come back through the router.
+
+hairpin_table_up() {
+	in_ns router nft -f - <<EOF
+table ip $HP_TABLE {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		iifname "br0" jump mirror
+	}
+	# Filled (atomically replaced) by the sync helper.
+	chain mirror {
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		iifname "br0" oifname "br0" ct status dnat masquerade
+	}
+}
+EOF
+}
+
+hairpin_table_down() {
+	in_ns router nft delete table ip "$HP_TABLE" 2>/dev/null || true
+}
+
+hairpin_start() {
+	hairpin_table_up
+	rm -f "$RUN/hairpin.log"
+	ip netns exec "$R" setsid "$PYTHON" "$HERE/hairpin_sync.py" "$RUN" \
+		"$NFT_TABLE" "$NFT_PRE_CHAIN" "$HP_TABLE" wan0 \
+		</dev/null >>"$RUN/hairpin.log" 2>&1 &
+	echo "$!" >"$RUN/hairpin.pid"
+}
+
+# Wait until the helper has done its first sync (it logs every sync).
+hairpin_wait() {
+	for _ in $(seq 150); do
+		[ -s "$RUN/hairpin.log" ] && return 0
+		ours "$RUN/hairpin.pid" >/dev/null || break
+		sleep 0.02
+	done
+	cat "$RUN/hairpin.log" >&2
+	die "hairpin helper did not start"
+}
+
+hairpin_stop() {
+	# The helper is a process group (itself and its "nft monitor").
+	stop_pidfile "$RUN/hairpin.pid" group
+	hairpin_table_down
+}
+
+# ---------------------------------------------------------------------------
+# Subcommands.
+
+usage() {
+	cat <<EOF
+usage: homenet.sh COMMAND   (network name from \$PK_NET, default "pk"; now "$PK_NET")
+  up [--no-upnp] [--no-natpmp] [--no-hairpin] [--cgnat]
+  down
+  exec HOST CMD...            HOST: router inet pi laptop
+  set upnp|natpmp|hairpin on|off
+  router-restart              prints the new UPnP HTTP port
+  wan-change [NEWADDR[/LEN]]  prints the new WAN address
+  info                        shell-sourceable PK_*=... lines
+  mappings
+EOF
+}
+
+up_cleanup() {
+	if [ "$1" != 0 ]; then
+		msg "up failed, cleaning up"
+		cmd_down
+	fi
+}
+
+cmd_up() {
+	local t0 wan_router wan_inet
+	t0=$(date +%s%N)
+	UPNP=1 NATPMP=1 HAIRPIN=1 CGNAT=0
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--no-upnp) UPNP=0 ;;
+		--no-natpmp) NATPMP=0 ;;
+		--no-hairpin) HAIRPIN=0 ;;
+		--cgnat) CGNAT=1 ;;
+		*) usage >&2; exit 2 ;;
+		esac
+		shift
+	done
+	[ -x "$MINIUPNPD" ] || die "$MINIUPNPD not found (apt-get install miniupnpd-nftables)"
+
+	cmd_down
+	# If anything below fails, tear the half-built network down again
+	# (after showing miniupnpd's log, which lives in the run dir).
+	trap 'up_cleanup $?' EXIT
+	trap 'exit 130' INT TERM
+
+	mkdir -m 700 "$RUN"
+	save_state
+	if [ "$CGNAT" = 1 ]; then
+		wan_router=$WAN_ROUTER_CGNAT wan_inet=$WAN_INET_CGNAT
+	else
+		wan_router=$WAN_ROUTER_DEFAULT wan_inet=$WAN_INET_DEFAULT
+	fi
+	build_topology "$wan_router" "$wan_inet"
+	load_firewall
+	if [ "$HAIRPIN" = 1 ]; then
+		hairpin_start
+	fi
+	write_miniupnpd_conf
+	start_miniupnpd
+	if [ "$HAIRPIN" = 1 ]; then
+		hairpin_wait
+	fi
+
+	trap - EXIT INT TERM
+	msg "up in $((($(date +%s%N) - t0) / 1000000)) ms (upnp=$UPNP natpmp=$NATPMP hairpin=$HAIRPIN cgnat=$CGNAT, run dir $RUN)"
+}
+
+# ppid_of PID: parent PID, read without starting a process.
+ppid_of() {
+	local k v
+	while read -r k v; do
+		if [ "$k" = PPid: ]; then
+			echo "$v"
+			return 0
+		fi
+	done <"/proc/$1/status"
+	return 1
+}
+
+# Tear down everything of this network; succeeds whatever state it is in.
+cmd_down() {
+	local h pid pids keep left
+	stop_pidfile "$RUN/hairpin.pid" group
+	stop_pidfile "$RUN/miniupnpd.pid"
+
+	# Anything else still running inside our namespaces was started in
+	# them through this script (e.g. "homenet.sh exec pi python3 -m
+	# http.server"); stop it so it does not outlive the network.  Never
+	# signal ourselves or our ancestors (down may be run from inside a
+	# namespace of this network).
+	keep=" $$ "
+	pid=$$
+	while [ "$pid" -gt 1 ] 2>/dev/null; do
+		pid=$(ppid_of "$pid") || break
+		keep="$keep$pid "
+	done
+	for h in $HOSTS; do
+		ns_exists "$h" || continue
+		pids=
+		for pid in $(ip netns pids "$(nsname "$h")" 2>/dev/null); do
+			case $keep in *" $pid "*) continue ;; esac
+			pids="$pids $pid"
+		done
+		[ -n "$pids" ] || continue
+		# shellcheck disable=SC2086 # word splitting of the PID list is wanted
+		kill -TERM $pids 2>/dev/null || true
+		for _ in $(seq 50); do
+			left=
+			for pid in $pids; do
+				if alive "$pid"; then left="$left $pid"; fi
+			done
+			[ -n "$left" ] || break
+			sleep 0.02
+		done
+		# shellcheck disable=SC2086
+		[ -z "$left" ] || kill -KILL $left 2>/dev/null || true
+	done
+
+	for h in $HOSTS; do
+		if ns_exists "$h"; then
+			ip netns del "$(nsname "$h")" || msg "could not delete namespace $(nsname "$h")"
+		fi
+		rm -rf "/etc/netns/$(nsname "$h")"
+	done
+	# Leave /etc as we found it if no other network uses /etc/netns.
+	rmdir /etc/netns 2>/dev/null || true
+	rm -rf "$RUN"
+}
+
+cmd_exec() {
+	[ $# -ge 2 ] || die "usage: homenet.sh exec HOST CMD..."
+	case $1 in
+	router | inet | pi | laptop) ;;
+	*) die "unknown host '$1' (router, inet, pi, laptop)" ;;
+	esac
+	local h=$1
+	shift
+	exec ip netns exec "$(nsname "$h")" "$@"
+}
+
+cmd_set() {
+	[ $# = 2 ] || die "usage: homenet.sh set upnp|natpmp|hairpin on|off"
+	local v
+	case $2 in on) v=1 ;; off) v=0 ;; *) die "value must be on or off" ;; esac
+	load_state
+	case $1 in
+	upnp | natpmp)
+		if [ "$1" = upnp ]; then UPNP=$v; else NATPMP=$v; fi
+		save_state
+		# Like toggling UPnP in a router's web UI: the service restarts
+		# with a clean slate (mappings gone, new HTTP port).
+		stop_miniupnpd
+		flush_mappings
+		write_miniupnpd_conf
+		start_miniupnpd
+		;;
+	hairpin)
+		HAIRPIN=$v
+		save_state
+		hairpin_stop
+		if [ "$v" = 1 ]; then
+			hairpin_start
+			hairpin_wait
+		fi
+		;;
+	*) die "unknown knob '$1' (upnp, natpmp, hairpin)" ;;
+	esac
+}
+
+cmd_router_restart() {
+	local old new try
+	load_state
+	old=$(cat "$RUN/upnp_port" 2>/dev/null || true)
+	for try in 1 2 3 4 5; do
+		stop_miniupnpd
+		flush_mappings
+		flush_conntrack
+		start_miniupnpd
+		new=$(cat "$RUN/upnp_port" 2>/dev/null || true)
+		# A rebooted router gets a new random port; the kernel could
+		# hand out the same one again, so insist.
+		if [ "$UPNP" = 0 ] || [ "$new" != "$old" ]; then
+			break
+		fi
+		msg "HTTP port $new unchanged, restarting again (try $try)"
+	done
+	echo "$new"
+}
+
+# shellcheck disable=SC2086 # splitting on dots is the point
+ip2int() { local IFS=.; set -- $1; echo $(((($1 * 256 + $2) * 256 + $3) * 256 + $4)); }
+int2ip() { echo "$(($1 >> 24 & 255)).$(($1 >> 16 & 255)).$(($1 >> 8 & 255)).$(($1 & 255))"; }
+
+cmd_wan_change() {
+	local cur cur_ip len new new_ip inet inet_ip mask net pid
+	load_state
+	cur=$(wan_cidr)
+	cur_ip=${cur%/*} len=${cur#*/}
+	new=${1:-}
+	if [ -z "$new" ]; then
+		# Flip between .2 and .3 in the current subnet.
+		if [ "${cur_ip##*.}" = 2 ]; then new_ip=${cur_ip%.*}.3; else new_ip=${cur_ip%.*}.2; fi
+	else
+		[[ $new =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}(/[0-9]{1,2})?$ ]] || die "bad address '$new'"
+		new_ip=${new%/*}
+		[ "$new" = "$new_ip" ] || len=${new#*/}
+	fi
+	if [ "$len" -lt 8 ] || [ "$len" -gt 30 ]; then
+		die "prefix length must be 8..30, got $len"
+	fi
+
+	# The inet host stays where it is if it is inside the new subnet;
+	# otherwise (e.g. "wan-change 100.64.0.2/10" to go behind CGNAT) it
+	# moves to the first host address of the new subnet.
+	inet=$(inet_cidr)
+	inet_ip=${inet%/*}
+	mask=$(((0xffffffff << (32 - len)) & 0xffffffff))
+	net=$(($(ip2int "$new_ip") & mask))
+	if [ "$(($(ip2int "$inet_ip") & mask))" != "$net" ] || [ "${inet#*/}" != "$len" ]; then
+		inet_ip=$(int2ip $((net + 1)))
+		[ "$inet_ip" != "$new_ip" ] || die "$new_ip/$len would collide with the inet host"
+		ip -n "$(nsname inet)" addr flush dev eth0
+		ip -n "$(nsname inet)" addr add "$inet_ip/$len" dev eth0
+		write_netns_etc "$inet_ip/$len"
+		msg "inet host moved to $inet_ip/$len"
+	fi
+	[ "$new_ip" != "$inet_ip" ] || die "$new_ip is the inet host's address"
+
+	ip -n "$R" addr flush dev wan0
+	ip -n "$R" addr add "$new_ip/$len" dev wan0
+	ip -n "$R" route replace default via "$inet_ip"
+	# The old address is gone from the internet too: without this, the
+	# inet host's ARP cache would keep delivering packets for it to the
+	# router, whose DNAT rules match on the interface, not the address.
+	ip -n "$(nsname inet)" neigh flush dev eth0
+	ip -n "$R" neigh flush dev wan0
+	# SIGUSR1 is how miniupnpd learns that the WAN address changed: it
+	# re-reads it, re-checks whether it is public and sends NAT-PMP
+	# announcements / UPnP events.
+	if pid=$(ours "$RUN/miniupnpd.pid"); then
+		kill -USR1 "$pid"
+	fi
+	echo "$new_ip"
+}
+
+cmd_info() {
+	local wan port pid inet
+	load_state
+	wan=$(wan_cidr)
+	inet=$(inet_cidr)
+	port=$(cat "$RUN/upnp_port" 2>/dev/null || true)
+	pid=$(ours "$RUN/miniupnpd.pid" || true)
+	cat <<EOF
+PK_ROUTER_LAN=$ROUTER_LAN
+PK_PI=$PI_ADDR
+PK_LAPTOP=$LAPTOP_ADDR
+PK_INET=${inet%/*}
+PK_WAN=${wan%/*}
+PK_UPNP_PORT=$port
+PK_MINIUPNPD_PID=$pid
+EOF
+}
+
+cmd_mappings() {
+	load_state
+	echo "# miniupnpd DNAT rules (inet $NFT_TABLE $NFT_PRE_CHAIN)"
+	in_ns router nft list chain inet "$NFT_TABLE" "$NFT_PRE_CHAIN" | sed -n 's/^\t\t//p'
+	echo "# miniupnpd filter rules (inet $NFT_TABLE $NFT_FWD_CHAIN)"
+	in_ns router nft list chain inet "$NFT_TABLE" "$NFT_FWD_CHAIN" | sed -n 's/^\t\t//p'
+	if [ "$HAIRPIN" = 1 ]; then
+		echo "# hairpin mirror rules (ip $HP_TABLE mirror)"
+		in_ns router nft list chain ip "$HP_TABLE" mirror 2>/dev/null | sed -n 's/^\t\t//p'
+	fi
+	echo "# lease file"
+	cat "$RUN/leases" 2>/dev/null || true
+}
+
+main() {
+	[ $# -ge 1 ] || { usage >&2; exit 2; }
+	[ "$(id -u)" = 0 ] || die "must run as root"
+	local cmd=$1
+	shift
+	case $cmd in
+	up) cmd_up "$@" ;;
+	down) [ $# = 0 ] || die "usage: homenet.sh down"; cmd_down ;;
+	exec) cmd_exec "$@" ;;
+	set) cmd_set "$@" ;;
+	router-restart) cmd_router_restart ;;
+	wan-change) [ $# -le 1 ] || die "usage: homenet.sh wan-change [NEWADDR]"; cmd_wan_change "$@" ;;
+	info) cmd_info ;;
+	mappings) cmd_mappings ;;
+	help | -h | --help) usage ;;
+	*) usage >&2; exit 2 ;;
+	esac
+}
+
+main "$@"
