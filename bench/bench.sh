@@ -13,7 +13,7 @@ PK=$(readlink -f "${1:-$TOP/build/portkeeper}")
 RUNS=${2:-11}
 SLOW_RUNS=5	# upnpc -r takes about 2 s a run
 HOMENET=$TOP/tests/net/homenet.sh
-TIMEIT=$TOP/bench/timeit.py
+COMPARE=$TOP/bench/compare.py
 OUT=$TOP/build/benchmarks.md
 export PK_NET=bench
 
@@ -22,12 +22,8 @@ trap '"$HOMENET" down >/dev/null 2>&1' EXIT
 
 rows=()
 fail=0
-# measure LABEL RUNS CMD...: one table cell's worth of timing, as JSON.
-measure() {
-	local runs=$1; shift
-	ip netns exec "$PK_NET-pi" python3 "$TIMEIT" "$runs" "$@"
-}
 field() { python3 -c 'import json,sys; print("%.0f" % json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+pick() { python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])[sys.argv[2]]))' "$1" "$2"; }
 ratio() { python3 -c 'import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); print("%.2f" % (a["median"]/b["median"]))' "$1" "$2"; }
 
 # row SCENARIO TOOL RESULT PEER_RESULT
@@ -37,15 +33,18 @@ row() {
 	rows+=("| $1 | \`$2\` | $(field "$3" median) | $(field "$3" min) | $(field "$3" max) | $r |")
 }
 
+# scenario NAME KNOBS PEER_LABEL PEER_RUNS PEER_CMD...: the peer and
+# portkeeper, interleaved, each run opening a forward that does not exist yet.
 scenario() {
 	local name=$1 knobs=$2 peer_label=$3 peer_runs=$4; shift 4
-	local peer pk pk_auto
+	local both
+	# shellcheck disable=SC2086
 	"$HOMENET" up $knobs > /dev/null 2>&1 || { echo "bench: cannot bring up $knobs" >&2; exit 1; }
 	echo "bench: $name" >&2
-	peer=$(measure "$peer_runs" "$@") || { fail=1; return; }
-	pk_auto=$(measure "$RUNS" "$PK" open 8080) || { fail=1; return; }
-	row "$name" "$peer_label" "$peer" ""
-	row "$name" "portkeeper open 8080" "$pk_auto" "$peer"
+	both=$(ip netns exec "$PK_NET-pi" python3 "$COMPARE" "$peer_runs" "$RUNS" \
+	    "$PK close 8080" -- "$@" -- "$PK" open 8080) || { fail=1; return; }
+	row "$name" "$peer_label" "$(pick "$both" a)" ""
+	row "$name" "portkeeper open 8080" "$(pick "$both" b)" "$(pick "$both" a)"
 }
 
 GW=192.168.77.1
@@ -57,7 +56,8 @@ scenario "both (auto)" "" "natpmpc -g $GW -a 8080 8080 tcp 3600" "$RUNS" \
     natpmpc -g "$GW" -a 8080 8080 tcp 3600
 
 {
-	echo "Opening a port on the simulated home network (miniupnpd $(/usr/sbin/miniupnpd --version 2>&1 | awk 'NR==1{print $2}')), wall-clock ms, $RUNS runs ($SLOW_RUNS for upnpc)."
+	echo "Opening a new forward on the simulated home network (miniupnpd $(/usr/sbin/miniupnpd --version 2>&1 | awk 'NR==1{print $2}')), wall-clock ms, $RUNS runs ($SLOW_RUNS for upnpc)."
+	echo "Runs of the two commands alternate; before each, the forward is removed (untimed)."
 	echo "Ratio: the row's median over the peer's median (below 1 is faster)."
 	echo
 	echo "| router speaks | command | median | min | max | ratio to peer |"
