@@ -3,6 +3,7 @@
  * its addresses.  main() only finds the subcommand; each lives in its own
  * file.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,6 +71,8 @@ main(int argc, char **argv)
 	size_t i;
 
 	log_init("portkeeper", 0);
+	/* A router that hangs up mid-request must not kill us through send(). */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
