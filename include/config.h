@@ -1,0 +1,82 @@
+/*
+ * portkeeperd's configuration: an INI file parsed with inih.
+ *
+ *   [portkeeper]
+ *   method = auto            ; auto | upnp | natpmp
+ *   lease = 7200             ; seconds asked of the router
+ *   state_dir = /var/lib/portkeeper
+ *   on_change = /etc/portkeeper/on-change   ; optional hook
+ *   remove_on_exit = yes
+ *   socket = /run/portkeeper/api.sock
+ *   verify_interval = 60     ; seconds between checks that forwards exist
+ *
+ *   [forward web]
+ *   external = 80
+ *   internal = 8080          ; default: external
+ *   protocol = tcp           ; tcp | udp
+ *
+ * Every error is one line "FILE:LINE: message" naming the key and quoting
+ * the bad value.
+ */
+#ifndef PK_CONFIG_H
+#define PK_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mapping.h"
+#include "portspec.h"
+
+#define CONFIG_NAME_MAX		64	/* forward names, with the NUL */
+#define CONFIG_FORWARDS_MAX	4096
+#define CONFIG_DEFAULT_PATH	"/etc/portkeeper/portkeeper.conf"
+
+struct config_forward {
+	char		name[CONFIG_NAME_MAX];	/* [A-Za-z0-9_.-]+ */
+	uint16_t	ext;
+	uint16_t	in;		/* defaults to ext */
+	enum pm_proto	proto;		/* defaults to tcp */
+	int		line;		/* line of its [forward NAME] header */
+};
+
+struct config {
+	char			 path[PATH_MAX];
+	enum pm_method		 method;		/* default auto */
+	uint32_t		 lease;			/* default 7200 */
+	char			 state_dir[PATH_MAX];	/* default /var/lib/portkeeper */
+	char			 on_change[PATH_MAX];	/* "" when unset */
+	bool			 remove_on_exit;	/* default yes */
+	char			 socket[108];		/* default /run/portkeeper/api.sock */
+	uint32_t		 verify_interval;	/* default 60 */
+	struct config_forward	*fwd;
+	size_t			 nfwd;
+};
+
+/* Sets every default; no forwards. */
+void	config_init(struct config *);
+
+/*
+ * Reads and checks path.  Returns 0, or -1 with "PATH:LINE: message" (or
+ * "PATH: message" when no line applies) in err.  On error *cfg is left
+ * empty (config_free is still safe).
+ */
+int	config_load(const char *path, struct config *cfg, char *err,
+	    size_t errlen);
+
+/* The same for text in memory; name stands for the file in messages. */
+int	config_parse(const char *text, size_t len, const char *name,
+	    struct config *cfg, char *err, size_t errlen);
+
+void	config_free(struct config *);
+
+/* The forward called name, or NULL. */
+const struct config_forward *config_find(const struct config *,
+	    const char *name);
+
+/* Writes the configuration back out, normalized (every key, defaults too). */
+void	config_print(const struct config *, FILE *);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * What portkeeperd remembers across restarts, as JSON in state_dir: the
+ * forwards it made on the router and the history of the router's external
+ * address.  Written atomically (temporary file, fsync, rename, fsync of the
+ * directory), so a power cut leaves either the old or the new file.
+ */
+#ifndef PK_STATE_H
+#define PK_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "mapping.h"
+
+#define STATE_FILE		"state.json"
+#define STATE_HISTORY_MAX	32	/* external addresses remembered */
+#define STATE_MAPPINGS_MAX	CONFIG_FORWARDS_MAX
+
+/* A forward this daemon made on the router. */
+struct state_mapping {
+	char		name[CONFIG_NAME_MAX];
+	enum pm_proto	proto;
+	uint16_t	ext;
+	uint16_t	in;
+	char		internal_ip[16];
+	enum pm_method	method;		/* PM_UPNP or PM_NATPMP */
+	int64_t		expires;	/* wall clock, seconds; 0 permanent */
+};
+
+struct state_ip {
+	char		ip[16];
+	int64_t		first_seen;	/* wall clock, seconds */
+	int64_t		last_seen;
+};
+
+struct state {
+	struct state_mapping	*m;
+	size_t			 nm;
+	/* Oldest first; the last entry is the current address. */
+	struct state_ip		 hist[STATE_HISTORY_MAX];
+	size_t			 nhist;
+	char			 internal_ip[16];
+};
+
+void	state_init(struct state *);
+void	state_free(struct state *);
+
+/*
+ * Loads dir/state.json.  A missing file is an empty state (returns 0).
+ * Returns -1 with a message naming the file and the problem when it cannot
+ * be read or is not a valid state; *st is then empty.
+ */
+int	state_load(const char *dir, struct state *st, char *err, size_t errlen);
+
+/* Writes dir/state.json atomically.  0, or -1 with err. */
+int	state_save(const char *dir, const struct state *st, char *err,
+	    size_t errlen);
+
+/* The JSON text and back; state_parse checks every field (fuzzed). */
+char	*state_to_json(const struct state *);	/* malloc'd, NULL on ENOMEM */
+int	 state_parse(const char *text, size_t len, struct state *st,
+	    char *err, size_t errlen);
+
+/*
+ * Records that the router's external address is ip at time now.  Returns 1
+ * when it differs from the current one (copying the old one into old, ""
+ * when there was none), 0 when it is the same (last_seen is updated).  The
+ * oldest entry is dropped when the history is full.
+ */
+int	state_note_external_ip(struct state *, const char *ip, int64_t now,
+	    char old[16]);
+
+/* The mapping called name, or NULL; add/replace and remove by name. */
+struct state_mapping	*state_find(struct state *, const char *name);
+int			 state_put(struct state *, const struct state_mapping *);
+void			 state_remove(struct state *, const char *name);
+
+#endif
