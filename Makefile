@@ -6,7 +6,7 @@ PKG_CONFIG	?= pkg-config
 CFLAGS		?= -O2 -g
 BUILD		?= build
 
-PKGS		:= miniupnpc libcjson
+PKGS		:= miniupnpc libcjson inih
 PK_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -MMD -MP \
 		   $(shell $(PKG_CONFIG) --cflags $(PKGS))
 # libnatpmp ships no pkg-config file.
@@ -17,12 +17,11 @@ DEPS_PKGS	:= gcc make pkgconf libminiupnpc-dev libnatpmp-dev libcjson-dev \
 		   libcmocka-dev libinih-dev miniupnpd-nftables miniupnpc natpmpc \
 		   nftables iproute2 python3 curl procps psmisc
 
-# The library: everything but the command's main.
-LIB_SRCS	:= daemon/log.c daemon/util.c daemon/pmerr.c daemon/addr.c \
-		   daemon/portspec.c daemon/netinfo.c daemon/ssdp.c daemon/job.c \
-		   daemon/pmp.c daemon/upnp.c daemon/portmap.c
-CLI_SRCS	:= daemon/portkeeper.c daemon/cli.c daemon/cmd_open.c \
-		   daemon/cmd_close.c daemon/cmd_list.c daemon/cmd_ip.c
+# The command line tool, the daemon's own files, and the library: every
+# other module in daemon/, shared by both programs and the unit tests.
+CLI_SRCS	:= daemon/portkeeper.c daemon/cli.c $(wildcard daemon/cmd_*.c)
+DAEMON_SRCS	:= $(wildcard daemon/portkeeperd.c daemon/pkd_*.c)
+LIB_SRCS	:= $(filter-out $(CLI_SRCS) $(DAEMON_SRCS),$(wildcard daemon/*.c))
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS	:= $(CLI_SRCS:%.c=$(BUILD)/%.o)
 
