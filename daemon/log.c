@@ -3,11 +3,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "log.h"
 
 static const char *log_progname = "portkeeper";
 static int log_level;
+static int log_syslog;
+
+void
+log_to_syslog(void)
+{
+	openlog(log_progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	log_syslog = 1;
+}
 
 void
 log_init(const char *progname, int verbosity)
@@ -23,12 +32,19 @@ log_verbosity(void)
 }
 
 static void
-vlog(const char *fmt, va_list ap, const char *suffix)
+vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 {
 	/* One fprintf per line so that threads never interleave mid-line. */
 	char buf[1024];
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (log_syslog) {
+		if (suffix != NULL)
+			syslog(pri, "%s: %s", buf, suffix);
+		else
+			syslog(pri, "%s", buf);
+		return;
+	}
 	if (suffix != NULL)
 		fprintf(stderr, "%s: %s: %s\n", log_progname, buf, suffix);
 	else
@@ -42,7 +58,7 @@ log_warn(const char *fmt, ...)
 	int saved = errno;
 
 	va_start(ap, fmt);
-	vlog(fmt, ap, strerror(saved));
+	vlog(LOG_WARNING, fmt, ap, strerror(saved));
 	va_end(ap);
 	errno = saved;
 }
@@ -53,7 +69,7 @@ log_warnx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(fmt, ap, NULL);
+	vlog(LOG_WARNING, fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -65,7 +81,7 @@ log_info(const char *fmt, ...)
 	if (log_level < 1)
 		return;
 	va_start(ap, fmt);
-	vlog(fmt, ap, NULL);
+	vlog(LOG_INFO, fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -77,7 +93,7 @@ log_debug(const char *fmt, ...)
 	if (log_level < 2)
 		return;
 	va_start(ap, fmt);
-	vlog(fmt, ap, NULL);
+	vlog(LOG_DEBUG, fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -87,7 +103,7 @@ fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(fmt, ap, NULL);
+	vlog(LOG_ERR, fmt, ap, NULL);
 	va_end(ap);
 	exit(1);
 }

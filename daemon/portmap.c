@@ -852,3 +852,19 @@ portmap_list(struct portmap *pm, struct pm_mapping **outv, size_t *n,
 	*n = out.nlist;
 	return 0;
 }
+
+int
+portmap_verify(struct portmap *pm, const struct portspec *spec,
+    struct pm_mapping *m, struct pm_error *err)
+{
+	int rc;
+
+	if (portmap_probe(pm, 0, err) == -1)
+		return -1;
+	if (pm->up_state != PS_FOUND)
+		return 2;	/* only NAT-PMP: the epoch tells instead */
+	rc = upnp_get_entry(pm, spec->proto, spec->ext, m, err);
+	if (rc == 1 && (!m->this_host || m->int_port != spec->in))
+		return 3;
+	return rc;
+}

@@ -81,6 +81,15 @@ int		 portmap_close(struct portmap *, const struct portspec *spec,
 		    bool *removed, enum pm_method *method,
 		    struct pm_error *err);
 
+/*
+ * Checks that the router still forwards spec to this host.  Returns 1 yes
+ * (with *m), 0 the router has no such forward, 3 it forwards it elsewhere
+ * (*m says where), 2 cannot tell (the router speaks only NAT-PMP, which
+ * cannot list: watch its epoch instead), -1 error.
+ */
+int		 portmap_verify(struct portmap *, const struct portspec *spec,
+		    struct pm_mapping *m, struct pm_error *err);
+
 /* The router's table (UPnP only).  *out is malloc'd. */
 int		 portmap_list(struct portmap *, struct pm_mapping **out,
 		    size_t *n, struct pm_error *err);
