@@ -1,0 +1,449 @@
+/*
+ * The event log and the on_change hook.
+ *
+ * The hook is a program the administrator names in the configuration.  It
+ * runs with the daemon's user, so it gets exactly what it needs and nothing
+ * of the daemon's: no shell between us and it, a fixed environment, stdin
+ * from /dev/null, no descriptors beyond 0-2, default signal handling, and
+ * its own process group so that a hook that overruns can be killed with
+ * everything it started.
+ */
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "events.h"
+#include "log.h"
+#include "util.h"
+
+#define HOOK_PATH	"PATH=/usr/sbin:/usr/bin:/sbin:/bin"
+
+/*
+ * Not in events.h: only the tests shorten the timeout, so that a hook that
+ * overruns can be tested without waiting HOOK_TIMEOUT_S.  ms <= 0 restores
+ * the default.
+ */
+void	hookq_set_timeout_ms(int ms);
+
+static int hook_timeout_ms = HOOK_TIMEOUT_S * 1000;
+
+/*
+ * struct hookq has no room for the event whose hook is running, yet the
+ * message about how it ended should name it.  Children belong to the whole
+ * process, so a small table by process id serves every queue.
+ */
+static struct {
+	pid_t		pid;
+	enum event_type	type;
+} hook_running[8];
+
+void
+hookq_set_timeout_ms(int ms)
+{
+	hook_timeout_ms = ms > 0 ? ms : HOOK_TIMEOUT_S * 1000;
+}
+
+const char *
+event_type_str(enum event_type t)
+{
+	switch (t) {
+	case EV_EXTERNAL_IP_CHANGED:	return "external_ip_changed";
+	case EV_INTERNAL_IP_CHANGED:	return "internal_ip_changed";
+	case EV_MAPPING_LOST:		return "mapping_lost";
+	case EV_MAPPING_RESTORED:	return "mapping_restored";
+	case EV_MAPPING_FAILED:		return "mapping_failed";
+	case EV_MAPPING_ADDED:		return "mapping_added";
+	case EV_MAPPING_REMOVED:	return "mapping_removed";
+	case EV_ROUTER_RESTARTED:	return "router_restarted";
+	case EV_GATEWAY_CHANGED:	return "gateway_changed";
+	}
+	return "unknown";
+}
+
+/* A copy whose strings are terminated whatever the caller left in them. */
+static void
+event_copy(struct event *dst, const struct event *src)
+{
+	*dst = *src;
+	dst->forward[sizeof(dst->forward) - 1] = '\0';
+	dst->detail[sizeof(dst->detail) - 1] = '\0';
+	dst->external_ip[sizeof(dst->external_ip) - 1] = '\0';
+	dst->old_external_ip[sizeof(dst->old_external_ip) - 1] = '\0';
+	dst->internal_ip[sizeof(dst->internal_ip) - 1] = '\0';
+}
+
+void
+eventlog_init(struct eventlog *el)
+{
+	memset(el, 0, sizeof(*el));
+	el->next_seq = 1;
+}
+
+uint64_t
+eventlog_add(struct eventlog *el, const struct event *ev)
+{
+	struct event *e;
+
+	/* A zeroed log works too: sequence numbers start at 1. */
+	if (el->next_seq == 0)
+		el->next_seq = 1;
+	if (el->count == EVENTLOG_MAX) {
+		e = &el->ring[el->start];
+		el->start = (el->start + 1) % EVENTLOG_MAX;
+	} else
+		e = &el->ring[(el->start + el->count++) % EVENTLOG_MAX];
+	event_copy(e, ev);
+	e->seq = el->next_seq++;
+	if (e->time == 0)
+		e->time = (int64_t)time(NULL);
+	return e->seq;
+}
+
+size_t
+eventlog_count(const struct eventlog *el)
+{
+	return el->count;
+}
+
+const struct event *
+eventlog_get(const struct eventlog *el, size_t i)
+{
+	if (i >= el->count)
+		return NULL;
+	return &el->ring[(el->start + i) % EVENTLOG_MAX];
+}
+
+void
+hookq_init(struct hookq *q, const char *cmd)
+{
+	memset(q, 0, sizeof(*q));
+	if (cmd != NULL && str_copy(q->cmd, cmd, sizeof(q->cmd)) == -1) {
+		log_warnx("on_change hook path too long; hooks disabled");
+		q->cmd[0] = '\0';
+	}
+}
+
+void
+hookq_push(struct hookq *q, const struct event *ev)
+{
+	const struct event *old;
+
+	if (q->cmd[0] == '\0')
+		return;
+	/*
+	 * A hook that is always slow falls behind for good; what matters most
+	 * to it is the latest state, so the oldest waiting event goes.  The
+	 * running hook is not in the queue and is left alone.
+	 */
+	if (q->count == HOOKQ_MAX) {
+		old = &q->q[q->start];
+		q->dropped++;
+		log_warnx("on_change hook queue full (%d waiting): dropping "
+		    "%s event #%llu (%lu dropped so far)", HOOKQ_MAX,
+		    event_type_str(old->type), (unsigned long long)old->seq,
+		    q->dropped);
+		q->start = (q->start + 1) % HOOKQ_MAX;
+		q->count--;
+	}
+	event_copy(&q->q[(q->start + q->count) % HOOKQ_MAX], ev);
+	q->count++;
+}
+
+static void
+running_set(pid_t pid, enum event_type type)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(hook_running); i++) {
+		if (hook_running[i].pid == 0) {
+			hook_running[i].pid = pid;
+			hook_running[i].type = type;
+			return;
+		}
+	}
+}
+
+/* The name of the event pid runs for, forgetting it. */
+static const char *
+running_take(pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(hook_running); i++) {
+		if (hook_running[i].pid == pid) {
+			hook_running[i].pid = 0;
+			return event_type_str(hook_running[i].type);
+		}
+	}
+	return "an";
+}
+
+/*
+ * The child's side, between fork and execve: only async-signal-safe calls,
+ * since the daemon has other threads.  Any failure is written to errfd as
+ * an errno value; errfd is close-on-exec, so a successful execve closes it
+ * with nothing written.
+ */
+static void __attribute__((noreturn))
+hook_child(const char *path, char *const argv[], char *const envp[],
+    int errfd)
+{
+	struct sigaction sa;
+	struct rlimit rl;
+	sigset_t none;
+	unsigned int fd, max;
+	int sig, nfd, e;
+
+	/*
+	 * Every signal back to its default action, and then none blocked:
+	 * an ignored SIGPIPE or SIGCHLD would otherwise survive execve, and
+	 * the daemon blocks the signals it reads from a signalfd.  sigaction
+	 * refuses SIGKILL, SIGSTOP and glibc's own signals; that is fine.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) == -1)
+		goto fail;
+
+	/* Its own process group, so that a kill reaches what it started. */
+	if (setpgid(0, 0) == -1)
+		goto fail;
+	if ((nfd = open("/dev/null", O_RDONLY)) == -1)
+		goto fail;
+	if (nfd != STDIN_FILENO) {
+		if (dup2(nfd, STDIN_FILENO) == -1)
+			goto fail;
+		close(nfd);
+	}
+	/* Everything but 0-2 and errfd (which is at least 3). */
+	if ((errfd > 3 && close_range(3, (unsigned int)errfd - 1, 0) == -1) ||
+	    close_range((unsigned int)errfd + 1, ~0U, 0) == -1) {
+		/* Kernels before 5.9: one by one. */
+		max = 65536;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < max)
+			max = (unsigned int)rl.rlim_cur;
+		for (fd = 3; fd < max; fd++)
+			if (fd != (unsigned int)errfd)
+				close((int)fd);
+	}
+	execve(path, argv, envp);
+ fail:
+	e = errno;
+	(void)!write(errfd, &e, sizeof(e));
+	_exit(127);
+}
+
+static void
+hook_start(struct hookq *q, const struct event *ev, int64_t now_ms)
+{
+	static char env_path[] = HOOK_PATH;
+	char env_event[64], env_ext[48], env_old[48], env_int[48];
+	char env_fwd[32 + CONFIG_NAME_MAX], env_detail[32 + sizeof(ev->detail)];
+	char name[32];
+	char *argv[] = { q->cmd, name, NULL };
+	char *envp[] = { env_path, env_event, env_ext, env_old, env_int,
+	    env_fwd, env_detail, NULL };
+	sigset_t all, old;
+	ssize_t n;
+	pid_t pid;
+	int pfd[2], fd, e;
+
+	/* Everything the child needs is ready before it exists. */
+	str_copy(name, event_type_str(ev->type), sizeof(name));
+	snprintf(env_event, sizeof(env_event), "PORTKEEPER_EVENT=%s", name);
+	snprintf(env_ext, sizeof(env_ext), "PORTKEEPER_EXTERNAL_IP=%s",
+	    ev->external_ip);
+	snprintf(env_old, sizeof(env_old), "PORTKEEPER_OLD_EXTERNAL_IP=%s",
+	    ev->old_external_ip);
+	snprintf(env_int, sizeof(env_int), "PORTKEEPER_INTERNAL_IP=%s",
+	    ev->internal_ip);
+	snprintf(env_fwd, sizeof(env_fwd), "PORTKEEPER_FORWARD=%s",
+	    ev->forward);
+	snprintf(env_detail, sizeof(env_detail), "PORTKEEPER_DETAIL=%s",
+	    ev->detail);
+
+	/* The child reports a failed execve (ENOENT, EACCES) through this. */
+	if (pipe2(pfd, O_CLOEXEC) == -1) {
+		log_warn("on_change hook for %s: pipe", name);
+		return;
+	}
+	/* Above stdin, which the child replaces, whatever the daemon closed. */
+	if (pfd[1] < 3) {
+		if ((fd = fcntl(pfd[1], F_DUPFD_CLOEXEC, 3)) == -1) {
+			log_warn("on_change hook for %s: fcntl", name);
+			close(pfd[0]);
+			close(pfd[1]);
+			return;
+		}
+		close(pfd[1]);
+		pfd[1] = fd;
+	}
+
+	/*
+	 * No signal handler of the daemon's may run in the child before it
+	 * has reset them all; the parent restores its mask right after.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	pid = fork();
+	if (pid == 0)
+		hook_child(q->cmd, argv, envp, pfd[1]);
+	e = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(pfd[1]);
+	if (pid == -1) {
+		close(pfd[0]);
+		log_warnx("on_change hook for %s: fork: %s", name,
+		    strerror(e));
+		return;
+	}
+
+	while ((n = read(pfd[0], &e, sizeof(e))) == -1 && errno == EINTR)
+		;
+	close(pfd[0]);
+	if (n != 0) {
+		/* The child is exiting already; do not leave a zombie. */
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		log_warnx("on_change hook %s for %s: %s", q->cmd, name,
+		    n == (ssize_t)sizeof(e) ? strerror(e) : "cannot start");
+		return;
+	}
+	log_debug("on_change hook %s for %s: pid %ld", q->cmd, name,
+	    (long)pid);
+	q->running = pid;
+	q->started = now_ms;
+	running_set(pid, ev->type);
+}
+
+static void
+hook_report(const struct hookq *q, pid_t pid, int status)
+{
+	const char *name = running_take(pid);
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		log_debug("on_change hook %s for %s event done", q->cmd, name);
+	else if (WIFEXITED(status))
+		log_warnx("on_change hook %s for %s event exited with status "
+		    "%d", q->cmd, name, WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		log_warnx("on_change hook %s for %s event killed by signal %d "
+		    "(%s)", q->cmd, name, WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+}
+
+/* Kills the running hook and everything it started, and reaps it. */
+static void
+hook_kill(struct hookq *q)
+{
+	pid_t pid = q->running;
+	int status;
+
+	/* The group is gone when the hook already ended; then just pid. */
+	if (kill(-pid, SIGKILL) == -1)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	running_take(pid);
+	q->running = 0;
+}
+
+static void
+hook_check(struct hookq *q, int64_t now_ms)
+{
+	pid_t pid = q->running, r;
+	int status;
+
+	while ((r = waitpid(pid, &status, WNOHANG)) == -1 && errno == EINTR)
+		;
+	if (r == pid) {
+		hook_report(q, pid, status);
+		q->running = 0;
+		return;
+	}
+	if (r == -1) {
+		/* ECHILD: someone else reaped it (SIGCHLD set to SIG_IGN). */
+		log_debug("on_change hook %s: waitpid %ld: %s", q->cmd,
+		    (long)pid, strerror(errno));
+		running_take(pid);
+		q->running = 0;
+		return;
+	}
+	if (now_ms - q->started < hook_timeout_ms)
+		return;
+	log_warnx("on_change hook %s for %s event still running after %d ms: "
+	    "killing it", q->cmd, running_take(pid), hook_timeout_ms);
+	hook_kill(q);
+}
+
+void
+hookq_tick(struct hookq *q, int64_t now_ms)
+{
+	struct event ev;
+
+	if (q->running != 0)
+		hook_check(q, now_ms);
+	/* Hooks that cannot start are logged and skipped. */
+	while (q->running == 0 && q->count > 0) {
+		ev = q->q[q->start];
+		q->start = (q->start + 1) % HOOKQ_MAX;
+		q->count--;
+		hook_start(q, &ev, now_ms);
+	}
+}
+
+int64_t
+hookq_deadline(const struct hookq *q)
+{
+	if (q->running != 0)
+		return q->started + hook_timeout_ms;
+	if (q->count > 0)
+		return mono_ms();
+	return INT64_MAX;
+}
+
+void
+hookq_drain(struct hookq *q, int timeout_ms)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int64_t now, end = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+
+	for (;;) {
+		now = mono_ms();
+		hookq_tick(q, now);
+		if (q->running == 0 && q->count == 0)
+			return;
+		if (now >= end)
+			break;
+		nanosleep(&ts, NULL);
+	}
+
+	/*
+	 * Out of time, at shutdown: a hook left behind would outlive the
+	 * daemon with no one to stop it, and the events still waiting will
+	 * not run at all.  Say so rather than lose them quietly.
+	 */
+	if (q->running != 0) {
+		log_warnx("on_change hook %s for %s event still running at "
+		    "shutdown: killing it", q->cmd, running_take(q->running));
+		hook_kill(q);
+	}
+	if (q->count > 0) {
+		log_warnx("on_change hook: %zu events not run at shutdown",
+		    q->count);
+		q->start = q->count = 0;
+	}
+}
