@@ -6,7 +6,7 @@ PKG_CONFIG	?= pkg-config
 CFLAGS		?= -O2 -g
 BUILD		?= build
 
-PKGS		:= miniupnpc libcjson inih
+PKGS		:= miniupnpc libcjson inih libmicrohttpd
 PK_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -MMD -MP \
 		   $(shell $(PKG_CONFIG) --cflags $(PKGS))
 # libnatpmp ships no pkg-config file.
@@ -14,7 +14,7 @@ PK_LIBS		:= $(shell $(PKG_CONFIG) --libs $(PKGS)) -lnatpmp -lpthread
 
 # Every Debian package needed to build, test, benchmark and demo.
 DEPS_PKGS	:= gcc make pkgconf libminiupnpc-dev libnatpmp-dev libcjson-dev \
-		   libcmocka-dev libinih-dev miniupnpd-nftables miniupnpc natpmpc \
+		   libmicrohttpd-dev libcmocka-dev libinih-dev miniupnpd-nftables miniupnpc natpmpc \
 		   nftables iproute2 python3 curl procps psmisc
 
 # The command line tool, the daemon's own files, and the library: every
@@ -24,12 +24,13 @@ DAEMON_SRCS	:= $(wildcard daemon/portkeeperd.c daemon/pkd_*.c)
 LIB_SRCS	:= $(filter-out $(CLI_SRCS) $(DAEMON_SRCS),$(wildcard daemon/*.c))
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS	:= $(CLI_SRCS:%.c=$(BUILD)/%.o)
+DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps check unit integration demo bench clean
-all: $(BUILD)/portkeeper
+all: $(BUILD)/portkeeper $(BUILD)/portkeeperd
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -39,6 +40,9 @@ $(BUILD)/libportkeeper.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/portkeeper: $(CLI_OBJS) $(BUILD)/libportkeeper.a
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS)
+
+$(BUILD)/portkeeperd: $(DAEMON_OBJS) $(BUILD)/libportkeeper.a
 	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libportkeeper.a
@@ -75,4 +79,4 @@ bench: deps
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(UNIT_BINS:=.d)

@@ -27,6 +27,7 @@ static const struct {
 	{ "list", cmd_list, "Show the router's port forwarding table" },
 	{ "ip", cmd_ip, "Show this host's, the gateway's and the router's "
 	    "external address" },
+	{ "status", cmd_status, "Show what portkeeperd is doing" },
 	{ "help", help_main, "Show help for a command" },
 };
 

@@ -23,6 +23,7 @@ int	cmd_open(int argc, char **argv);
 int	cmd_close(int argc, char **argv);
 int	cmd_list(int argc, char **argv);
 int	cmd_ip(int argc, char **argv);
+int	cmd_status(int argc, char **argv);
 
 /* What a subcommand accepts on its command line. */
 struct cli_spec {

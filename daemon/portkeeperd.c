@@ -1,0 +1,945 @@
+/*
+ * portkeeperd: keeps the configured forwards open on the home router across
+ * lease expiry, router reboots and address changes, and tracks this host's
+ * and the router's addresses.
+ *
+ * One poll loop, whose timeout is the earliest deadline (refreshes, the
+ * periodic check, the hook queue, libmicrohttpd, the round in flight).  All
+ * router work runs in rounds on a mapper thread (job.h) with a hard deadline,
+ * so a slow or hostile router never freezes the loop.  Time is monotonic for
+ * every deadline and wall-clock only for what people read.
+ */
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "job.h"
+#include "log.h"
+#include "pkd.h"
+#include "util.h"
+
+#ifndef PK_VERSION
+#define PK_VERSION "0.1.0"
+#endif
+
+#define ROUND_TIMEOUT_MS	2500	/* discovery, per round */
+#define ROUND_BASE_MS		8000	/* hard deadline of a round ... */
+#define ROUND_PER_TASK_MS	3000	/* ... plus this per task, capped: */
+#define ROUND_MAX_MS		120000
+#define RETRY_MIN_MS		2000	/* back-off after a failure */
+#define RETRY_MAX_MS		60000
+#define NETCHECK_DEBOUNCE_MS	200
+#define SHUTDOWN_WAIT_MS	8000
+
+static void	usage(void) __attribute__((noreturn));
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: portkeeperd [-fnv] [-c FILE]\n"
+	    "  -c FILE  configuration (default %s)\n"
+	    "  -f       stay in the foreground, log to stderr\n"
+	    "  -n       check the configuration and exit (-nv prints it)\n"
+	    "  -v       more verbose (twice for debug)\n", CONFIG_DEFAULT_PATH);
+	exit(2);
+}
+
+static int64_t
+wall_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* Jitter of +-10 % so that many forwards do not refresh in lockstep. */
+static int64_t
+jitter(int64_t ms)
+{
+	int64_t span = ms / 5;
+
+	if (span <= 0)
+		return ms;
+	return ms - span / 2 + (int64_t)(random() % (span + 1));
+}
+
+void
+pkd_event(struct pkd *d, enum event_type type, const char *forward,
+    const char *fmt, ...)
+{
+	struct event ev;
+	va_list ap;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.time = wall_now();
+	if (forward != NULL)
+		str_copy(ev.forward, forward, sizeof(ev.forward));
+	va_start(ap, fmt);
+	vsnprintf(ev.detail, sizeof(ev.detail), fmt, ap);
+	va_end(ap);
+	if (d->info_ok && d->info.external_ip[0] != '\0')
+		str_copy(ev.external_ip, d->info.external_ip,
+		    sizeof(ev.external_ip));
+	else if (d->st.nhist > 0)
+		str_copy(ev.external_ip, d->st.hist[d->st.nhist - 1].ip,
+		    sizeof(ev.external_ip));
+	if (type == EV_EXTERNAL_IP_CHANGED && d->st.nhist > 1)
+		str_copy(ev.old_external_ip, d->st.hist[d->st.nhist - 2].ip,
+		    sizeof(ev.old_external_ip));
+	if (d->ni_ok)
+		str_copy(ev.internal_ip, d->ni.internal_str,
+		    sizeof(ev.internal_ip));
+	log_warnx("%s%s%s: %s", event_type_str(type), forward ? " " : "",
+	    forward ? forward : "", ev.detail);
+	eventlog_add(&d->ev, &ev);
+	hookq_push(&d->hooks, &ev);
+}
+
+/* The forwards from the configuration, keeping what we know of old ones. */
+static int
+fwd_load(struct pkd *d, const struct config *cfg)
+{
+	struct fwd *nf;
+	size_t i, j;
+
+	if (cfg->nfwd == 0) {
+		free(d->fwd);
+		d->fwd = NULL;
+		d->nfwd = 0;
+		return 0;
+	}
+	if ((nf = calloc(cfg->nfwd, sizeof(*nf))) == NULL)
+		return -1;
+	for (i = 0; i < cfg->nfwd; i++) {
+		nf[i].cfg = cfg->fwd[i];
+		nf[i].state = FWD_PENDING;
+		nf[i].refresh_at = 0;
+		for (j = 0; j < d->nfwd; j++) {
+			struct fwd *o = &d->fwd[j];
+
+			/* Unchanged: keep its lease and schedule. */
+			if (strcmp(o->cfg.name, cfg->fwd[i].name) == 0 &&
+			    o->cfg.ext == cfg->fwd[i].ext &&
+			    o->cfg.in == cfg->fwd[i].in &&
+			    o->cfg.proto == cfg->fwd[i].proto) {
+				nf[i] = *o;
+				nf[i].cfg = cfg->fwd[i];
+			}
+		}
+	}
+	free(d->fwd);
+	d->fwd = nf;
+	d->nfwd = cfg->nfwd;
+	return 0;
+}
+
+static bool
+fwd_wanted(const struct pkd *d, const struct state_mapping *m)
+{
+	size_t i;
+
+	for (i = 0; i < d->nfwd; i++) {
+		const struct config_forward *c = &d->fwd[i].cfg;
+
+		if (strcmp(c->name, m->name) == 0 && c->ext == m->ext &&
+		    c->in == m->in && c->proto == m->proto)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Every mapping the state says we made that the configuration no longer
+ * wants goes on the closing list.
+ */
+static void
+plan_closes(struct pkd *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->st.nm; i++) {
+		const struct state_mapping *m = &d->st.m[i];
+		struct state_mapping *nc;
+		size_t j;
+		bool dup = false;
+
+		if (fwd_wanted(d, m))
+			continue;
+		for (j = 0; j < d->nclosing; j++)
+			if (strcmp(d->closing[j].name, m->name) == 0 &&
+			    d->closing[j].ext == m->ext &&
+			    d->closing[j].proto == m->proto)
+				dup = true;
+		if (dup)
+			continue;
+		nc = reallocarray(d->closing, d->nclosing + 1,
+		    sizeof(*d->closing));
+		if (nc == NULL)
+			continue;
+		d->closing = nc;
+		d->closing[d->nclosing++] = *m;
+	}
+}
+
+static void
+save_state(struct pkd *d)
+{
+	char err[512];
+
+	if (!d->st_dirty)
+		return;
+	if (state_save(d->cfg.state_dir, &d->st, err, sizeof(err)) == -1)
+		log_warnx("%s", err);
+	else
+		d->st_dirty = false;
+}
+
+/* Starts a round if there is work and none is in flight. */
+static void
+schedule(struct pkd *d, int64_t now)
+{
+	struct round *r;
+	size_t i, n = 0;
+	bool verify = d->verify_now || now >= d->verify_at;
+
+	if (d->job != NULL || d->stopping)
+		return;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return;
+	r->t = calloc(d->nfwd + d->nclosing + 1, sizeof(*r->t));
+	if (r->t == NULL) {
+		free(r);
+		return;
+	}
+	for (i = 0; i < d->nclosing && now >= d->closing_at; i++) {
+		struct task *t = &r->t[n++];
+
+		t->op = TASK_CLOSE;
+		str_copy(t->name, d->closing[i].name, sizeof(t->name));
+		t->spec.ext = d->closing[i].ext;
+		t->spec.in = d->closing[i].in;
+		t->spec.in_given = 1;
+		t->spec.proto = d->closing[i].proto;
+	}
+	for (i = 0; i < d->nfwd; i++) {
+		struct fwd *f = &d->fwd[i];
+		struct task *t;
+
+		if (now < f->refresh_at && !(verify && f->state == FWD_ACTIVE))
+			continue;
+		t = &r->t[n++];
+		t->op = now >= f->refresh_at ? TASK_OPEN : TASK_VERIFY;
+		str_copy(t->name, f->cfg.name, sizeof(t->name));
+		t->spec.ext = f->cfg.ext;
+		t->spec.in = f->cfg.in;
+		t->spec.in_given = 1;
+		t->spec.proto = f->cfg.proto;
+		t->lease = d->cfg.lease;
+	}
+	if (n == 0 && !verify) {
+		round_free(r);
+		return;
+	}
+	r->nt = n;
+	r->via = d->cfg.method;
+	r->timeout_ms = ROUND_TIMEOUT_MS;
+	r->have_epoch = d->epoch_known;
+	r->epoch_prev = d->epoch;
+	r->epoch_mono_prev = d->epoch_mono;
+	d->verify_now = false;
+	d->verify_at = now + (int64_t)d->cfg.verify_interval * 1000;
+	if ((d->job = job_start(round_run, r, round_free)) == NULL) {
+		log_warn("cannot start the mapper thread");
+		round_free(r);
+		return;
+	}
+	d->round = r;
+	d->round_deadline = now + ROUND_BASE_MS + (int64_t)n *
+	    ROUND_PER_TASK_MS;
+	if (d->round_deadline > now + ROUND_MAX_MS)
+		d->round_deadline = now + ROUND_MAX_MS;
+	d->nrounds++;
+	log_debug("round %lu: %zu task(s)%s", d->nrounds, n,
+	    verify ? ", verifying" : "");
+}
+
+static struct fwd *
+fwd_find(struct pkd *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->nfwd; i++)
+		if (strcmp(d->fwd[i].cfg.name, name) == 0)
+			return &d->fwd[i];
+	return NULL;
+}
+
+/*
+ * A forward could not be made or refreshed.  gone says the router is known
+ * to have lost it; otherwise a forward whose lease still runs gets one
+ * retry before it is reported failed, so that a lost packet does not make
+ * it flap.
+ */
+static void
+fwd_failed(struct pkd *d, struct fwd *f, const struct pm_error *err,
+    int64_t now, bool gone)
+{
+	int64_t backoff = RETRY_MIN_MS << (f->failures < 5 ? f->failures : 5);
+	bool changed = f->state != FWD_FAILED ||
+	    strcmp(f->error, err->msg) != 0;
+
+	if (backoff > RETRY_MAX_MS)
+		backoff = RETRY_MAX_MS;
+	f->failures++;
+	d->nfailures++;
+	f->refresh_at = now + jitter(backoff);
+	str_copy(f->error, err->msg, sizeof(f->error));
+	if (!gone && f->state == FWD_ACTIVE && f->failures == 1 &&
+	    (f->expires_at == 0 || now < f->expires_at) &&
+	    err->code != PME_CONFLICT && err->code != PME_NO_PUBLIC_ADDRESS) {
+		log_warnx("refreshing %s failed, retrying: %s", f->cfg.name,
+		    err->msg);
+		return;
+	}
+	f->state = FWD_FAILED;
+	if (changed)
+		pkd_event(d, EV_MAPPING_FAILED, f->cfg.name, "%s", err->msg);
+}
+
+static void
+fwd_done(struct pkd *d, struct fwd *f, const struct task *t, int64_t now)
+{
+	enum fwd_state was = f->state;
+	struct state_mapping sm;
+	uint32_t lease = t->res.lease;
+
+	d->nrefreshes++;
+	f->state = FWD_ACTIVE;
+	f->failures = 0;
+	f->error[0] = '\0';
+	f->method = t->res.method;
+	f->lease = lease;
+	f->last_refresh = wall_now();
+	f->expires_at = lease != 0 ? now + (int64_t)lease * 1000 : 0;
+	/* Refresh at half the lease (RFC 6886 section 3.7 suggests so too). */
+	f->refresh_at = now + jitter((int64_t)(lease != 0 ? lease :
+	    d->cfg.lease) * 500);
+	f->made = true;
+
+	memset(&sm, 0, sizeof(sm));
+	str_copy(sm.name, f->cfg.name, sizeof(sm.name));
+	sm.proto = f->cfg.proto;
+	sm.ext = f->cfg.ext;
+	sm.in = f->cfg.in;
+	str_copy(sm.internal_ip, d->ni.internal_str, sizeof(sm.internal_ip));
+	sm.method = f->method;
+	sm.expires = lease != 0 ? wall_now() + lease : 0;
+	state_put(&d->st, &sm);
+	d->st_dirty = true;
+
+	if (t->restored)
+		pkd_event(d, EV_MAPPING_RESTORED, f->cfg.name, "forward of "
+		    "port %u/%s to %s:%u made again via %s", f->cfg.ext,
+		    proto_str(f->cfg.proto), d->ni.internal_str, f->cfg.in,
+		    method_name(f->method));
+	else if (was == FWD_FAILED)
+		pkd_event(d, EV_MAPPING_RESTORED, f->cfg.name, "port %u/%s is "
+		    "forwarded to %s:%u again via %s", f->cfg.ext,
+		    proto_str(f->cfg.proto), d->ni.internal_str, f->cfg.in,
+		    method_name(f->method));
+	else if (was == FWD_PENDING && f->adopted)
+		log_info("%s: port %u/%s forwarded to %s:%u via %s (as in the "
+		    "last run)", f->cfg.name, f->cfg.ext,
+		    proto_str(f->cfg.proto), d->ni.internal_str, f->cfg.in,
+		    method_name(f->method));
+	else if (was == FWD_PENDING)
+		pkd_event(d, EV_MAPPING_ADDED, f->cfg.name, "port %u/%s "
+		    "forwarded to %s:%u via %s, lease %u s", f->cfg.ext,
+		    proto_str(f->cfg.proto), d->ni.internal_str, f->cfg.in,
+		    method_name(f->method), lease);
+	else
+		log_debug("refreshed %s, lease %u s", f->cfg.name, lease);
+}
+
+static void
+note_network(struct pkd *d, const struct netinfo *ni)
+{
+	size_t i;
+
+	if (d->ni_ok && d->ni.internal.s_addr == ni->internal.s_addr &&
+	    d->ni.gateway.s_addr == ni->gateway.s_addr)
+		return;
+	if (d->ni_ok && d->ni.gateway.s_addr != ni->gateway.s_addr)
+		pkd_event(d, EV_GATEWAY_CHANGED, NULL, "the default gateway "
+		    "is now %s (was %s)", ni->gateway_str, d->ni.gateway_str);
+	if ((d->ni_ok && d->ni.internal.s_addr != ni->internal.s_addr) ||
+	    (!d->ni_ok && d->st.internal_ip[0] != '\0' &&
+	    strcmp(d->st.internal_ip, ni->internal_str) != 0)) {
+		char old[INET_ADDRSTRLEN];
+
+		str_copy(old, d->ni_ok ? d->ni.internal_str :
+		    d->st.internal_ip, sizeof(old));
+		d->ni = *ni;
+		d->ni_ok = true;
+		pkd_event(d, EV_INTERNAL_IP_CHANGED, NULL, "this host's LAN "
+		    "address is now %s (was %s); re-pointing every forward",
+		    ni->internal_str, old);
+		/* Every forward must point at the new address now. */
+		for (i = 0; i < d->nfwd; i++)
+			d->fwd[i].refresh_at = 0;
+	}
+	d->ni = *ni;
+	d->ni_ok = true;
+	str_copy(d->st.internal_ip, ni->internal_str,
+	    sizeof(d->st.internal_ip));
+	d->st_dirty = true;
+	watch_open(&d->w, ni);
+}
+
+static void
+round_finished(struct pkd *d, int64_t now)
+{
+	struct round *r = d->round;
+	size_t i;
+
+	if (r->ni_ok)
+		note_network(d, &r->ni);
+	if (r->probe_rc == 0) {
+		char old[16];
+
+		d->info = r->info;
+		d->info_ok = true;
+		d->info_time = wall_now();
+		d->gw_error[0] = '\0';
+		if (r->info.upnp_found)
+			str_copy(d->w.location, r->info.upnp_location,
+			    sizeof(d->w.location));
+		if (r->info.natpmp_found) {
+			d->epoch_known = true;
+			d->epoch = r->info.epoch;
+			d->epoch_mono = r->epoch_mono;
+		}
+		if (r->rebooted)
+			pkd_event(d, EV_ROUTER_RESTARTED, NULL, "the router's "
+			    "NAT-PMP epoch went back to %u: it restarted and "
+			    "forgot its forwards", r->info.epoch);
+		if (r->info.external_ip[0] != '\0' &&
+		    state_note_external_ip(&d->st, r->info.external_ip,
+		    wall_now(), old) == 1) {
+			d->st_dirty = true;
+			if (old[0] != '\0')
+				pkd_event(d, EV_EXTERNAL_IP_CHANGED, NULL,
+				    "the router's external address is now %s "
+				    "(was %s)", r->info.external_ip, old);
+			else
+				pkd_event(d, EV_EXTERNAL_IP_CHANGED, NULL,
+				    "the router's external address is %s",
+				    r->info.external_ip);
+		} else if (r->info.external_ip[0] != '\0')
+			d->st_dirty = true;	/* last_seen moved */
+	} else {
+		d->info_ok = false;
+		str_copy(d->gw_error, r->probe_err.msg, sizeof(d->gw_error));
+		log_warnx("%s", r->probe_err.msg);
+	}
+
+	for (i = 0; i < r->nt; i++) {
+		struct task *t = &r->t[i];
+		struct fwd *f;
+
+		if (t->op == TASK_CLOSE) {
+			size_t j;
+
+			if (t->rc == -1 && t->err.code != PME_CONFLICT) {
+				log_warnx("removing %s: %s", t->name,
+				    t->err.msg);
+				d->closing_at = now + RETRY_MAX_MS / 2;
+				continue;
+			}
+			/* Done, or another host's now: either way not ours. */
+			for (j = 0; j < d->nclosing; j++) {
+				if (strcmp(d->closing[j].name, t->name) == 0 &&
+				    d->closing[j].ext == t->spec.ext) {
+					d->closing[j] = d->closing[--d->nclosing];
+					break;
+				}
+			}
+			if (fwd_find(d, t->name) == NULL)
+				state_remove(&d->st, t->name);
+			d->st_dirty = true;
+			if (t->rc == 0 && t->removed)
+				pkd_event(d, EV_MAPPING_REMOVED, t->name,
+				    "forward of port %u/%s removed from the "
+				    "router", t->spec.ext,
+				    proto_str(t->spec.proto));
+			continue;
+		}
+		if ((f = fwd_find(d, t->name)) == NULL)
+			continue;	/* removed by a reload meanwhile */
+		if (t->restored)
+			pkd_event(d, EV_MAPPING_LOST, f->cfg.name, "the "
+			    "router no longer forwarded port %u/%s%s",
+			    f->cfg.ext, proto_str(f->cfg.proto), r->rebooted ?
+			    " (it restarted)" : "");
+		if (t->rc == -1)
+			fwd_failed(d, f, &t->err, now, t->restored);
+		else if (t->op == TASK_OPEN || t->restored)
+			fwd_done(d, f, t, now);
+	}
+	save_state(d);
+}
+
+static void
+round_reap(struct pkd *d, int64_t now, bool timed_out)
+{
+	if (timed_out) {
+		size_t i;
+		struct pm_error e;
+
+		pm_seterr(&e, PME_TIMEOUT, 0, "the router did not finish "
+		    "answering in time");
+		log_warnx("a round of router work missed its deadline; "
+		    "abandoning it");
+		for (i = 0; i < d->round->nt; i++) {
+			struct fwd *f = fwd_find(d, d->round->t[i].name);
+
+			if (f != NULL && d->round->t[i].op != TASK_CLOSE)
+				fwd_failed(d, f, &e, now, false);
+		}
+	} else
+		round_finished(d, now);
+	/* The job owns the round; releasing frees it once the thread is done. */
+	job_release(d->job);
+	d->job = NULL;
+	d->round = NULL;
+}
+
+static void
+netcheck(struct pkd *d)
+{
+	struct netinfo ni;
+	struct pm_error err;
+
+	if (netinfo_get(&ni, &err) == -1) {
+		log_warnx("%s", err.msg);
+		return;
+	}
+	note_network(d, &ni);
+}
+
+static void
+dump_status(struct pkd *d)
+{
+	char *s = api_status_json(d);
+
+	if (s != NULL) {
+		log_warnx("status: %s", s);
+		free(s);
+	}
+}
+
+static void
+reload(struct pkd *d)
+{
+	struct config ncfg;
+	char err[512];
+
+	config_init(&ncfg);
+	if (config_load(d->cfg_path, &ncfg, err, sizeof(err)) == -1) {
+		log_warnx("reload failed, keeping the running configuration: "
+		    "%s", err);
+		config_free(&ncfg);
+		return;
+	}
+	if (fwd_load(d, &ncfg) == -1) {
+		log_warnx("reload failed: out of memory");
+		config_free(&ncfg);
+		return;
+	}
+	if (strcmp(ncfg.socket, d->cfg.socket) != 0 ||
+	    strcmp(ncfg.state_dir, d->cfg.state_dir) != 0)
+		log_warnx("socket and state_dir changes take effect at the "
+		    "next start");
+	str_copy(ncfg.socket, d->cfg.socket, sizeof(ncfg.socket));
+	str_copy(ncfg.state_dir, d->cfg.state_dir, sizeof(ncfg.state_dir));
+	config_free(&d->cfg);
+	d->cfg = ncfg;
+	/* fwd_load copied the forwards' settings; they point at nothing now. */
+	str_copy(d->hooks.cmd, d->cfg.on_change, sizeof(d->hooks.cmd));
+	plan_closes(d);
+	log_warnx("configuration reloaded: %zu forward(s), %zu to remove",
+	    d->nfwd, d->nclosing);
+}
+
+static void
+shutdown_forwards(struct pkd *d)
+{
+	int64_t now = mono_ms(), deadline = now + SHUTDOWN_WAIT_MS;
+	size_t i;
+
+	/* Let a round in flight finish first (or give up on it). */
+	if (d->job != NULL) {
+		if (job_wait(d->job, deadline) == 0)
+			round_reap(d, mono_ms(), false);
+		else {
+			job_release(d->job);
+			d->job = NULL;
+			d->round = NULL;
+		}
+	}
+	if (!d->cfg.remove_on_exit)
+		return;
+	for (i = 0; i < d->nfwd; i++) {
+		struct state_mapping *m = state_find(&d->st, d->fwd[i].cfg.name);
+
+		if (m != NULL) {
+			struct state_mapping *nc = reallocarray(d->closing,
+			    d->nclosing + 1, sizeof(*d->closing));
+
+			if (nc == NULL)
+				break;
+			d->closing = nc;
+			d->closing[d->nclosing++] = *m;
+		}
+	}
+	free(d->fwd);
+	d->fwd = NULL;
+	d->nfwd = 0;
+	if (d->nclosing == 0)
+		return;
+	d->stopping = false;
+	schedule(d, mono_ms());
+	d->stopping = true;
+	if (d->job == NULL)
+		return;
+	if (job_wait(d->job, deadline) == 0)
+		round_reap(d, mono_ms(), false);
+	else
+		log_warnx("the router did not answer in time; forwards left "
+		    "in place");
+}
+
+static int
+check_config(const char *path, int verbose)
+{
+	struct config cfg;
+	char err[512];
+
+	config_init(&cfg);
+	if (config_load(path, &cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
+	if (verbose)
+		config_print(&cfg, stdout);
+	fprintf(stderr, "configuration OK\n");
+	config_free(&cfg);
+	return 0;
+}
+
+static void
+daemonize(void)
+{
+	int fd;
+
+	switch (fork()) {
+	case -1:
+		fatalx("fork: %s", strerror(errno));
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() == -1)
+		fatalx("setsid: %s", strerror(errno));
+	if (chdir("/") == -1)
+		fatalx("chdir /: %s", strerror(errno));
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+static int
+ensure_dir(const char *path, mode_t mode)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) == 0)
+		return S_ISDIR(sb.st_mode) ? 0 : -1;
+	return mkdir(path, mode);
+}
+
+static int
+setup(struct pkd *d)
+{
+	char err[512], dir[PATH_MAX], *slash;
+	sigset_t mask;
+	size_t i;
+
+	if (ensure_dir(d->cfg.state_dir, 0750) == -1) {
+		log_warn("state directory %s", d->cfg.state_dir);
+		return -1;
+	}
+	state_init(&d->st);
+	if (state_load(d->cfg.state_dir, &d->st, err, sizeof(err)) == -1) {
+		/* Keep the bad file for a person to look at; start afresh. */
+		char bad[PATH_MAX + 32], cur[PATH_MAX + 32];
+
+		log_warnx("%s; starting with an empty state", err);
+		snprintf(bad, sizeof(bad), "%s/%s.corrupt", d->cfg.state_dir,
+		    STATE_FILE);
+		snprintf(cur, sizeof(cur), "%s/%s", d->cfg.state_dir,
+		    STATE_FILE);
+		rename(cur, bad);
+		state_init(&d->st);
+	}
+	eventlog_init(&d->ev);
+	hookq_init(&d->hooks, d->cfg.on_change);
+	if (fwd_load(d, &d->cfg) == -1)
+		return -1;
+	/* Reconcile: what we made before and no longer want goes. */
+	plan_closes(d);
+	for (i = 0; i < d->st.nm; i++) {
+		struct fwd *f = fwd_find(d, d->st.m[i].name);
+
+		if (f != NULL && fwd_wanted(d, &d->st.m[i]))
+			f->adopted = true;
+	}
+
+	str_copy(dir, d->cfg.socket, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		ensure_dir(dir, 0755);
+	}
+	if (api_start(d, d->cfg.socket) == -1)
+		log_warnx("continuing without the control API");
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) ==
+	    -1) {
+		log_warn("signalfd");
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	watch_init(&d->w);
+	netcheck(d);
+	d->verify_at = mono_ms() + (int64_t)d->cfg.verify_interval * 1000;
+	return 0;
+}
+
+/* Handles the signals; returns false when it is time to stop. */
+static bool
+handle_signals(struct pkd *d)
+{
+	struct signalfd_siginfo si;
+	bool run = true;
+
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			reload(d);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_warnx("stopping on %s", si.ssi_signo == SIGTERM ?
+			    "SIGTERM" : "SIGINT");
+			run = false;
+			break;
+		case SIGUSR1:
+			dump_status(d);
+			break;
+		case SIGCHLD:
+			hookq_tick(&d->hooks, mono_ms());
+			break;
+		}
+	}
+	return run;
+}
+
+static void
+loop(struct pkd *d)
+{
+	for (;;) {
+		struct pollfd pfd[8];
+		int64_t now = mono_ms(), next;
+		int fds[8], n = 0, i, rc;
+		MHD_UNSIGNED_LONG_LONG mhd_to;
+		char why[256];
+		size_t k;
+
+		schedule(d, now);
+		hookq_tick(&d->hooks, now);
+
+		/*
+		 * The earliest deadline of them all.  While a round runs, the
+		 * refresh schedule waits for it (its tasks are still due).
+		 */
+		next = now + 3600 * 1000;
+		if (d->job != NULL)
+			next = d->round_deadline;
+		else {
+			if (d->verify_at < next)
+				next = d->verify_at;
+			if (d->nclosing > 0 && d->closing_at < next)
+				next = d->closing_at;
+			for (k = 0; k < d->nfwd; k++)
+				if (d->fwd[k].refresh_at < next)
+					next = d->fwd[k].refresh_at;
+		}
+		if (hookq_deadline(&d->hooks) < next)
+			next = hookq_deadline(&d->hooks);
+		if (d->netcheck_at != 0 && d->netcheck_at < next)
+			next = d->netcheck_at;
+		if (d->mhd != NULL && MHD_get_timeout(d->mhd, &mhd_to) ==
+		    MHD_YES && now + (int64_t)mhd_to < next)
+			next = now + (int64_t)mhd_to;
+
+		fds[n] = d->sigfd;
+		if (d->job != NULL)
+			fds[++n] = job_fd(d->job);
+		if (d->w.pmp_fd != -1)
+			fds[++n] = d->w.pmp_fd;
+		if (d->w.ssdp_fd != -1)
+			fds[++n] = d->w.ssdp_fd;
+		if (d->w.nl_fd != -1)
+			fds[++n] = d->w.nl_fd;
+		if (d->api_fd != -1)
+			fds[++n] = d->api_fd;
+		n++;
+		for (i = 0; i < n; i++) {
+			pfd[i].fd = fds[i];
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+		}
+		rc = poll(pfd, (nfds_t)n, ms_until(next));
+		if (rc == -1 && errno != EINTR) {
+			log_warn("poll");
+			return;
+		}
+		now = mono_ms();
+		for (i = 0; rc > 0 && i < n; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			if (fds[i] == d->sigfd) {
+				if (!handle_signals(d))
+					return;
+			} else if (d->job != NULL && fds[i] == job_fd(d->job)) {
+				if (job_done(d->job))
+					round_reap(d, now, false);
+			} else if (fds[i] == d->api_fd) {
+				MHD_run(d->mhd);
+			} else {
+				switch (watch_read(&d->w, fds[i], why,
+				    sizeof(why))) {
+				case WATCH_ROUTER:
+					log_info("%s; checking the forwards",
+					    why);
+					d->verify_now = true;
+					break;
+				case WATCH_NETWORK:
+					if (d->netcheck_at == 0)
+						d->netcheck_at = now +
+						    NETCHECK_DEBOUNCE_MS;
+					break;
+				case WATCH_NOTHING:
+					break;
+				}
+			}
+		}
+		if (d->job != NULL && now >= d->round_deadline &&
+		    !job_done(d->job))
+			round_reap(d, now, true);
+		if (d->netcheck_at != 0 && now >= d->netcheck_at) {
+			d->netcheck_at = 0;
+			netcheck(d);
+		}
+		if (d->mhd != NULL)
+			MHD_run(d->mhd);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct pkd d;
+	const char *path = CONFIG_DEFAULT_PATH;
+	char err[512];
+	int c, foreground = 0, check = 0, verbose = 0;
+
+	while ((c = getopt(argc, argv, "c:fnvh")) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("portkeeperd", verbose);
+	if (check)
+		return check_config(path, verbose);
+
+	str_copy(d.cfg_path, path, sizeof(d.cfg_path));
+	config_init(&d.cfg);
+	if (config_load(path, &d.cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "portkeeperd: %s\n", err);
+		return 1;
+	}
+	srandom((unsigned)(time(NULL) ^ getpid()));
+	if (!foreground) {
+		daemonize();
+		log_to_syslog();
+	}
+	d.api_fd = -1;
+	d.sigfd = -1;
+	if (setup(&d) == -1)
+		return 1;
+	log_warnx("started (version %s): %zu forward(s), %s", PK_VERSION,
+	    d.nfwd, d.ni_ok ? d.ni.internal_str : "no network yet");
+
+	loop(&d);
+
+	shutdown_forwards(&d);
+	save_state(&d);
+	hookq_drain(&d.hooks, 5000);
+	api_stop(&d);
+	watch_close(&d.w);
+	log_warnx("stopped");
+	state_free(&d.st);
+	config_free(&d.cfg);
+	free(d.fwd);
+	free(d.closing);
+	return 0;
+}

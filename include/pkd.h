@@ -1,0 +1,160 @@
+/*
+ * portkeeperd's insides, shared by its files: the forwards it keeps, the
+ * rounds of router work its mapper thread runs, the watchers that hear the
+ * router reboot, and the control API.
+ */
+#ifndef PK_PKD_H
+#define PK_PKD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <microhttpd.h>
+
+#include "config.h"
+#include "events.h"
+#include "netinfo.h"
+#include "portmap.h"
+#include "state.h"
+
+enum fwd_state { FWD_PENDING = 0, FWD_ACTIVE, FWD_FAILED };
+
+/* One configured forward and what we know of it on the router. */
+struct fwd {
+	struct config_forward	cfg;
+	enum fwd_state		state;
+	enum pm_method		method;		/* how it was last made */
+	uint32_t		lease;		/* as granted; 0 permanent */
+	int64_t			refresh_at;	/* monotonic ms */
+	int64_t			expires_at;	/* monotonic ms; 0 none */
+	int64_t			last_refresh;	/* wall clock s; 0 never */
+	unsigned		failures;	/* in a row, for back-off */
+	char			error[384];	/* why it failed, or "" */
+	bool			made;		/* we made it on the router */
+	bool			adopted;	/* the last run made it */
+};
+
+/* What the mapper thread does for one forward in a round. */
+enum task_op { TASK_OPEN, TASK_VERIFY, TASK_CLOSE };
+
+struct task {
+	enum task_op			op;
+	char				name[CONFIG_NAME_MAX];
+	struct portspec			spec;
+	uint32_t			lease;
+	/* Results. */
+	int				rc;		/* 0 done, -1 err */
+	int				verified;	/* portmap_verify's answer */
+	bool				restored;	/* verify re-made it */
+	bool				removed;
+	struct portmap_open_result	res;
+	struct pm_error			err;
+};
+
+/* A round: probe the router, then run every task, on the mapper thread. */
+struct round {
+	enum pm_method		via;
+	int			timeout_ms;
+	struct task		*t;
+	size_t			nt;
+	/* NAT-PMP epoch as last seen, to tell a router that rebooted. */
+	bool			have_epoch;
+	uint32_t		epoch_prev;
+	int64_t			epoch_mono_prev;
+	/* Results. */
+	int			probe_rc;
+	struct pm_error		probe_err;
+	struct portmap_info	info;
+	struct netinfo		ni;
+	bool			ni_ok;
+	bool			rebooted;	/* the epoch went backwards */
+	int64_t			epoch_mono;	/* when the epoch was read */
+};
+
+/* Runs a round (on the mapper thread); frees nothing. */
+void	round_run(void *arg);
+void	round_free(void *arg);
+
+/*
+ * RFC 6886 section 3.6: a router whose epoch is less than 7/8 of the time
+ * elapsed since the previous reply (minus 2 s) lost its mappings.
+ */
+bool	epoch_reset(uint32_t prev, int64_t prev_mono_ms, uint32_t now_epoch,
+	    int64_t now_mono_ms);
+
+/* The watchers: announcements, SSDP NOTIFY and netlink. */
+struct watch {
+	int		pmp_fd;		/* 224.0.0.1:5350 */
+	int		ssdp_fd;	/* 239.255.255.250:1900 */
+	int		nl_fd;		/* rtnetlink address and route groups */
+	struct in_addr	gateway;
+	struct in_addr	local;
+	char		location[256];	/* the IGD's description URL as known */
+	long		bootid;
+};
+
+void	watch_init(struct watch *);
+/* (Re)opens the multicast listeners for this gateway and interface. */
+void	watch_open(struct watch *, const struct netinfo *);
+void	watch_close(struct watch *);
+
+enum watch_news { WATCH_NOTHING = 0, WATCH_ROUTER, WATCH_NETWORK };
+/* Reads what arrived on fd; says whether the router or our network moved. */
+enum watch_news watch_read(struct watch *, int fd, char *why, size_t whylen);
+
+/*
+ * Checks an announcement datagram from the gateway: a NAT-PMP public address
+ * announcement (RFC 6886 section 3.2.1) or a PCP ANNOUNCE (RFC 6887 section
+ * 14.1).  Returns 1 with the epoch, 0 otherwise.
+ */
+int	watch_parse_announce(const unsigned char *buf, size_t len,
+	    uint32_t *epoch);
+
+/* The daemon. */
+struct pkd {
+	char			 cfg_path[PATH_MAX];
+	struct config		 cfg;
+	struct fwd		*fwd;
+	size_t			 nfwd;
+	/* Forwards to take off the router: gone from the configuration. */
+	struct state_mapping	*closing;
+	size_t			 nclosing;
+	int64_t			 closing_at;	/* retry removals from then */
+	struct state		 st;
+	bool			 st_dirty;
+	struct eventlog		 ev;
+	struct hookq		 hooks;
+	struct watch		 w;
+	struct netinfo		 ni;
+	bool			 ni_ok;
+	struct portmap_info	 info;		/* from the last round */
+	bool			 info_ok;
+	char			 gw_error[384];	/* why the last probe failed */
+	int64_t			 info_time;	/* wall clock s */
+	struct job		*job;		/* the round in flight */
+	struct round		*round;
+	int64_t			 round_deadline;
+	int64_t			 verify_at;	/* monotonic ms */
+	bool			 verify_now;
+	bool			 epoch_known;
+	uint32_t		 epoch;
+	int64_t			 epoch_mono;
+	int64_t			 netcheck_at;	/* debounced netlink news */
+	struct MHD_Daemon	*mhd;
+	int			 api_fd;
+	char			 api_path[108];
+	int			 sigfd;
+	bool			 stopping;
+	unsigned long		 nrounds, nrefreshes, nfailures;
+};
+
+/* Records an event: log line, event log, hook. */
+void	pkd_event(struct pkd *, enum event_type, const char *forward,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The control API on a Unix socket (libmicrohttpd), in the daemon's loop. */
+int	api_start(struct pkd *, const char *path);
+void	api_stop(struct pkd *);
+/* The status document: the contract of `portkeeper status --json`. */
+char	*api_status_json(struct pkd *);
+
+#endif
