@@ -295,6 +295,7 @@ fwd_failed(struct pkd *d, struct fwd *f, const struct pm_error *err,
     int64_t now, bool gone)
 {
 	int64_t backoff = RETRY_MIN_MS << (f->failures < 5 ? f->failures : 5);
+	struct pm_error msg;
 	bool changed = f->state != FWD_FAILED ||
 	    strcmp(f->error, err->msg) != 0;
 
@@ -303,6 +304,22 @@ fwd_failed(struct pkd *d, struct fwd *f, const struct pm_error *err,
 	f->failures++;
 	d->nfailures++;
 	f->refresh_at = now + jitter(backoff);
+	/*
+	 * After this host's address changed, the router usually still holds
+	 * the forward for the old address, and neither protocol lets us remove
+	 * it from the new one (miniupnpd answers 606).  Say so plainly.
+	 */
+	if (err->code == PME_CONFLICT && d->prev_internal[0] != '\0' &&
+	    strstr(err->msg, d->prev_internal) != NULL) {
+		snprintf(msg.msg, sizeof(msg.msg), "port %u/%s still points at "
+		    "this host's old address %s; the router keeps it until its "
+		    "lease runs out, and portkeeperd re-points the forward then",
+		    f->cfg.ext, proto_str(f->cfg.proto), d->prev_internal);
+		msg.code = err->code;
+		err = &msg;
+		changed = f->state != FWD_FAILED ||
+		    strcmp(f->error, err->msg) != 0;
+	}
 	str_copy(f->error, err->msg, sizeof(f->error));
 	if (!gone && f->state == FWD_ACTIVE && f->failures == 1 &&
 	    (f->expires_at == 0 || now < f->expires_at) &&
@@ -389,6 +406,7 @@ note_network(struct pkd *d, const struct netinfo *ni)
 
 		str_copy(old, d->ni_ok ? d->ni.internal_str :
 		    d->st.internal_ip, sizeof(old));
+		str_copy(d->prev_internal, old, sizeof(d->prev_internal));
 		d->ni = *ni;
 		d->ni_ok = true;
 		pkd_event(d, EV_INTERNAL_IP_CHANGED, NULL, "this host's LAN "
@@ -449,8 +467,10 @@ round_finished(struct pkd *d, int64_t now)
 			d->st_dirty = true;	/* last_seen moved */
 	} else {
 		d->info_ok = false;
+		/* Once per change: a router that is away stays away a while. */
+		if (strcmp(d->gw_error, r->probe_err.msg) != 0)
+			log_warnx("%s", r->probe_err.msg);
 		str_copy(d->gw_error, r->probe_err.msg, sizeof(d->gw_error));
-		log_warnx("%s", r->probe_err.msg);
 	}
 
 	for (i = 0; i < r->nt; i++) {
@@ -531,7 +551,9 @@ netcheck(struct pkd *d)
 	struct pm_error err;
 
 	if (netinfo_get(&ni, &err) == -1) {
-		log_warnx("%s", err.msg);
+		if (strcmp(d->gw_error, err.msg) != 0)
+			log_warnx("%s", err.msg);
+		str_copy(d->gw_error, err.msg, sizeof(d->gw_error));
 		return;
 	}
 	note_network(d, &ni);

@@ -126,6 +126,7 @@ struct pkd {
 	struct watch		 w;
 	struct netinfo		 ni;
 	bool			 ni_ok;
+	char			 prev_internal[16];	/* before a change */
 	struct portmap_info	 info;		/* from the last round */
 	bool			 info_ok;
 	char			 gw_error[384];	/* why the last probe failed */
