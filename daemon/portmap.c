@@ -384,10 +384,14 @@ portmap_probe(struct portmap *pm, int all, struct pm_error *err)
 	if (!pm->probed) {
 		pm->probed = 1;
 		if (pm->via != PM_UPNP) {
-			if (pmp_open(&pm->pmp, pm->ni.gateway, &e) == -1 ||
-			    pmp_send_public(&pm->pmp) == -1) {
+			if (pmp_open(&pm->pmp, pm->ni.gateway, &e) == -1) {
 				pm->nat_state = PS_FAILED;
 				pm->info.natpmp_error = e;
+			} else if (pmp_send_public(&pm->pmp) == -1) {
+				pm->nat_state = PS_FAILED;
+				pm_seterr(&pm->info.natpmp_error, PME_NETWORK, 0,
+				    "cannot send a NAT-PMP request to %s",
+				    pm->ni.gateway_str);
 			} else
 				pm->nat_state = PS_PENDING;
 		}
