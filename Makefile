@@ -1,5 +1,22 @@
 # portkeeper — see README.md.  Cross-builds take CC and PKG_CONFIG from the
-# environment, e.g. make CC=aarch64-linux-gnu-gcc PKG_CONFIG=aarch64-linux-gnu-pkg-config
+# environment, e.g. make CC=aarch64-linux-gnu-gcc PKG_CONFIG=aarch64-linux-gnu-pkg-config,
+# or from a Debian architecture: make ARCH=arm64 (into build-arm64/).
+
+# ARCH names a Debian architecture to cross-build for: Debian's cross
+# compiler and pkg-config for it, unless CC or PKG_CONFIG are given.
+ifneq ($(ARCH),)
+HOST_TRIPLET	:= $(shell dpkg-architecture -a$(ARCH) -qDEB_HOST_GNU_TYPE 2>/dev/null)
+ifeq ($(HOST_TRIPLET),)
+$(error ARCH=$(ARCH): not a Debian architecture dpkg-architecture knows)
+endif
+ifeq ($(origin CC),default)
+CC		:= $(HOST_TRIPLET)-gcc
+endif
+ifeq ($(origin PKG_CONFIG),undefined)
+PKG_CONFIG	:= $(HOST_TRIPLET)-pkg-config
+endif
+BUILD		?= build-$(ARCH)
+endif
 
 CC		?= cc
 PKG_CONFIG	?= pkg-config
@@ -11,11 +28,18 @@ PK_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -MMD -MP \
 		   $(shell $(PKG_CONFIG) --cflags $(PKGS))
 # libnatpmp ships no pkg-config file.
 PK_LIBS		:= $(shell $(PKG_CONFIG) --libs $(PKGS)) -lnatpmp -lpthread
+# Only the daemon talks to systemd (sd_notify, daemon/pkd_notify.c).
+PKD_LIBS	:= $(shell $(PKG_CONFIG) --libs libsystemd)
+ifdef PK_VERSION
+PK_CFLAGS	+= -DPK_VERSION='"$(PK_VERSION)"'
+endif
 
 # Every Debian package needed to build, test, benchmark and demo.
 DEPS_PKGS	:= gcc make pkgconf libminiupnpc-dev libnatpmp-dev libcjson-dev \
-		   libmicrohttpd-dev libcmocka-dev libinih-dev miniupnpd-nftables miniupnpc natpmpc \
-		   nftables iproute2 python3 curl procps psmisc
+		   libmicrohttpd-dev libcmocka-dev libinih-dev libsystemd-dev \
+		   miniupnpd-nftables miniupnpc natpmpc \
+		   nftables iproute2 python3 curl procps psmisc \
+		   debhelper dpkg-dev lintian systemd man-db bash-completion
 
 # The command line tool, the daemon's own files, and the library: every
 # other module in daemon/, shared by both programs and the unit tests.
@@ -29,7 +53,20 @@ DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check unit integration demo bench clean
+# make install: where.  The daemon looks for /etc/portkeeper/portkeeper.conf
+# whatever PREFIX is, so SYSCONFDIR does not follow it; Debian 12 keeps
+# systemd units in /lib/systemd/system.
+PREFIX		?= /usr/local
+BINDIR		?= $(PREFIX)/bin
+SBINDIR		?= $(PREFIX)/sbin
+MANDIR		?= $(PREFIX)/share/man
+DOCDIR		?= $(PREFIX)/share/doc/portkeeper
+BASHCOMPDIR	?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR	?= /etc
+UNITDIR		?= $(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)/systemd/system
+INSTALL		?= install
+
+.PHONY: all deps check unit integration demo bench clean install deb
 all: $(BUILD)/portkeeper $(BUILD)/portkeeperd
 
 $(BUILD)/%.o: %.c
@@ -43,7 +80,7 @@ $(BUILD)/portkeeper: $(CLI_OBJS) $(BUILD)/libportkeeper.a
 	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS)
 
 $(BUILD)/portkeeperd: $(DAEMON_OBJS) $(BUILD)/libportkeeper.a
-	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS)
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS) $(PKD_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libportkeeper.a
 	@mkdir -p $(dir $@)
@@ -75,6 +112,60 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	bench/bench.sh $(BUILD)/portkeeper
+
+# The configuration file is installed only where there is none yet, so
+# that make install never overwrites one that was edited.
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/portkeeper $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
+	    $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 0755 $(BUILD)/portkeeper $(DESTDIR)$(BINDIR)/portkeeper
+	$(INSTALL) -m 0755 $(BUILD)/portkeeperd $(DESTDIR)$(SBINDIR)/portkeeperd
+	[ -e $(DESTDIR)$(SYSCONFDIR)/portkeeper/portkeeper.conf ] || \
+	    $(INSTALL) -m 0644 packaging/portkeeper.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/portkeeper/portkeeper.conf
+	sed 's|/usr/sbin/portkeeperd|$(SBINDIR)/portkeeperd|' \
+	    packaging/portkeeper.service > $(DESTDIR)$(UNITDIR)/portkeeper.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/portkeeper.service
+	$(INSTALL) -m 0644 docs/man/portkeeper.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 0644 docs/man/portkeeper.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 docs/man/portkeeperd.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 packaging/bash-completion/portkeeper \
+	    $(DESTDIR)$(BASHCOMPDIR)/portkeeper
+	ln -sf portkeeper $(DESTDIR)$(BASHCOMPDIR)/portkeeperd
+	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 packaging/hooks/ddclient-update \
+	    $(DESTDIR)$(DOCDIR)/examples/
+
+# The Debian package (packaging/debian), built by dpkg-buildpackage in a copy
+# of this tree with debian/ at its top, into $(BUILD)/.  make deb ARCH=arm64
+# cross-builds (into build-arm64/).  DEBVERSION=V builds it as version V,
+# with a changelog entry added to the copy only (the upgrade test runs that
+# in the first build's copy, so that both builds are of the same sources).
+DEB_ARCH	= $(or $(ARCH),$(shell dpkg --print-architecture))
+DEB_STAGE	= $(BUILD)/deb-$(DEB_ARCH)
+deb:
+	rm -rf $(DEB_STAGE)
+	mkdir -p $(DEB_STAGE)/portkeeper $(BUILD)
+	tar -cf - --exclude=./.git --exclude='./build' --exclude='./build-*' \
+	    --exclude='./$(BUILD)' --exclude=./node_modules --exclude=./debian . | \
+	    tar -xf - -C $(DEB_STAGE)/portkeeper
+	cp -R packaging/debian $(DEB_STAGE)/portkeeper/debian
+	if [ -n "$(DEBVERSION)" ]; then \
+	    c=$(DEB_STAGE)/portkeeper/debian/changelog; \
+	    { printf 'portkeeper (%s) unstable; urgency=medium\n\n' \
+	        "$(DEBVERSION)"; \
+	      printf '  * Rebuilt as version %s.\n\n' "$(DEBVERSION)"; \
+	      printf ' -- %s  %s\n\n' "$$(sed -n 's/^ -- \(.*>\)  .*/\1/p;T;q' $$c)" \
+	        "$$(date -R)"; cat $$c; } > $$c.new && mv $$c.new $$c; \
+	fi
+	cd $(DEB_STAGE)/portkeeper && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    -u ARCH -u BUILD -u DEBVERSION -u PK_VERSION \
+	    dpkg-buildpackage -us -uc -b -Jauto $(if $(ARCH),-a$(ARCH))
+	mv $(DEB_STAGE)/*.deb $(BUILD)/
+	@ls -1 $(BUILD)/*.deb
 
 clean:
 	rm -rf $(BUILD)

@@ -27,6 +27,7 @@
 #include "job.h"
 #include "log.h"
 #include "pkd.h"
+#include "pkd_notify.h"
 #include "util.h"
 
 #ifndef PK_VERSION
@@ -804,7 +805,7 @@ loop(struct pkd *d)
 {
 	for (;;) {
 		struct pollfd pfd[8];
-		int64_t now = mono_ms(), next;
+		int64_t now = mono_ms(), next, wd;
 		int fds[8], n = 0, i, rc;
 		MHD_UNSIGNED_LONG_LONG mhd_to;
 		char why[256];
@@ -836,6 +837,8 @@ loop(struct pkd *d)
 		if (d->mhd != NULL && MHD_get_timeout(d->mhd, &mhd_to) ==
 		    MHD_YES && now + (int64_t)mhd_to < next)
 			next = now + (int64_t)mhd_to;
+		if ((wd = pkd_notify_watchdog(now)) < next)
+			next = wd;
 
 		fds[n] = d->sigfd;
 		if (d->job != NULL)
@@ -950,6 +953,7 @@ main(int argc, char **argv)
 		return 1;
 	log_warnx("started (version %s): %zu forward(s), %s", PK_VERSION,
 	    d.nfwd, d.ni_ok ? d.ni.internal_str : "no network yet");
+	pkd_notify_ready();
 
 	loop(&d);
 
