@@ -80,6 +80,15 @@ round_run(void *arg)
 			if (t->verified == 0) {
 				t->restored = true;
 				task_open(pm, t, desc);
+			} else if (t->verified == 2) {
+				/*
+				 * NAT-PMP cannot list, and two restarts in quick
+				 * succession fool the epoch rule; asking for the
+				 * mapping again is the check (RFC 6886 section
+				 * 3.3: it returns the one in place or makes it).
+				 */
+				task_open(pm, t, desc);
+				t->refreshed = true;
 			} else if (t->verified == 3) {
 				t->rc = -1;
 				pm_seterr(&t->err, PME_CONFLICT, 0, "port %u/%s "

@@ -514,7 +514,7 @@ round_finished(struct pkd *d, int64_t now)
 			    " (it restarted)" : "");
 		if (t->rc == -1)
 			fwd_failed(d, f, &t->err, now, t->restored);
-		else if (t->op == TASK_OPEN || t->restored)
+		else if (t->op == TASK_OPEN || t->restored || t->refreshed)
 			fwd_done(d, f, t, now);
 	}
 	save_state(d);

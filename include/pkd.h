@@ -45,6 +45,7 @@ struct task {
 	int				rc;		/* 0 done, -1 err */
 	int				verified;	/* portmap_verify's answer */
 	bool				restored;	/* verify re-made it */
+	bool				refreshed;	/* verify asked again */
 	bool				removed;
 	struct portmap_open_result	res;
 	struct pm_error			err;
