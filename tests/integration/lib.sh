@@ -8,7 +8,8 @@ HOMENET=$TOP/tests/net/homenet.sh
 PORTKEEPER=${PORTKEEPER:-$TOP/build/portkeeper}
 case $PORTKEEPER in /*) ;; *) PORTKEEPER=$TOP/$PORTKEEPER ;; esac
 # A short network name per test script, so that scripts never share one.
-PK_NET=t$(basename "$0" .sh | cksum | cut -c1-6)
+# PK_TEST_PREFIX lets two test runs on one machine keep apart.
+PK_NET=${PK_TEST_PREFIX:-t}$(basename "$0" .sh | cksum | cut -c1-6)
 export PK_NET
 
 T_FAILED=0
