@@ -27,6 +27,7 @@
 #include "config.h"
 #include "mapping.h"
 #include "portspec.h"
+#include "probe.h"
 #include "util.h"
 
 #define CONFIG_FILE_MAX	(4 * 1024 * 1024)	/* bytes read by config_load */
@@ -67,6 +68,7 @@ static int	set_on_change(struct parse *, const char *);
 static int	set_remove_on_exit(struct parse *, const char *);
 static int	set_socket(struct parse *, const char *);
 static int	set_verify_interval(struct parse *, const char *);
+static int	set_probe(struct parse *, const char *);
 static int	set_external(struct parse *, const char *);
 static int	set_internal(struct parse *, const char *);
 static int	set_protocol(struct parse *, const char *);
@@ -84,6 +86,8 @@ static const struct key main_keys[] = {
 	{ "remove_on_exit", set_remove_on_exit, "yes or no" },
 	{ "socket", set_socket, "an absolute path of at most 107 bytes" },
 	{ "verify_interval", set_verify_interval, "seconds from 5 to 86400" },
+	{ "probe", set_probe, "an http://HOST[:PORT] URL of a portkeeper "
+	    "probe-server, or nothing" },
 };
 
 enum { FWD_EXTERNAL, FWD_INTERNAL, FWD_PROTOCOL };
@@ -282,6 +286,22 @@ static int
 set_verify_interval(struct parse *p, const char *v)
 {
 	return set_uint32(v, 5, 86400, &p->cfg->verify_interval);
+}
+
+/* The doctor's probe server; checked here so a typo shows at -n. */
+static int
+set_probe(struct parse *p, const char *v)
+{
+	struct probe_url u;
+	char err[256];
+
+	if (v[0] == '\0') {
+		p->cfg->probe[0] = '\0';
+		return 0;
+	}
+	if (probe_url_parse(v, &u, err, sizeof(err)) == -1)
+		return -1;
+	return str_copy(p->cfg->probe, v, sizeof(p->cfg->probe));
 }
 
 static int
@@ -791,6 +811,12 @@ config_print(const struct config *cfg, FILE *fp)
 	fprintf(fp, "socket = %s\n", cfg->socket);
 	fprintf(fp, "verify_interval = %lu\n",
 	    (unsigned long)cfg->verify_interval);
+	/*
+	 * Only when set: the shipped example does not mention it yet, and
+	 * the output must stay what that file says when uncommented.
+	 */
+	if (cfg->probe[0] != '\0')
+		fprintf(fp, "probe = %s\n", cfg->probe);
 	for (i = 0; i < cfg->nfwd; i++) {
 		f = &cfg->fwd[i];
 		fprintf(fp, "\n[forward %s]\n", f->name);

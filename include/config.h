@@ -9,6 +9,7 @@
  *   remove_on_exit = yes
  *   socket = /run/portkeeper/api.sock
  *   verify_interval = 60     ; seconds between checks that forwards exist
+ *   probe = http://vps.example.net:8770   ; optional, for portkeeper doctor
  *
  *   [forward web]
  *   external = 80
@@ -51,6 +52,7 @@ struct config {
 	bool			 remove_on_exit;	/* default yes */
 	char			 socket[108];		/* default /run/portkeeper/api.sock */
 	uint32_t		 verify_interval;	/* default 60 */
+	char			 probe[256];		/* probe server URL, "" when unset */
 	struct config_forward	*fwd;
 	size_t			 nfwd;
 };

@@ -54,6 +54,7 @@ assert_defaults(const struct config *cfg)
 	assert_int_equal(cfg->remove_on_exit, def.remove_on_exit);
 	assert_string_equal(cfg->socket, def.socket);
 	assert_int_equal(cfg->verify_interval, def.verify_interval);
+	assert_string_equal(cfg->probe, def.probe);
 	assert_int_equal(cfg->nfwd, 0);
 	assert_null(cfg->fwd);
 }
@@ -148,6 +149,51 @@ test_values(void **state)
 	config_free(&cfg);
 }
 
+/* portkeeper doctor's probe server: an http:// URL, or nothing. */
+static void
+test_probe(void **state)
+{
+	static const char *const good[] = {
+		"http://vps.example.net:8770",
+		"http://203.0.113.7",
+		"http://[2001:db8::7]:8770/pk/probe",
+	};
+	struct config cfg;
+	char text[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < nitems(good); i++) {
+		snprintf(text, sizeof(text), "[portkeeper]\nprobe = %s\n",
+		    good[i]);
+		expect_ok(text, &cfg);
+		assert_string_equal(cfg.probe, good[i]);
+		config_free(&cfg);
+	}
+	expect_ok("[portkeeper]\nprobe =\n", &cfg);
+	assert_string_equal(cfg.probe, "");
+	config_free(&cfg);
+	/* A comment after the URL is cut off like any other. */
+	expect_ok("[portkeeper]\nprobe = http://vps:8770 ; my VPS\n", &cfg);
+	assert_string_equal(cfg.probe, "http://vps:8770");
+	config_free(&cfg);
+	expect_error("[portkeeper]\nprobe = https://vps.example.net\n",
+	    "t.conf:2: bad value \"https://vps.example.net\" for probe in "
+	    "[portkeeper]: expected an http://HOST[:PORT] URL of a portkeeper "
+	    "probe-server, or nothing");
+	expect_error("[portkeeper]\nprobe = vps.example.net:8770\n",
+	    "t.conf:2: bad value \"vps.example.net:8770\" for probe in "
+	    "[portkeeper]: expected an http://HOST[:PORT] URL of a portkeeper "
+	    "probe-server, or nothing");
+	expect_error("[portkeeper]\nprobe = http://vps:99999\n",
+	    "t.conf:2: bad value \"http://vps:99999\" for probe in "
+	    "[portkeeper]: expected an http://HOST[:PORT] URL of a portkeeper "
+	    "probe-server, or nothing");
+	expect_error("[forward web]\nexternal = 80\nprobe = http://vps\n",
+	    "t.conf:3: unknown key \"probe\" in [forward web]: expected "
+	    "external, internal or protocol");
+}
+
 static void
 test_booleans(void **state)
 {
@@ -189,6 +235,7 @@ test_defaults(void **state)
 	assert_true(cfg.remove_on_exit);
 	assert_string_equal(cfg.socket, "/run/portkeeper/api.sock");
 	assert_int_equal(cfg.verify_interval, 60);
+	assert_string_equal(cfg.probe, "");
 	assert_null(cfg.fwd);
 	assert_int_equal(cfg.nfwd, 0);
 	assert_string_equal(cfg.path, "");
@@ -428,8 +475,8 @@ test_unknown(void **state)
 	(void)state;
 	expect_error("[portkeeper]\nleases = 1\n",
 	    "t.conf:2: unknown key \"leases\" in [portkeeper]: expected "
-	    "method, lease, state_dir, on_change, remove_on_exit, socket or "
-	    "verify_interval");
+	    "method, lease, state_dir, on_change, remove_on_exit, socket, "
+	    "verify_interval or probe");
 	expect_error("[portkeeper]\nLease = 1\n",
 	    "t.conf:2: unknown key \"Lease\" in [portkeeper]: keys are "
 	    "lower-case, did you mean \"lease\"?");
@@ -441,8 +488,8 @@ test_unknown(void **state)
 	    "external, internal or protocol");
 	expect_error("[portkeeper]\n= 5\n",
 	    "t.conf:2: unknown key \"\" in [portkeeper]: expected "
-	    "method, lease, state_dir, on_change, remove_on_exit, socket or "
-	    "verify_interval");
+	    "method, lease, state_dir, on_change, remove_on_exit, socket, "
+	    "verify_interval or probe");
 	expect_error("[portkeeper]\n\n[web]\nlisten = :8080\n",
 	    "t.conf:3: unknown section \"[web]\": expected [portkeeper] or "
 	    "[forward NAME]");
@@ -665,7 +712,7 @@ test_long_line(void **state)
 	    line, line);
 	expect_error(text, "t.conf:4: unknown key \"bogus\" in [portkeeper]: "
 	    "expected method, lease, state_dir, on_change, remove_on_exit, "
-	    "socket or verify_interval");
+	    "socket, verify_interval or probe");
 
 	/* Trailing blanks are not part of the line. */
 	memset(line, ' ', 900);
@@ -893,6 +940,7 @@ assert_config_equal(const struct config *a, const struct config *b)
 	assert_int_equal(a->remove_on_exit, b->remove_on_exit);
 	assert_string_equal(a->socket, b->socket);
 	assert_int_equal(a->verify_interval, b->verify_interval);
+	assert_string_equal(a->probe, b->probe);
 	assert_int_equal(a->nfwd, b->nfwd);
 	for (i = 0; i < a->nfwd; i++) {
 		assert_string_equal(a->fwd[i].name, b->fwd[i].name);
@@ -928,6 +976,17 @@ test_print(void **state)
 	    "protocol = tcp\n");
 	free(out);
 	config_free(&a);
+
+	/* probe is printed when set, and read back the same. */
+	expect_ok("[portkeeper]\nprobe = http://vps:8770\n", &a);
+	out = print(&a);
+	assert_non_null(strstr(out, "\nverify_interval = 60\n"
+	    "probe = http://vps:8770\n"));
+	expect_ok(out, &b);
+	assert_config_equal(&a, &b);
+	free(out);
+	config_free(&a);
+	config_free(&b);
 
 	/* Defaults, with on_change empty, read back the same. */
 	expect_ok("", &a);
@@ -1052,6 +1111,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_booleans),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_empty),
