@@ -28,6 +28,9 @@ static const struct {
 	{ "ip", cmd_ip, "Show this host's, the gateway's and the router's "
 	    "external address" },
 	{ "status", cmd_status, "Show what portkeeperd is doing" },
+	{ "doctor", cmd_doctor, "Say why a forward fails and what to do" },
+	{ "probe-server", cmd_probe_server, "Answer doctor's probes from "
+	    "outside the home network" },
 	{ "help", help_main, "Show help for a command" },
 };
 
@@ -40,7 +43,7 @@ usage(FILE *f)
 	    "Opens ports on the home router (UPnP-IGD or NAT-PMP) and keeps "
 	    "track of its\naddresses.\n\nCommands:\n");
 	for (i = 0; i < nitems(commands); i++)
-		fprintf(f, "  %-6s %s\n", commands[i].name, commands[i].help);
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\nRun \"portkeeper COMMAND --help\" for a command's "
 	    "options.\n");
 }

@@ -1,0 +1,355 @@
+/*
+ * portkeeper doctor: the command line around doctor.c.  Options, the
+ * configuration (for the probe URL and the configured forwards), signals
+ * (a Ctrl-C still removes the probe mapping), and the report for people.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "doctor.h"
+#include "portmap.h"
+#include "probe.h"
+#include "util.h"
+
+#define WIDTH	78
+
+static const char usage[] = "portkeeper doctor [EXT[/tcp|/udp]] "
+    "[--internal PORT] [--probe URL] [-c FILE] [--json]";
+
+static void
+help(void)
+{
+	printf("usage: %s\n\n"
+	    "Finds out why a forward fails and says what to do.  With a port, "
+	    "checks the\nrouter (gateway, external_ip), this host (internal_ip, "
+	    "listener), the forward\n(mapping), whether it works from inside "
+	    "the LAN through the router's external\naddress (hairpin, with a "
+	    "probe mapping of %d s that is removed at the end),\nand, with a "
+	    "probe server, from the internet (external).  Without a port,\n"
+	    "audits every configured forward and the router's table.\n\n"
+	    "  --internal PORT         the port on this host (default: the "
+	    "forward's, the\n"
+	    "                          configuration's, or EXT)\n"
+	    "  --probe URL             a portkeeper probe-server outside the "
+	    "home network,\n"
+	    "                          e.g. http://vps.example.net:8770 "
+	    "(default: probe = URL\n"
+	    "                          in the configuration)\n"
+	    "  -c, --config FILE       the configuration (default %s, if "
+	    "it\n"
+	    "                          exists)\n"
+	    CLI_COMMON_HELP
+	    "\nVerdicts: ok, no_gateway, cgnat, double_nat, no_listener, "
+	    "no_mapping,\nmapping_conflict, hairpin_unsupported, "
+	    "external_blocked.\n"
+	    "Exit status: 0 ok, 1 any other verdict or an error, 2 usage.\n",
+	    usage, 60, CONFIG_DEFAULT_PATH);
+}
+
+struct doctor_args {
+	unsigned long	internal;
+	const char	*probe;
+	const char	*config;
+};
+
+static int
+doctor_opt(int c, const char *arg, void *ctx, struct pm_error *err)
+{
+	struct doctor_args *a = ctx;
+	struct probe_url u;
+	char ebuf[256];
+
+	switch (c) {
+	case 'i':
+		if (parse_uint(arg, 1, 65535, &a->internal) == -1) {
+			pm_seterr(err, PME_USAGE, 0, "bad --internal \"%s\": "
+			    "expected a port from 1 to 65535", arg);
+			return -1;
+		}
+		return 0;
+	case 'p':
+		if (probe_url_parse(arg, &u, ebuf, sizeof(ebuf)) == -1) {
+			pm_seterr(err, PME_USAGE, 0, "%s", ebuf);
+			return -1;
+		}
+		a->probe = arg;
+		return 0;
+	case 'c':
+		a->config = arg;
+		return 0;
+	}
+	return -1;
+}
+
+static volatile sig_atomic_t stop_signal;
+
+static void
+on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/*
+ * The first SIGINT or SIGTERM asks the doctor to stop and clean up; the
+ * handler is then reset, so a second one ends the program at once (the
+ * probe mapping's short lease covers that).
+ */
+static void
+catch_signals(void)
+{
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	/* A background job of a shell has SIGINT ignored: keep it so. */
+	sigaction(SIGINT, NULL, &old);
+	if (old.sa_handler != SIG_IGN)
+		sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Prints text wrapped at WIDTH, the first line after first, the rest indented. */
+static void
+wrap(const char *first, int indent, const char *text)
+{
+	int col, len;
+	const char *p = text, *sp;
+
+	col = printf("%s", first);
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		sp = p + strcspn(p, " ");
+		len = (int)(sp - p);
+		if (len == 0)
+			break;
+		if (col > indent && col + 1 + len > WIDTH) {
+			printf("\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent || (col == indent && p != text &&
+		    col != (int)strlen(first))) {
+			putchar(' ');
+			col++;
+		}
+		col += printf("%.*s", len, p);
+		p = sp;
+	}
+	putchar('\n');
+}
+
+static void
+print_check(const char *pad, enum doctor_check_id id,
+    const struct doctor_check *c)
+{
+	char first[64];
+	int n;
+
+	n = snprintf(first, sizeof(first), "%s%-4s  %-13s", pad,
+	    doctor_status_str(c->status), doctor_check_str(id));
+	wrap(first, n, c->detail);
+}
+
+static void
+print_report(const struct doctor_report *r)
+{
+	size_t i;
+	char line[256];
+
+	snprintf(line, sizeof(line), "portkeeper doctor: port %u/%s -> %s:%u "
+	    "(router %s, external address %s)", r->port, proto_str(r->proto),
+	    r->internal_ip[0] != '\0' ? r->internal_ip : "?", r->internal_port,
+	    r->gateway[0] != '\0' ? r->gateway : "?",
+	    r->external_ip[0] != '\0' ? r->external_ip : "unknown");
+	wrap("", 2, line);
+	putchar('\n');
+	for (i = 0; i < DOC_NCHECKS; i++)
+		print_check("  ", i, &r->checks[i]);
+	printf("\nverdict: %s\n", doctor_verdict_str(r->verdict));
+	wrap("  ", 2, r->summary);
+}
+
+static void
+print_audit(const struct doctor_audit *a)
+{
+	char line[512];
+	size_t i;
+
+	snprintf(line, sizeof(line), "portkeeper doctor: audit of %s (this "
+	    "host %s, router %s, external address %s)",
+	    a->config_path[0] != '\0' ? a->config_path : "the router's table",
+	    a->internal_ip[0] != '\0' ? a->internal_ip : "?",
+	    a->gateway[0] != '\0' ? a->gateway : "?",
+	    a->external_ip[0] != '\0' ? a->external_ip : "unknown");
+	wrap("", 2, line);
+	putchar('\n');
+	for (i = DOC_GATEWAY; i <= DOC_INTERNAL_IP; i++)
+		print_check("  ", i, &a->checks[i]);
+	if (a->nfwd > 0)
+		printf("\nconfigured forwards:\n");
+	for (i = 0; i < a->nfwd; i++) {
+		const struct doctor_fwd_report *f = &a->fwd[i];
+
+		printf("  %s: %u/%s -> port %u: %s\n", f->name, f->port,
+		    proto_str(f->proto), f->internal_port,
+		    doctor_verdict_str(f->verdict));
+		print_check("    ", DOC_MAPPING, &f->mapping);
+		print_check("    ", DOC_LISTENER, &f->listener);
+	}
+	printf("\nrouter table: ");
+	if (!a->table_known)
+		printf("not known: %s\n", a->table_detail);
+	else if (a->nent == 0)
+		printf("empty\n");
+	else
+		printf("%zu entr%s\n", a->nent, a->nent == 1 ? "y" : "ies");
+	for (i = 0; i < a->nent; i++) {
+		const struct doctor_entry *e = &a->ent[i];
+
+		printf("  %u/%s -> %s:%u  %s\n", e->m.ext_port,
+		    proto_str(e->m.proto), e->m.int_client, e->m.int_port,
+		    doctor_entry_kind_str(e->kind));
+		wrap("      ", 6, e->detail);
+	}
+	printf("\nverdict: %s\n", doctor_verdict_str(a->verdict));
+	wrap("  ", 2, a->summary);
+}
+
+/* Loads -c FILE (an error), or the default file if it is there. */
+static int
+load_config(const struct cli_opts *o, const char *path, struct config *cfg,
+    bool *have)
+{
+	char err[512];
+
+	*have = false;
+	config_init(cfg);
+	if (path == NULL) {
+		if (access(CONFIG_DEFAULT_PATH, R_OK) == -1)
+			return 0;
+		path = CONFIG_DEFAULT_PATH;
+		if (config_load(path, cfg, err, sizeof(err)) == -1) {
+			fprintf(stderr, "portkeeper: ignoring the configuration: "
+			    "%s\n", err);
+			return 0;
+		}
+	} else if (config_load(path, cfg, err, sizeof(err)) == -1) {
+		cli_usage_error(o, usage, "%s", err);
+		return -1;
+	}
+	*have = true;
+	return 0;
+}
+
+int
+cmd_doctor(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "internal",	required_argument,	NULL,	'i' },
+		{ "probe",	required_argument,	NULL,	'p' },
+		{ "config",	required_argument,	NULL,	'c' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct doctor_args a = { 0, NULL, NULL };
+	const struct cli_spec cs = {
+		usage, help, "i:p:c:", longopts, doctor_opt, &a, 0, 1, NULL
+	};
+	struct cli_opts o;
+	struct doctor_opts dopt;
+	struct config cfg;
+	char ebuf[160];
+	bool have_cfg;
+	size_t i;
+	int argi, rc;
+
+	if ((argi = cli_parse(&cs, argc, argv, &o, &rc)) == -1)
+		return rc;
+	memset(&dopt, 0, sizeof(dopt));
+	if (argi < argc) {
+		if (portspec_parse(argv[argi], 1, &dopt.spec, ebuf,
+		    sizeof(ebuf)) == -1)
+			return cli_usage_error(&o, usage, "%s", ebuf);
+		dopt.internal_given = dopt.spec.in_given;
+		if (a.internal != 0 && dopt.spec.in_given &&
+		    a.internal != dopt.spec.in)
+			return cli_usage_error(&o, usage, "two internal ports: "
+			    "%u in \"%s\" and %lu from --internal", dopt.spec.in,
+			    argv[argi], a.internal);
+		if (a.internal != 0) {
+			dopt.spec.in = (uint16_t)a.internal;
+			dopt.internal_given = true;
+		}
+	} else if (a.internal != 0)
+		return cli_usage_error(&o, usage, "--internal needs a port to "
+		    "check: portkeeper doctor EXT --internal PORT");
+	if (load_config(&o, a.config, &cfg, &have_cfg) == -1)
+		return 2;
+
+	dopt.via = o.via;
+	dopt.timeout_ms = o.timeout_ms;
+	dopt.probe_url = a.probe != NULL ? a.probe : cfg.probe;
+	dopt.stop = &stop_signal;
+	catch_signals();
+
+	if (argi == argc) {
+		struct doctor_audit au;
+
+		doctor_audit_run(&dopt, have_cfg ? &cfg : NULL, &au);
+		if (stop_signal == 0) {
+			if (o.json)
+				cli_print_json(doctor_audit_json(&au));
+			else
+				print_audit(&au);
+		}
+		rc = au.verdict == DOCV_OK ? 0 : 1;
+		doctor_audit_free(&au);
+	} else {
+		struct doctor_report *r;
+
+		/* A configured forward says which internal port is meant. */
+		for (i = 0; i < cfg.nfwd; i++) {
+			if (cfg.fwd[i].ext == dopt.spec.ext &&
+			    cfg.fwd[i].proto == dopt.spec.proto) {
+				dopt.forward = &cfg.fwd[i];
+				if (!dopt.internal_given) {
+					dopt.spec.in = cfg.fwd[i].in;
+					dopt.internal_given = true;
+				}
+			}
+		}
+		if ((r = calloc(1, sizeof(*r))) == NULL) {
+			config_free(&cfg);
+			fprintf(stderr, "portkeeper: out of memory\n");
+			return 1;
+		}
+		doctor_run(&dopt, r);
+		if (stop_signal == 0) {
+			if (o.json)
+				cli_print_json(doctor_report_json(r));
+			else
+				print_report(r);
+		}
+		if (r->probe_mapping_made && !r->probe_mapping_removed)
+			fprintf(stderr, "portkeeper: the probe mapping of port "
+			    "%u/tcp could not be removed; it expires within a "
+			    "minute\n", r->probe_port);
+		rc = r->verdict == DOCV_OK ? 0 : 1;
+		free(r);
+	}
+	config_free(&cfg);
+	if (stop_signal != 0) {
+		/* Die of the signal, as the shell expects, now that all is clean. */
+		fprintf(stderr, "portkeeper: interrupted\n");
+		fflush(stdout);
+		signal(stop_signal, SIG_DFL);
+		raise(stop_signal);
+	}
+	return rc;
+}
