@@ -1,11 +1,12 @@
 #!/bin/bash
 # homenet.sh - a simulated home network for portkeeper's integration tests.
 #
-# Four network namespaces, all named "${PK_NET}-<host>":
+# Four network namespaces, all named "${PK_NET}-<host>" (five with
+# --double-nat, which puts an "isp" NAT between the router and inet):
 #
 #   inet   11.22.33.1/24 (eth0)           "a host on the internet"
-#     |
-#   router wan0 11.22.33.2/24, br0 192.168.77.1/24
+#     |    [isp  up0 11.22.33.2/24, down0 11.22.34.1/24, masquerades]
+#   router wan0 11.22.33.2/24 (11.22.34.2/24 behind isp), br0 192.168.77.1/24
 #          runs Debian's miniupnpd (UPnP-IGD + NAT-PMP) and nftables NAT
 #     |  br0 (bridge ports lan-pi, lan-laptop)
 #   pi     192.168.77.10/24 (eth0)        where portkeeper runs
@@ -29,6 +30,8 @@ export PK_NET
 HERE=$(dirname "$(readlink -f "$0")")
 RUN=/tmp/portkeeper-net-$PK_NET
 HOSTS="router inet pi laptop"
+# Every host a network can have; "down" looks for all of them.
+ALL_HOSTS="$HOSTS isp"
 R=$PK_NET-router
 
 LAN_PREFIX=192.168.77
@@ -43,6 +46,12 @@ WAN_INET_DEFAULT=11.22.33.1/24
 WAN_ROUTER_DEFAULT=11.22.33.2/24
 WAN_INET_CGNAT=100.64.0.1/10
 WAN_ROUTER_CGNAT=100.64.0.2/10
+# --double-nat: the isp namespace takes the router's usual address towards
+# inet and masquerades; the router gets a WAN in 11.22.34.0/24, which is
+# not reserved, so miniupnpd still forwards ports (up to the isp's NAT).
+ISP_UP=11.22.33.2/24
+ISP_DOWN=11.22.34.1/24
+WAN_ROUTER_DOUBLE=11.22.34.2/24
 
 # nftables names inside the router namespace.  miniupnpd is told about them
 # in its config; the hairpin table belongs to this script alone.
@@ -51,6 +60,8 @@ NFT_FWD_CHAIN=miniupnpd
 NFT_PRE_CHAIN=prerouting_miniupnpd
 NFT_POST_CHAIN=postrouting_miniupnpd
 HP_TABLE=pk_hairpin
+# Drop rules of "homenet.sh block", jumped to before miniupnpd's chain.
+NFT_BLOCK_CHAIN=block
 
 MINIUPNPD=/usr/sbin/miniupnpd
 # Prefer the distribution's interpreter over whatever shim is first in PATH.
@@ -120,11 +131,13 @@ load_state() {
 	fi
 	# shellcheck source=/dev/null
 	. "$RUN/state"
+	DOUBLE_NAT=${DOUBLE_NAT:-0}
+	if [ "$DOUBLE_NAT" = 1 ]; then HOSTS="$HOSTS isp"; fi
 }
 
 save_state() {
-	printf 'UPNP=%s\nNATPMP=%s\nHAIRPIN=%s\nCGNAT=%s\n' \
-		"$UPNP" "$NATPMP" "$HAIRPIN" "$CGNAT" >"$RUN/state.new"
+	printf 'UPNP=%s\nNATPMP=%s\nHAIRPIN=%s\nCGNAT=%s\nDOUBLE_NAT=%s\n' \
+		"$UPNP" "$NATPMP" "$HAIRPIN" "$CGNAT" "$DOUBLE_NAT" >"$RUN/state.new"
 	mv "$RUN/state.new" "$RUN/state"
 }
 
@@ -161,12 +174,14 @@ $ROUTER_LAN router
 ${wan_inet%/*} inet
 $PI_ADDR pi
 $LAPTOP_ADDR laptop
+${ISP_DOWN%/*} isp
 EOF
 	done
 }
 
 build_topology() {
-	local h wan_router=$1 wan_inet=$2
+	local h wan_router=$1 wan_inet=$2 wan_gw=$2
+	[ "$DOUBLE_NAT" = 0 ] || wan_gw=$ISP_DOWN
 	write_netns_etc "$wan_inet"
 	for h in $HOSTS; do
 		ip netns add "$(nsname "$h")"
@@ -176,8 +191,15 @@ build_topology() {
 	# moved straight into the other namespace, so the host namespace never
 	# sees any of the links.  Multicast snooping is off: the bridge is a
 	# dumb switch, so SSDP and NAT-PMP multicast never depend on IGMP state.
+	# With double NAT the router's WAN cable goes to the isp namespace,
+	# and the isp's to inet.
+	local wan_peer="eth0 netns $(nsname inet)"
+	if [ "$DOUBLE_NAT" = 1 ]; then
+		ip -n "$(nsname isp)" link add up0 type veth peer name eth0 netns "$(nsname inet)"
+		wan_peer="down0 netns $(nsname isp)"
+	fi
 	ip -n "$R" -batch - <<EOF
-link add wan0 type veth peer name eth0 netns $(nsname inet)
+link add wan0 type veth peer name $wan_peer
 link add br0 type bridge mcast_snooping 0
 link add lan-pi type veth peer name eth0 netns $(nsname pi)
 link add lan-laptop type veth peer name eth0 netns $(nsname laptop)
@@ -204,6 +226,7 @@ EOF
 			cd /proc/sys/net
 			echo 1 >ipv6/conf/all/disable_ipv6
 			echo 0 >ipv6/conf/lo/disable_ipv6
+			if [ "$1" = isp ]; then echo 1 >ipv4/ip_forward; fi
 			[ "$1" = router ] || exit 0
 			echo 1 >ipv4/ip_forward
 			for f in ipv4/conf/all/send_redirects ipv4/conf/default/send_redirects \
@@ -221,8 +244,28 @@ addr add $ROUTER_LAN/24 dev br0
 link set br0 up
 addr add $wan_router dev wan0
 link set wan0 up
+route add default via ${wan_gw%/*}
+EOF
+	if [ "$DOUBLE_NAT" = 1 ]; then
+		ip -n "$(nsname isp)" -batch - <<EOF
+link set lo up
+addr add $ISP_UP dev up0
+link set up0 up
+addr add $ISP_DOWN dev down0
+link set down0 up
 route add default via ${wan_inet%/*}
 EOF
+		# The isp's NAT: the router's traffic leaves as ISP_UP; from inet
+		# only replies get back in (there is nothing to forward to).
+		in_ns isp nft -f - <<EOF
+table ip pk_isp {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "up0" masquerade
+	}
+}
+EOF
+	fi
 	ip -n "$(nsname inet)" -batch - <<EOF
 link set lo up
 addr add $wan_inet dev eth0
@@ -259,8 +302,12 @@ table inet $NFT_TABLE {
 		# LAN) leave through br0 again; they only exist if the hairpin
 		# table DNATed them.
 		iifname "br0" oifname "br0" ct status dnat accept
-		# WAN -> LAN: only what miniupnpd accepts.
+		# WAN -> LAN: only what miniupnpd accepts, minus what
+		# "homenet.sh block" drops first.
+		jump $NFT_BLOCK_CHAIN
 		jump $NFT_FWD_CHAIN
+	}
+	chain $NFT_BLOCK_CHAIN {
 	}
 	chain $NFT_FWD_CHAIN {
 	}
@@ -447,10 +494,12 @@ hairpin_stop() {
 usage() {
 	cat <<EOF
 usage: homenet.sh COMMAND   (network name from \$PK_NET, default "pk"; now "$PK_NET")
-  up [--no-upnp] [--no-natpmp] [--no-hairpin] [--cgnat]
+  up [--no-upnp] [--no-natpmp] [--no-hairpin] [--cgnat | --double-nat]
   down
-  exec HOST CMD...            HOST: router inet pi laptop
+  exec HOST CMD...            HOST: router inet pi laptop (isp with --double-nat)
   set upnp|natpmp|hairpin on|off
+  block PORT[/tcp|/udp]       the router drops new connections to that WAN port
+  unblock PORT[/tcp|/udp]
   router-restart              prints the new UPnP HTTP port
   wan-change [NEWADDR[/LEN]]  prints the new WAN address
   info                        shell-sourceable PK_*=... lines
@@ -468,17 +517,22 @@ up_cleanup() {
 cmd_up() {
 	local t0 wan_router wan_inet
 	t0=$(date +%s%N)
-	UPNP=1 NATPMP=1 HAIRPIN=1 CGNAT=0
+	UPNP=1 NATPMP=1 HAIRPIN=1 CGNAT=0 DOUBLE_NAT=0
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--no-upnp) UPNP=0 ;;
 		--no-natpmp) NATPMP=0 ;;
 		--no-hairpin) HAIRPIN=0 ;;
 		--cgnat) CGNAT=1 ;;
+		--double-nat) DOUBLE_NAT=1 ;;
 		*) usage >&2; exit 2 ;;
 		esac
 		shift
 	done
+	if [ "$CGNAT" = 1 ] && [ "$DOUBLE_NAT" = 1 ]; then
+		die "--cgnat and --double-nat do not go together"
+	fi
+	if [ "$DOUBLE_NAT" = 1 ]; then HOSTS="$HOSTS isp"; fi
 	[ -x "$MINIUPNPD" ] || die "$MINIUPNPD not found (apt-get install miniupnpd-nftables)"
 
 	cmd_down
@@ -491,6 +545,8 @@ cmd_up() {
 	save_state
 	if [ "$CGNAT" = 1 ]; then
 		wan_router=$WAN_ROUTER_CGNAT wan_inet=$WAN_INET_CGNAT
+	elif [ "$DOUBLE_NAT" = 1 ]; then
+		wan_router=$WAN_ROUTER_DOUBLE wan_inet=$WAN_INET_DEFAULT
 	else
 		wan_router=$WAN_ROUTER_DEFAULT wan_inet=$WAN_INET_DEFAULT
 	fi
@@ -506,7 +562,7 @@ cmd_up() {
 	fi
 
 	trap - EXIT INT TERM
-	msg "up in $((($(date +%s%N) - t0) / 1000000)) ms (upnp=$UPNP natpmp=$NATPMP hairpin=$HAIRPIN cgnat=$CGNAT, run dir $RUN)"
+	msg "up in $((($(date +%s%N) - t0) / 1000000)) ms (upnp=$UPNP natpmp=$NATPMP hairpin=$HAIRPIN cgnat=$CGNAT double_nat=$DOUBLE_NAT, run dir $RUN)"
 }
 
 # ppid_of PID: parent PID, read without starting a process.
@@ -538,7 +594,7 @@ cmd_down() {
 		pid=$(ppid_of "$pid") || break
 		keep="$keep$pid "
 	done
-	for h in $HOSTS; do
+	for h in $ALL_HOSTS; do
 		ns_exists "$h" || continue
 		pids=
 		for pid in $(ip netns pids "$(nsname "$h")" 2>/dev/null); do
@@ -560,7 +616,7 @@ cmd_down() {
 		[ -z "$left" ] || kill -KILL $left 2>/dev/null || true
 	done
 
-	for h in $HOSTS; do
+	for h in $ALL_HOSTS; do
 		if ns_exists "$h"; then
 			ip netns del "$(nsname "$h")" || msg "could not delete namespace $(nsname "$h")"
 		fi
@@ -575,7 +631,8 @@ cmd_exec() {
 	[ $# -ge 2 ] || die "usage: homenet.sh exec HOST CMD..."
 	case $1 in
 	router | inet | pi | laptop) ;;
-	*) die "unknown host '$1' (router, inet, pi, laptop)" ;;
+	isp) ns_exists isp || die "there is no isp host (it comes with up --double-nat)" ;;
+	*) die "unknown host '$1' (router, inet, pi, laptop, isp)" ;;
 	esac
 	local h=$1
 	shift
@@ -638,6 +695,8 @@ int2ip() { echo "$(($1 >> 24 & 255)).$(($1 >> 16 & 255)).$(($1 >> 8 & 255)).$(($
 cmd_wan_change() {
 	local cur cur_ip len new new_ip inet inet_ip mask net pid
 	load_state
+	[ "$DOUBLE_NAT" = 0 ] || die "wan-change does not work with --double-nat"
+
 	cur=$(wan_cidr)
 	cur_ip=${cur%/*} len=${cur#*/}
 	new=${1:-}
@@ -688,10 +747,12 @@ cmd_wan_change() {
 }
 
 cmd_info() {
-	local wan port pid inet
+	local wan port pid inet upstream
 	load_state
 	wan=$(wan_cidr)
 	inet=$(inet_cidr)
+	upstream=${wan%/*}
+	[ "$DOUBLE_NAT" = 0 ] || upstream=${ISP_UP%/*}
 	port=$(cat "$RUN/upnp_port" 2>/dev/null || true)
 	pid=$(ours "$RUN/miniupnpd.pid" || true)
 	cat <<EOF
@@ -700,6 +761,7 @@ PK_PI=$PI_ADDR
 PK_LAPTOP=$LAPTOP_ADDR
 PK_INET=${inet%/*}
 PK_WAN=${wan%/*}
+PK_UPSTREAM=$upstream
 PK_UPNP_PORT=$port
 PK_MINIUPNPD_PID=$pid
 EOF
@@ -715,8 +777,47 @@ cmd_mappings() {
 		echo "# hairpin mirror rules (ip $HP_TABLE mirror)"
 		in_ns router nft list chain ip "$HP_TABLE" mirror 2>/dev/null | sed -n 's/^\t\t//p'
 	fi
+	echo "# blocked (inet $NFT_TABLE $NFT_BLOCK_CHAIN)"
+	in_ns router nft list chain inet "$NFT_TABLE" "$NFT_BLOCK_CHAIN" | sed -n 's/^\t\t//p'
 	echo "# lease file"
 	cat "$RUN/leases" 2>/dev/null || true
+}
+
+# port_proto SPEC: sets PORT and PROTO from "PORT[/tcp|/udp]".
+port_proto() {
+	[[ $1 =~ ^([0-9]{1,5})(/(tcp|udp))?$ ]] || die "bad port '$1': expected PORT[/tcp|/udp]"
+	PORT=${BASH_REMATCH[1]} PROTO=${BASH_REMATCH[3]:-tcp}
+	[ "$PORT" -ge 1 ] && [ "$PORT" -le 65535 ] || die "bad port '$1'"
+}
+
+# block_handles: the nft handles of the drop rules for $PORT/$PROTO.
+block_handles() {
+	in_ns router nft -a list chain inet "$NFT_TABLE" "$NFT_BLOCK_CHAIN" |
+		sed -n "s/.*comment \"pk-block $PORT\/$PROTO\" # handle \([0-9]*\)\$/\1/p"
+}
+
+# The router drops new connections from the WAN to PORT (the external port:
+# "ct original" is the tuple before miniupnpd's DNAT), as an ISP block or a
+# firewall rule would.  Forwards stay in place; hairpinned traffic, which
+# comes from br0, is not affected.
+cmd_block() {
+	[ $# = 1 ] || die "usage: homenet.sh block PORT[/tcp|/udp]"
+	load_state
+	port_proto "$1"
+	[ -z "$(block_handles)" ] || return 0
+	in_ns router nft -f - <<EOF
+add rule inet $NFT_TABLE $NFT_BLOCK_CHAIN iifname "wan0" meta l4proto $PROTO ct original proto-dst $PORT counter drop comment "pk-block $PORT/$PROTO"
+EOF
+}
+
+cmd_unblock() {
+	local h
+	[ $# = 1 ] || die "usage: homenet.sh unblock PORT[/tcp|/udp]"
+	load_state
+	port_proto "$1"
+	for h in $(block_handles); do
+		in_ns router nft delete rule inet "$NFT_TABLE" "$NFT_BLOCK_CHAIN" handle "$h"
+	done
 }
 
 main() {
@@ -729,6 +830,8 @@ main() {
 	down) [ $# = 0 ] || die "usage: homenet.sh down"; cmd_down ;;
 	exec) cmd_exec "$@" ;;
 	set) cmd_set "$@" ;;
+	block) cmd_block "$@" ;;
+	unblock) cmd_unblock "$@" ;;
 	router-restart) cmd_router_restart ;;
 	wan-change) [ $# -le 1 ] || die "usage: homenet.sh wan-change [NEWADDR]"; cmd_wan_change "$@" ;;
 	info) cmd_info ;;

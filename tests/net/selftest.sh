@@ -11,6 +11,8 @@ set -eu
 HERE=$(dirname "$(readlink -f "$0")")
 H=$HERE/homenet.sh
 PROBE=$HERE/probe.py
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=python3
 export PK_NET=${PK_NET:-pkselftest}
 OTHER=${PK_NET}2
 WWW=$(mktemp -d /tmp/pkselftest-www.XXXXXX)
@@ -217,7 +219,56 @@ note "pi NAT-PMP request for 9000: $out"
 check "pi's NAT-PMP request for 9000 succeeds on another port" sh -c "echo '$out' | grep 'result=0' | grep -qv 'external_port=9000 '"
 
 # ---------------------------------------------------------------------------
-section "8. SSDP reply latency"
+section "8. double NAT"
+"$H" up --double-nat
+check "info reports WAN 11.22.34.2 behind upstream 11.22.33.2" \
+	[ "$(info PK_WAN)/$(info PK_UPSTREAM)" = 11.22.34.2/11.22.33.2 ]
+check "NAT-PMP reports the router's own WAN 11.22.34.2" sh -c "'$H' exec pi natpmpc -g 192.168.77.1 | grep -q 'Public IP address : 11.22.34.2'"
+check "natpmpc maps 8080 from the pi (miniupnpd takes 11.22.34.2 as public)" "$H" exec pi natpmpc -g 192.168.77.1 -a 8080 8080 tcp 3600
+check "web server listens on pi:8080" serve 8080
+check "laptop reaches 11.22.34.2:8080 (hairpin)" retry 10 reaches laptop http://11.22.34.2:8080/
+check "inet can NOT reach 11.22.33.2:8080 (the isp forwards nothing)" fails inet http://11.22.33.2:8080/
+check "inet can NOT reach the router's WAN 11.22.34.2 (it is behind the isp)" fails inet http://11.22.34.2:8080/
+# The internet sees the home network as the isp's address.
+seen() {
+	"$H" exec inet "$PYTHON" -c 'import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("11.22.33.1", 9999)); s.listen(1); s.settimeout(5)
+c, a = s.accept(); print(a[0])' >"$WWW/seen" &
+	local pid=$! i
+	for i in $(seq 50); do
+		"$H" exec pi "$PYTHON" -c 'import socket; socket.create_connection(("11.22.33.1", 9999), 1).close()' 2>/dev/null && break
+		sleep 0.1
+	done
+	wait "$pid"
+	cat "$WWW/seen"
+}
+src=$(seen)
+note "a connection from the pi arrives at inet from $src"
+check "the internet sees the pi as 11.22.33.2, not 11.22.34.2" [ "$src" = 11.22.33.2 ]
+check "wan-change refuses to run with --double-nat" sh -c "! '$H' wan-change 2>/dev/null"
+
+# ---------------------------------------------------------------------------
+section "9. a blocked port"
+"$H" up
+check "natpmpc maps 8080 and 8081 from the pi" sh -c "'$H' exec pi natpmpc -g 192.168.77.1 -a 8080 8080 tcp 3600 && '$H' exec pi natpmpc -g 192.168.77.1 -a 8081 8080 tcp 3600"
+check "web server listens on pi:8080" serve 8080
+check "inet reaches 11.22.33.2:8080" reaches inet http://11.22.33.2:8080/
+"$H" block 8080
+"$H" block 8080
+check "block twice leaves one rule" [ "$("$H" mappings | grep -c 'pk-block 8080/tcp')" = 1 ]
+check "blocked: inet can NOT reach 11.22.33.2:8080" fails inet http://11.22.33.2:8080/
+check "blocked: the drop is a timeout, not a refusal" [ "$CURL_RC" = 28 ]
+check "blocked: inet still reaches 11.22.33.2:8081 (to the same pi port)" reaches inet http://11.22.33.2:8081/
+check "blocked: laptop still reaches 11.22.33.2:8080 (hairpin)" retry 10 reaches laptop http://11.22.33.2:8080/
+check "blocked: the mapping is still there" sh -c "'$H' mappings | grep -q 'dport 8080 dnat'"
+"$H" unblock 8080
+check "unblocked: inet reaches 11.22.33.2:8080 again" reaches inet http://11.22.33.2:8080/
+check "unblock of a port that is not blocked succeeds" "$H" unblock 9/udp
+check "block rejects a bad port" sh -c "! '$H' block 70000 2>/dev/null && ! '$H' block 80/sctp 2>/dev/null"
+
+# ---------------------------------------------------------------------------
+section "10. SSDP reply latency"
 for mode in "" "--unicast 192.168.77.1"; do
 	# shellcheck disable=SC2086 # $mode is an option list
 	out=$("$H" exec pi "$PROBE" ssdp $mode --mx 1 --first --wait 3) || true
@@ -236,17 +287,17 @@ PK_NET=$OTHER "$H" down
 check "$PK_NET survives $OTHER going down" "$H" exec pi "$PROBE" natpmp-addr 192.168.77.1
 
 # ---------------------------------------------------------------------------
-section "9. down"
+section "11. down"
 # Everything we started: miniupnpd and the hairpin helper (their command
 # lines name the run dir) and whatever runs in the namespaces (web servers).
 pids=$(pgrep -f "/tmp/portkeeper-net-$PK_NET(/| |\$)" || true)
-for h in router inet pi laptop; do
-	pids="$pids $(ip netns pids "$PK_NET-$h")"
+for h in router inet pi laptop isp; do
+	pids="$pids $(ip netns pids "$PK_NET-$h" 2>/dev/null || true)"
 done
 # shellcheck disable=SC2086 # split the list, one PID per line, no duplicates
 pids=$(printf '%s\n' $pids | sort -un | tr '\n' ' ')
 "$H" down
-check "no namespaces left" sh -c "! ip netns list | grep -qE '^($PK_NET|$OTHER)-(router|inet|pi|laptop)( |\$)'"
+check "no namespaces left" sh -c "! ip netns list | grep -qE '^($PK_NET|$OTHER)-(router|inet|pi|laptop|isp)( |\$)'"
 check "no run dir left" [ ! -e "/tmp/portkeeper-net-$PK_NET" ]
 check "no /etc/netns entries left" sh -c "! ls -d /etc/netns/$PK_NET-* 2>/dev/null | grep -q ."
 left=
