@@ -69,8 +69,12 @@ round_run(void *arg)
 			task_open(pm, t, desc);
 			break;
 		case TASK_VERIFY:
-			/* After a reboot every forward is gone: make them all. */
-			if (r->rebooted) {
+			/*
+			 * After a reboot every forward is gone: make them all,
+			 * unless UPnP can look (miniupnpd also resets its
+			 * epoch when only its WAN address changed).
+			 */
+			if (r->rebooted && !r->info.upnp_found) {
 				t->verified = 0;
 				t->restored = true;
 				task_open(pm, t, desc);

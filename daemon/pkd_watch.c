@@ -174,6 +174,9 @@ watch_read(struct watch *w, int fd, char *why, size_t whylen)
 			snprintf(why, whylen, "the router's UPnP service moved "
 			    "to %s", msg.location);
 			news = WATCH_ROUTER;
+			/* Once: the router repeats NOTIFY for every service. */
+			str_copy(w->location, msg.location,
+			    sizeof(w->location));
 		} else if (msg.bootid != -1 && w->bootid != -1 &&
 		    msg.bootid != w->bootid) {
 			snprintf(why, whylen, "the router's UPnP boot id "

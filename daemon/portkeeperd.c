@@ -42,6 +42,7 @@
 #define RETRY_MAX_MS		60000
 #define NETCHECK_DEBOUNCE_MS	200
 #define SHUTDOWN_WAIT_MS	8000
+#define LAST_SEEN_SAVE_MS	(3600 * 1000)	/* see round_finished */
 
 static void	usage(void) __attribute__((noreturn));
 
@@ -201,8 +202,10 @@ save_state(struct pkd *d)
 		return;
 	if (state_save(d->cfg.state_dir, &d->st, err, sizeof(err)) == -1)
 		log_warnx("%s", err);
-	else
+	else {
 		d->st_dirty = false;
+		d->st_touched = mono_ms();
+	}
 }
 
 /* Starts a round if there is work and none is in flight. */
@@ -362,8 +365,21 @@ fwd_done(struct pkd *d, struct fwd *f, const struct task *t, int64_t now)
 	str_copy(sm.internal_ip, d->ni.internal_str, sizeof(sm.internal_ip));
 	sm.method = f->method;
 	sm.expires = lease != 0 ? wall_now() + lease : 0;
-	state_put(&d->st, &sm);
-	d->st_dirty = true;
+	{
+		/*
+		 * A refresh that changes nothing but the expiry is written
+		 * at most hourly: a restart re-makes every forward anyway.
+		 */
+		const struct state_mapping *o = state_find(&d->st, sm.name);
+		bool same = o != NULL && o->proto == sm.proto &&
+		    o->ext == sm.ext && o->in == sm.in &&
+		    o->method == sm.method &&
+		    strcmp(o->internal_ip, sm.internal_ip) == 0;
+
+		state_put(&d->st, &sm);
+		if (!same || mono_ms() - d->st_touched >= LAST_SEEN_SAVE_MS)
+			d->st_dirty = true;
+	}
 
 	if (t->restored)
 		pkd_event(d, EV_MAPPING_RESTORED, f->cfg.name, "forward of "
@@ -425,6 +441,18 @@ note_network(struct pkd *d, const struct netinfo *ni)
 	watch_open(&d->w, ni);
 }
 
+/* Whether the round found any forward missing on the router. */
+static bool
+round_lost_any(const struct round *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nt; i++)
+		if (r->t[i].restored)
+			return true;
+	return false;
+}
+
 static void
 round_finished(struct pkd *d, int64_t now)
 {
@@ -448,10 +476,13 @@ round_finished(struct pkd *d, int64_t now)
 			d->epoch = r->info.epoch;
 			d->epoch_mono = r->epoch_mono;
 		}
-		if (r->rebooted)
+		if (r->rebooted && round_lost_any(r))
 			pkd_event(d, EV_ROUTER_RESTARTED, NULL, "the router's "
 			    "NAT-PMP epoch went back to %u: it restarted and "
 			    "forgot its forwards", r->info.epoch);
+		else if (r->rebooted)
+			log_info("the router's NAT-PMP epoch went back to %u, "
+			    "but it still has every forward", r->info.epoch);
 		if (r->info.external_ip[0] != '\0' &&
 		    state_note_external_ip(&d->st, r->info.external_ip,
 		    wall_now(), old) == 1) {
@@ -464,8 +495,14 @@ round_finished(struct pkd *d, int64_t now)
 				pkd_event(d, EV_EXTERNAL_IP_CHANGED, NULL,
 				    "the router's external address is %s",
 				    r->info.external_ip);
-		} else if (r->info.external_ip[0] != '\0')
-			d->st_dirty = true;	/* last_seen moved */
+		} else if (r->info.external_ip[0] != '\0' &&
+		    mono_ms() - d->st_touched >= LAST_SEEN_SAVE_MS) {
+			/*
+			 * Only last_seen moved: worth a write now and then,
+			 * not every minute on a Pi's SD card.
+			 */
+			d->st_dirty = true;
+		}
 	} else {
 		d->info_ok = false;
 		/* Once per change: a router that is away stays away a while. */

@@ -122,6 +122,7 @@ struct pkd {
 	int64_t			 closing_at;	/* retry removals from then */
 	struct state		 st;
 	bool			 st_dirty;
+	int64_t			 st_touched;	/* last write, monotonic ms */
 	struct eventlog		 ev;
 	struct hookq		 hooks;
 	struct watch		 w;

@@ -12,6 +12,8 @@ case $PORTKEEPER in /*) ;; *) PORTKEEPER=$TOP/$PORTKEEPER ;; esac
 PK_NET=${PK_TEST_PREFIX:-t}$(basename "$0" .sh | cksum | cut -c1-6)
 export PK_NET
 
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
 T_FAILED=0
 T_WORK=$(mktemp -d)
 
@@ -82,7 +84,8 @@ pk_on() {
 
 # json EXPR: evaluates a Python expression on the JSON in $OUT (as j).
 json() {
-	python3 -c 'import json,sys; j=json.loads(sys.stdin.read()); print(eval(sys.argv[1]))' "$1" <<< "$OUT" 2>/dev/null
+	# Debian's python3 directly: a pyenv shim on PATH costs a second under load.
+	"$PY" -c 'import json,sys; j=json.loads(sys.stdin.read()); print(eval(sys.argv[1]))' "$1" <<< "$OUT" 2>/dev/null
 }
 # json_is EXPR VALUE: true when the expression prints VALUE.
 json_is() { [ "$(json "$1")" = "$2" ]; }
