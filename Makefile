@@ -109,9 +109,14 @@ demo: deps
 	$(MAKE) all
 	tests/demo.sh $(BUILD)/portkeeper
 
+# Three tables: opening a port (next to natpmpc and upnpc), the daemon's
+# targets (restore after a router restart, WAN change, idle cost), and how
+# long portkeeper doctor takes.  See docs/benchmarks.md.
 bench: deps
 	$(MAKE) all
 	bench/bench.sh $(BUILD)/portkeeper
+	bench/daemon.sh $(BUILD)
+	bench/doctor.sh $(BUILD)/portkeeper
 
 # The configuration file is installed only where there is none yet, so
 # that make install never overwrites one that was edited.
