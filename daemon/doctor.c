@@ -916,6 +916,11 @@ udp_listener(struct run *R)
 		    DOCR_NOT_VERIFIABLE, "a program has UDP port %u open on "
 		    "this host; whether it answers cannot be verified without "
 		    "speaking its protocol", r->internal_port);
+	else if (e == EACCES)
+		check_set(r->checks, DOC_LISTENER, DOC_WARN, DOCR_ERROR,
+		    "cannot check UDP port %u: only root may hold a port below "
+		    "1024, which portkeeper would to see whether it is free",
+		    r->internal_port);
 	else
 		check_set(r->checks, DOC_LISTENER, DOC_WARN, DOCR_ERROR,
 		    "cannot check UDP port %u: %s", r->internal_port,
@@ -1170,6 +1175,13 @@ mapping_result(struct run *R)
 	    m->int_client, m->int_port, desc, lease);
 }
 
+/* Whether a program holds the UDP port (else portkeeper could not bind). */
+static bool
+udp_held(const struct doctor_report *r)
+{
+	return r->checks[DOC_LISTENER].reason == DOCR_NOT_VERIFIABLE;
+}
+
 /* What the last try through the probe mapping met, mid-sentence. */
 static const char *
 tried(int e)
@@ -1208,7 +1220,9 @@ hairpin_result(struct run *R, const struct hairpin_call *h)
 			return;
 		} else
 			snprintf(ext, sizeof(ext), "; UDP port %u itself cannot "
-			    "be tried while a program holds it", h->ext);
+			    "be tried %s", h->ext, udp_held(r) ?
+			    "while a program holds it" :
+			    "without holding it, which needs root");
 		check_set(r->checks, DOC_HAIRPIN, DOC_PASS, DOCR_NONE, "the "
 		    "router loops connections to its external address back "
 		    "into the LAN (NAT loopback): this host reached itself "
@@ -1257,10 +1271,12 @@ outside_result(struct run *R, const struct outside_call *a,
 		    "the probe mapping on port %u either", b->port);
 	if (a == NULL) {
 		check_set(r->checks, DOC_EXTERNAL, DOC_SKIP,
-		    DOCR_NOT_VERIFIABLE, "not checked: a program on this host "
-		    "holds UDP port %u, so portkeeper cannot answer the "
-		    "probe's token on it, and whether the forward works from "
-		    "outside cannot be verified%s", r->internal_port, other);
+		    DOCR_NOT_VERIFIABLE, "not checked: %s UDP port %u, so "
+		    "portkeeper cannot answer the probe's token on it, and "
+		    "whether the forward works from outside cannot be "
+		    "verified%s", udp_held(r) ? "a program on this host holds" :
+		    "portkeeper cannot hold (a port below 1024 needs root)",
+		    r->internal_port, other);
 		return;
 	}
 	if (a->rc == -1) {
