@@ -473,7 +473,9 @@ hairpin_start() {
 
 # Wait until the helper has done its first sync (it logs every sync).
 hairpin_wait() {
-	for _ in $(seq 150); do
+	# Up to 10 s: python3's start-up alone can take a second on a loaded
+	# machine (a pyenv shim on PATH makes it worse).
+	for _ in $(seq 500); do
 		[ -s "$RUN/hairpin.log" ] && return 0
 		ours "$RUN/hairpin.pid" >/dev/null || break
 		sleep 0.02

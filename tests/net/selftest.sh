@@ -105,7 +105,9 @@ t0=$(now_ms)
 "$H" up 2>&1
 t1=$(now_ms)
 note "up took $((t1 - t0)) ms"
-check "up finished within 2 s ($((t1 - t0)) ms)" [ $((t1 - t0)) -lt 2000 ]
+# No assertion on the time: timing is for benchmarks, and a loaded CI
+# machine is not a slow testbed.  The note above keeps the figure visible.
+check "up succeeded" [ -n "$(info PK_MINIUPNPD_PID)" ]
 check "host namespace has no test routes/addresses" host_clean
 check "info reports WAN 11.22.33.2" [ "$(info PK_WAN)" = 11.22.33.2 ]
 check "miniupnpd is running" kill -0 "$(info PK_MINIUPNPD_PID)"
