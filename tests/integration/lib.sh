@@ -31,6 +31,17 @@ check() {
 	if "$@"; then ok "$name"; else nok "$name"; fi
 }
 
+# until_ok SECONDS COMMAND...: retries COMMAND every 100 ms for at most
+# SECONDS; its last try's status is the answer.
+until_ok() {
+	local end=$(( $(date +%s%N) + $1 * 1000000000 )); shift
+	while [ "$(date +%s%N)" -lt "$end" ]; do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
 # Skips the whole script (with one reported case) where namespaces cannot
 # be made: not root, or no iproute2/miniupnpd.
 require_netns() {

@@ -51,15 +51,6 @@ stop_daemon() {
 	wait "$PKD_PID" 2>/dev/null
 }
 status() { pk status --socket "$SOCK" --json; }
-# until SECONDS CMD...: retries CMD every 100 ms for at most SECONDS.
-until_ok() {
-	local end=$(( $(date +%s%N) + $1 * 1000000000 )); shift
-	while [ "$(date +%s%N)" -lt "$end" ]; do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
-}
 all_active() {
 	status
 	json_is 'sorted((f["name"], f["state"]) for f in j["forwards"])' "$1"

@@ -38,14 +38,6 @@ T_HTTP_PID=$!
 ip netns exec "$PK_NET-pi" "$PKD" -f -v -c "$CONF" >> "$T_WORK/pkd.log" 2>&1 &
 PKD_PID=$!
 status() { pk status --socket "$SOCK" --json; }
-until_ok() {
-	local end=$(( $(date +%s%N) + $1 * 1000000000 )); shift
-	while [ "$(date +%s%N)" -lt "$end" ]; do
-		"$@" && return 0
-		sleep 0.2
-	done
-	"$@"
-}
 web_is() { status; json_is '[(f["state"]) for f in j["forwards"]]' "['$1']"; }
 check "the forward becomes active" until_ok 5 web_is active
 check "the internet host reaches the pi" until_ok 5 reaches inet "$PK_WAN" 8080

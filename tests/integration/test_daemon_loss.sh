@@ -71,14 +71,6 @@ start_daemon() {
 status() { pk status --socket "$SOCK" --json; }
 now_ms() { echo $(( ${EPOCHREALTIME/./} / 1000 )); }
 # until_ok SECONDS CMD...: retries CMD every 100 ms for at most SECONDS.
-until_ok() {
-	local end=$(( $(now_ms) + $1 * 1000 )); shift
-	while [ "$(now_ms)" -lt "$end" ]; do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
-}
 # timed NAME SECONDS CMD...: a check that also notes how long it took.
 timed() {
 	local name=$1 bound=$2 t0 ms; shift 2

@@ -206,14 +206,6 @@ with open(sys.argv[2], "a", buffering=1) as out:
             pass
 ' "$T_WORK/notify.sock" "$T_WORK/notify.log" &
 NOTIFY_PID=$!
-until_ok() {
-	local end=$(( $(date +%s%N) + $1 * 1000000000 )); shift
-	while [ "$(date +%s%N)" -lt "$end" ]; do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
-}
 until_ok 5 [ -S "$T_WORK/notify.sock" ]
 # ip netns exec, env and setpriv each exec the next: $! is the daemon.
 ip netns exec "$PK_NET-pi" \
