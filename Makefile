@@ -101,9 +101,16 @@ deps:
 
 unit: $(UNIT_BINS)
 
+# The unit tests run twice: as built, and built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (any report fails the test).
+SAN_BUILD	?= $(BUILD)-san
+SAN_CFLAGS	:= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+		   -fno-sanitize-recover=all
+
 check: deps
 	$(MAKE) all unit
-	tests/run.sh $(BUILD)
+	$(MAKE) unit BUILD=$(SAN_BUILD) CFLAGS="$(SAN_CFLAGS)"
+	SAN_BUILD=$(SAN_BUILD) tests/run.sh $(BUILD)
 
 demo: deps
 	$(MAKE) all
@@ -178,6 +185,6 @@ deb:
 	@ls -1 $(BUILD)/*.deb
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD)
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(UNIT_BINS:=.d)

@@ -213,7 +213,7 @@ upnp_list(struct upnp_igd *igd, struct pm_mapping **out, size_t *n,
 	int i, rc;
 
 	for (i = 0; i < UPNP_LIST_MAX; i++) {
-		char idx[8], ext[6] = "", client[16] = "", in[6] = "";
+		char idx[12], ext[6] = "", client[16] = "", in[6] = "";
 		char proto[4] = "", desc[80] = "", enabled[6] = "";
 		char rhost[64] = "", duration[16] = "";
 		enum pm_proto p;

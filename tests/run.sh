@@ -69,6 +69,16 @@ for t in "$BUILD"/tests/test_*; do
 	selected "$t" || continue
 	CMOCKA_MESSAGE_OUTPUT=TAP run_one "unit/$(basename "$t")" "$t"
 done
+# The same unit tests built with sanitizers (make check sets SAN_BUILD).
+if [ -n "${SAN_BUILD:-}" ]; then
+	for t in "$SAN_BUILD"/tests/test_*; do
+		[ -x "$t" ] && [[ $t != *.d ]] || continue
+		selected "$t" || continue
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		CMOCKA_MESSAGE_OUTPUT=TAP run_one "unit-asan/$(basename "$t")" "$t"
+	done
+fi
 for t in tests/integration/test_*.sh; do
 	selected "$t" || continue
 	PORTKEEPER="$BUILD/portkeeper" run_one "integration/$(basename "$t" .sh)" "$t"

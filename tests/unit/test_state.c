@@ -549,7 +549,7 @@ static void
 test_note_external_ip(void **unused)
 {
 	struct state st;
-	char old[16], want[16];
+	char old[16], want[24];
 	int i;
 
 	(void)unused;
