@@ -23,7 +23,7 @@ PKG_CONFIG	?= pkg-config
 CFLAGS		?= -O2 -g
 BUILD		?= build
 
-PKGS		:= miniupnpc libcjson inih libmicrohttpd
+PKGS		:= miniupnpc libcjson inih libmicrohttpd nettle libxcrypt
 PK_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -MMD -MP \
 		   $(shell $(PKG_CONFIG) --cflags $(PKGS))
 # libnatpmp ships no pkg-config file.
@@ -39,7 +39,9 @@ DEPS_PKGS	:= gcc make pkgconf libminiupnpc-dev libnatpmp-dev libcjson-dev \
 		   libmicrohttpd-dev libcmocka-dev libinih-dev libsystemd-dev \
 		   miniupnpd-nftables miniupnpc natpmpc \
 		   nftables iproute2 python3 curl procps psmisc \
-		   debhelper dpkg-dev lintian systemd man-db bash-completion
+		   debhelper dpkg-dev lintian systemd man-db bash-completion \
+		   nettle-dev libcrypt-dev apache2-utils openssl socat wrk \
+		   nginx-light chromium nodejs
 
 # The command line tool, the daemon's own files, and the library: every
 # other module in daemon/, shared by both programs and the unit tests.
@@ -48,7 +50,12 @@ DAEMON_SRCS	:= $(wildcard daemon/portkeeperd.c daemon/pkd_*.c)
 LIB_SRCS	:= $(filter-out $(CLI_SRCS) $(DAEMON_SRCS),$(wildcard daemon/*.c))
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS	:= $(CLI_SRCS:%.c=$(BUILD)/%.o)
-DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
+DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/webui_assets.o
+
+# The web UI's files, embedded into the daemon by a generator that runs on
+# the build machine (HOSTCC, also when cross-building).
+WEBUI_FILES	:= $(sort $(wildcard webui/*.html webui/*.js webui/*.css webui/*.svg))
+HOSTCC		?= cc
 
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -73,6 +80,17 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PK_CFLAGS) $(CFLAGS) -c $< -o $@
 
+$(BUILD)/webui-embed: webui/embed.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/gen/webui_assets.c: $(BUILD)/webui-embed $(WEBUI_FILES)
+	@mkdir -p $(dir $@)
+	$(BUILD)/webui-embed $@ $(WEBUI_FILES)
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(CPPFLAGS) $(PK_CFLAGS) $(CFLAGS) -c $< -o $@
+
 $(BUILD)/libportkeeper.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
@@ -91,6 +109,7 @@ deps:
 	@missing=$$(for p in $(DEPS_PKGS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	    grep -q '^install ok installed' || echo $$p; done); \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 	    echo "make deps: missing Debian packages:" $$missing; \
