@@ -14,6 +14,9 @@
  * Only the first error is reported.  Ours stop the parse; inih goes on past
  * a line it cannot parse, so whichever error has the earlier line wins.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -36,7 +39,7 @@
 #define SECT_BUF	(sizeof("[forward ]") + CONFIG_NAME_MAX)
 #define KEYS_MAX	8	/* keys of the largest section */
 
-enum sect { SECT_NONE, SECT_MAIN, SECT_FORWARD };
+enum sect { SECT_NONE, SECT_MAIN, SECT_FORWARD, SECT_WEB };
 
 struct parse {
 	const char	*name;		/* the file, in messages */
@@ -48,6 +51,7 @@ struct parse {
 	size_t		 cap;		/* slots allocated in cfg->fwd */
 	enum sect	 sect;
 	int		 main_line;	/* line of [portkeeper], 0 if none */
+	char		 listen_err[160];	/* why listen = was refused */
 	int		 seen[KEYS_MAX];	/* line of each key, or 0 */
 	char		*err;
 	size_t		 errlen;
@@ -72,6 +76,11 @@ static int	set_probe(struct parse *, const char *);
 static int	set_external(struct parse *, const char *);
 static int	set_internal(struct parse *, const char *);
 static int	set_protocol(struct parse *, const char *);
+static int	set_listen(struct parse *, const char *);
+static int	set_htpasswd(struct parse *, const char *);
+static int	set_allowed_hosts(struct parse *, const char *);
+static int	set_tls_cert(struct parse *, const char *);
+static int	set_tls_key(struct parse *, const char *);
 
 static const struct key main_keys[] = {
 	{ "method", set_method, "auto, upnp or natpmp" },
@@ -97,8 +106,22 @@ static const struct key fwd_keys[] = {
 	[FWD_PROTOCOL] = { "protocol", set_protocol, "tcp or udp" },
 };
 
+enum { WEB_LISTEN, WEB_HTPASSWD, WEB_ALLOWED_HOSTS, WEB_TLS_CERT,
+    WEB_TLS_KEY };
+static const struct key web_keys[] = {
+	[WEB_LISTEN] = { "listen", set_listen, "ADDRESS:PORT with a numeric "
+	    "address, such as 127.0.0.1:8088, 0.0.0.0:8088 or [::]:8088" },
+	[WEB_HTPASSWD] = { "htpasswd", set_htpasswd, "an absolute path" },
+	[WEB_ALLOWED_HOSTS] = { "allowed_hosts", set_allowed_hosts,
+	    "host names separated by commas or spaces, at most 511 "
+	    "characters" },
+	[WEB_TLS_CERT] = { "tls_cert", set_tls_cert, "an absolute path" },
+	[WEB_TLS_KEY] = { "tls_key", set_tls_key, "an absolute path" },
+};
+
 _Static_assert(nitems(main_keys) <= KEYS_MAX &&
-    nitems(fwd_keys) <= KEYS_MAX, "struct parse's seen[] is too small");
+    nitems(fwd_keys) <= KEYS_MAX && nitems(web_keys) <= KEYS_MAX,
+    "struct parse's seen[] is too small");
 
 static const struct {
 	const char	*word;
@@ -189,6 +212,8 @@ sect_str(struct parse *p, char buf[SECT_BUF])
 {
 	if (p->sect == SECT_FORWARD)
 		snprintf(buf, SECT_BUF, "[forward %s]", cur_fwd(p)->name);
+	else if (p->sect == SECT_WEB)
+		snprintf(buf, SECT_BUF, "[web]");
 	else
 		snprintf(buf, SECT_BUF, "[portkeeper]");
 	return buf;
@@ -322,6 +347,128 @@ set_protocol(struct parse *p, const char *v)
 	return proto_parse(v, &cur_fwd(p)->proto);
 }
 
+int
+config_listen_parse(const char *v, struct sockaddr_storage *addr,
+    socklen_t *addrlen, bool *loopback, char *err, size_t errlen)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)addr;
+	char host[INET6_ADDRSTRLEN];
+	const char *colon, *h, *he;
+	unsigned long port;
+
+	memset(addr, 0, sizeof(*addr));
+	if (v[0] == '[') {
+		h = v + 1;
+		if ((he = strchr(h, ']')) == NULL || he[1] != ':') {
+			snprintf(err, errlen, "an IPv6 address goes in "
+			    "brackets with a port after them, as in [::]:8088");
+			return -1;
+		}
+		colon = he + 1;
+	} else {
+		h = v;
+		if ((colon = strrchr(v, ':')) == NULL) {
+			snprintf(err, errlen, "no port: write ADDRESS:PORT, as "
+			    "in 127.0.0.1:8088");
+			return -1;
+		}
+		he = colon;
+	}
+	if ((size_t)(he - h) >= sizeof(host)) {
+		snprintf(err, errlen, "address too long");
+		return -1;
+	}
+	memcpy(host, h, (size_t)(he - h));
+	host[he - h] = '\0';
+	if (parse_uint(colon + 1, 1, 65535, &port) == -1) {
+		snprintf(err, errlen, "the port must be a number from 1 to "
+		    "65535");
+		return -1;
+	}
+	if (v[0] != '[' && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*addrlen = sizeof(*sin);
+		*loopback = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+		return 0;
+	}
+	if (v[0] == '[' && inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*addrlen = sizeof(*sin6);
+		*loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+		return 0;
+	}
+	snprintf(err, errlen, "\"%s\" is not a numeric %s address", host,
+	    v[0] == '[' ? "IPv6" : "IPv4");
+	return -1;
+}
+
+static int
+set_listen(struct parse *p, const char *v)
+{
+	struct config_web *w = &p->cfg->web;
+
+	if (config_listen_parse(v, &w->addr, &w->addrlen, &w->loopback,
+	    p->listen_err, sizeof(p->listen_err)) == -1)
+		return -1;
+	return str_copy(w->listen, v, sizeof(w->listen));
+}
+
+static int
+set_htpasswd(struct parse *p, const char *v)
+{
+	return set_path(v, p->cfg->web.htpasswd, sizeof(p->cfg->web.htpasswd));
+}
+
+static int
+set_allowed_hosts(struct parse *p, const char *v)
+{
+	const unsigned char *s;
+
+	for (s = (const unsigned char *)v; *s != '\0'; s++)
+		if (*s < 0x20 || *s == 0x7f)
+			return -1;
+	return str_copy(p->cfg->web.allowed_hosts, v,
+	    sizeof(p->cfg->web.allowed_hosts));
+}
+
+static int
+set_tls_cert(struct parse *p, const char *v)
+{
+	return set_path(v, p->cfg->web.tls_cert, sizeof(p->cfg->web.tls_cert));
+}
+
+static int
+set_tls_key(struct parse *p, const char *v)
+{
+	return set_path(v, p->cfg->web.tls_key, sizeof(p->cfg->web.tls_key));
+}
+
+/*
+ * The [web] section that just ended.  A listener that anyone on the LAN can
+ * reach must have passwords: the API opens ports on the router.
+ */
+static int
+web_end(struct parse *p)
+{
+	struct config_web *w = &p->cfg->web;
+	int line = p->seen[WEB_LISTEN] != 0 ? p->seen[WEB_LISTEN] : w->line;
+
+	if (!w->loopback && w->htpasswd[0] == '\0')
+		return fail(p, line, "[web] listens on %s, which is not a "
+		    "loopback address, but has no htpasswd: anyone on the "
+		    "network could open ports on your router.  Create a "
+		    "password file with \"portkeeper passwd admin --file "
+		    "/etc/portkeeper/htpasswd\" and add \"htpasswd = "
+		    "/etc/portkeeper/htpasswd\" to [web]", w->listen);
+	if ((w->tls_cert[0] == '\0') != (w->tls_key[0] == '\0'))
+		return fail(p, w->line, "[web] needs both tls_cert and "
+		    "tls_key, or neither");
+	return 0;
+}
+
 /*
  * Checks the forward that just ended: it needs an external port, internal
  * defaults to it, and no two forwards may ask the router for the same
@@ -354,6 +501,8 @@ section_end(struct parse *p)
 {
 	if (p->sect == SECT_FORWARD)
 		return forward_end(p);
+	if (p->sect == SECT_WEB)
+		return web_end(p);
 	return 0;
 }
 
@@ -454,6 +603,15 @@ section_begin(struct parse *p, const char *line)
 		p->sect = SECT_MAIN;
 		return 0;
 	}
+	if ((size_t)(e - s) == strlen("web") && memcmp(s, "web", 3) == 0) {
+		if (p->cfg->web.enabled)
+			return fail(p, p->lineno, "duplicate section [web]: "
+			    "first at line %d", p->cfg->web.line);
+		p->cfg->web.enabled = true;
+		p->cfg->web.line = p->lineno;
+		p->sect = SECT_WEB;
+		return 0;
+	}
 	if ((size_t)(e - s) >= strlen("forward") &&
 	    memcmp(s, "forward", strlen("forward")) == 0 &&
 	    (s + strlen("forward") == e || is_blank(s[strlen("forward")]))) {
@@ -472,7 +630,7 @@ section_begin(struct parse *p, const char *line)
 		return forward_begin(p, name);
 	}
 	return fail(p, p->lineno, "unknown section \"%s\": expected "
-	    "[portkeeper] or [forward NAME]",
+	    "[portkeeper], [web] or [forward NAME]",
 	    quote(q, line, (size_t)(close + 1 - line)));
 }
 
@@ -593,6 +751,10 @@ config_handler(void *arg, const char *section, const char *name,
 		keys = fwd_keys;
 		nkeys = nitems(fwd_keys);
 		break;
+	case SECT_WEB:
+		keys = web_keys;
+		nkeys = nitems(web_keys);
+		break;
 	default:
 		fail(p, p->lineno, "key \"%s\" is outside any section: put it "
 		    "under [portkeeper] or [forward NAME]",
@@ -624,9 +786,16 @@ config_handler(void *arg, const char *section, const char *name,
 			return 0;
 		}
 	}
+	p->listen_err[0] = '\0';
 	if (k->set(p, value) == -1) {
-		fail(p, p->lineno, "bad value \"%s\" for %s in %s: expected %s",
-		    quote_str(q, value), name, sect_str(p, s), k->expect);
+		if (p->listen_err[0] != '\0')
+			fail(p, p->lineno, "bad value \"%s\" for %s in %s: "
+			    "%s", quote_str(q, value), name, sect_str(p, s),
+			    p->listen_err);
+		else
+			fail(p, p->lineno, "bad value \"%s\" for %s in %s: "
+			    "expected %s", quote_str(q, value), name,
+			    sect_str(p, s), k->expect);
 		return 0;
 	}
 	p->seen[k - keys] = p->lineno;
@@ -659,6 +828,8 @@ line_at(const struct parse *p, int lineno, const char **line, size_t *n)
 void
 config_init(struct config *cfg)
 {
+	char err[160];
+
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->method = PM_AUTO;
 	cfg->lease = 7200;
@@ -666,6 +837,9 @@ config_init(struct config *cfg)
 	cfg->remove_on_exit = true;
 	str_copy(cfg->socket, "/run/portkeeper/api.sock", sizeof(cfg->socket));
 	cfg->verify_interval = 60;
+	str_copy(cfg->web.listen, CONFIG_WEB_DEFAULT, sizeof(cfg->web.listen));
+	config_listen_parse(CONFIG_WEB_DEFAULT, &cfg->web.addr,
+	    &cfg->web.addrlen, &cfg->web.loopback, err, sizeof(err));
 	cfg->fwd = NULL;
 	cfg->nfwd = 0;
 }
@@ -817,6 +991,17 @@ config_print(const struct config *cfg, FILE *fp)
 	 */
 	if (cfg->probe[0] != '\0')
 		fprintf(fp, "probe = %s\n", cfg->probe);
+	if (cfg->web.enabled) {
+		fprintf(fp, "\n[web]\nlisten = %s\n", cfg->web.listen);
+		if (cfg->web.htpasswd[0] != '\0')
+			fprintf(fp, "htpasswd = %s\n", cfg->web.htpasswd);
+		if (cfg->web.allowed_hosts[0] != '\0')
+			fprintf(fp, "allowed_hosts = %s\n",
+			    cfg->web.allowed_hosts);
+		if (cfg->web.tls_cert[0] != '\0')
+			fprintf(fp, "tls_cert = %s\ntls_key = %s\n",
+			    cfg->web.tls_cert, cfg->web.tls_key);
+	}
 	for (i = 0; i < cfg->nfwd; i++) {
 		f = &cfg->fwd[i];
 		fprintf(fp, "\n[forward %s]\n", f->name);

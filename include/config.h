@@ -11,6 +11,13 @@
  *   verify_interval = 60     ; seconds between checks that forwards exist
  *   probe = http://vps.example.net:8770   ; optional, for portkeeper doctor
  *
+ *   [web]                    ; the web UI and JSON API over TCP
+ *   listen = 127.0.0.1:8088  ; ADDR:PORT, [V6]:PORT; [::]:PORT is both families
+ *   htpasswd = /etc/portkeeper/htpasswd   ; needed unless listen is loopback
+ *   allowed_hosts = pi.local ; Host names besides IP literals and localhost
+ *   tls_cert = /etc/portkeeper/cert.pem   ; both or neither
+ *   tls_key = /etc/portkeeper/key.pem
+ *
  *   [forward web]
  *   external = 80
  *   internal = 8080          ; default: external
@@ -27,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 #include "mapping.h"
 #include "portspec.h"
@@ -43,6 +51,22 @@ struct config_forward {
 	int		line;		/* line of its [forward NAME] header */
 };
 
+#define CONFIG_WEB_DEFAULT	"127.0.0.1:8088"
+
+/* The [web] section; without one there is no TCP listener. */
+struct config_web {
+	bool			 enabled;	/* a [web] section exists */
+	char			 listen[64];	/* as written, or the default */
+	struct sockaddr_storage	 addr;		/* listen, parsed */
+	socklen_t		 addrlen;
+	bool			 loopback;	/* addr is 127/8 or ::1 */
+	char			 htpasswd[PATH_MAX];	/* "" none */
+	char			 allowed_hosts[512];	/* as written */
+	char			 tls_cert[PATH_MAX];	/* "" no TLS */
+	char			 tls_key[PATH_MAX];
+	int			 line;		/* of [web] */
+};
+
 struct config {
 	char			 path[PATH_MAX];
 	enum pm_method		 method;		/* default auto */
@@ -53,6 +77,7 @@ struct config {
 	char			 socket[108];		/* default /run/portkeeper/api.sock */
 	uint32_t		 verify_interval;	/* default 60 */
 	char			 probe[256];		/* probe server URL, "" when unset */
+	struct config_web	 web;
 	struct config_forward	*fwd;
 	size_t			 nfwd;
 };
@@ -73,6 +98,13 @@ int	config_parse(const char *text, size_t len, const char *name,
 	    struct config *cfg, char *err, size_t errlen);
 
 void	config_free(struct config *);
+
+/*
+ * Parses "ADDR:PORT" or "[V6ADDR]:PORT" (numeric only) into addr.  Returns
+ * 0, or -1 with a message in err.
+ */
+int	config_listen_parse(const char *v, struct sockaddr_storage *addr,
+	    socklen_t *addrlen, bool *loopback, char *err, size_t errlen);
 
 /* The forward called name, or NULL. */
 const struct config_forward *config_find(const struct config *,

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -490,27 +491,94 @@ test_unknown(void **state)
 	    "t.conf:2: unknown key \"\" in [portkeeper]: expected "
 	    "method, lease, state_dir, on_change, remove_on_exit, socket, "
 	    "verify_interval or probe");
-	expect_error("[portkeeper]\n\n[web]\nlisten = :8080\n",
-	    "t.conf:3: unknown section \"[web]\": expected [portkeeper] or "
-	    "[forward NAME]");
+	expect_error("[portkeeper]\n\n[webui]\nlisten = :8080\n",
+	    "t.conf:3: unknown section \"[webui]\": expected [portkeeper], "
+	    "[web] or [forward NAME]");
 	/* A section is seen even when it holds no keys. */
-	expect_error("[portkeeper]\n[web]\n",
-	    "t.conf:2: unknown section \"[web]\": expected [portkeeper] or "
-	    "[forward NAME]");
+	expect_error("[portkeeper]\n[www]\n",
+	    "t.conf:2: unknown section \"[www]\": expected [portkeeper], "
+	    "[web] or [forward NAME]");
 	expect_error("[Portkeeper]\n",
-	    "t.conf:1: unknown section \"[Portkeeper]\": expected [portkeeper] "
-	    "or [forward NAME]");
+	    "t.conf:1: unknown section \"[Portkeeper]\": expected [portkeeper], "
+	    "[web] or [forward NAME]");
 	expect_error("[forwarding web]\n",
 	    "t.conf:1: unknown section \"[forwarding web]\": expected "
-	    "[portkeeper] or [forward NAME]");
+	    "[portkeeper], [web] or [forward NAME]");
 	expect_error("[]\n",
-	    "t.conf:1: unknown section \"[]\": expected [portkeeper] or "
-	    "[forward NAME]");
+	    "t.conf:1: unknown section \"[]\": expected [portkeeper], "
+	    "[web] or [forward NAME]");
 	expect_error("[forward]\nexternal = 80\n",
 	    "t.conf:1: section [forward] needs a name, as in [forward web]");
 	expect_error("\nlease = 5\n[portkeeper]\n",
 	    "t.conf:2: key \"lease\" is outside any section: put it under "
 	    "[portkeeper] or [forward NAME]");
+}
+
+static void
+test_web(void **state)
+{
+	struct config cfg;
+	const struct sockaddr_in6 *sin6;
+
+	(void)state;
+	/* No [web]: no listener, whatever the default address. */
+	expect_ok("[portkeeper]\n", &cfg);
+	assert_false(cfg.web.enabled);
+	config_free(&cfg);
+
+	/* An empty [web] listens on the loopback default, without passwords. */
+	expect_ok("[web]\n", &cfg);
+	assert_true(cfg.web.enabled);
+	assert_string_equal(cfg.web.listen, "127.0.0.1:8088");
+	assert_true(cfg.web.loopback);
+	assert_int_equal(cfg.web.addr.ss_family, AF_INET);
+	config_free(&cfg);
+
+	expect_ok("[web]\nlisten = [::]:8088\nhtpasswd = /etc/pk/htpasswd\n"
+	    "allowed_hosts = pi.local, pi\ntls_cert = /c.pem\n"
+	    "tls_key = /k.pem\n", &cfg);
+	assert_false(cfg.web.loopback);
+	assert_string_equal(cfg.web.allowed_hosts, "pi.local, pi");
+	config_free(&cfg);
+	expect_ok("[web]\nlisten = [::1]:9000\n", &cfg);
+	sin6 = (const struct sockaddr_in6 *)&cfg.web.addr;
+	assert_int_equal(sin6->sin6_family, AF_INET6);
+	assert_int_equal(ntohs(sin6->sin6_port), 9000);
+	assert_true(cfg.web.loopback);
+	config_free(&cfg);
+
+	expect_error("[web]\nlisten = 0.0.0.0:8088\n",
+	    "t.conf:2: [web] listens on 0.0.0.0:8088, which is not a loopback "
+	    "address, but has no htpasswd: anyone on the network could open "
+	    "ports on your router.  Create a password file with \"portkeeper "
+	    "passwd admin --file /etc/portkeeper/htpasswd\" and add "
+	    "\"htpasswd = /etc/portkeeper/htpasswd\" to [web]");
+	expect_error("[web]\nlisten = 8088\n",
+	    "t.conf:2: bad value \"8088\" for listen in [web]: no port: "
+	    "write ADDRESS:PORT, as in 127.0.0.1:8088");
+	expect_error("[web]\nlisten = pi.local:8088\n",
+	    "t.conf:2: bad value \"pi.local:8088\" for listen in [web]: "
+	    "\"pi.local\" is not a numeric IPv4 address");
+	expect_error("[web]\nlisten = ::1:8088\n",
+	    "t.conf:2: bad value \"::1:8088\" for listen in [web]: "
+	    "\"::1\" is not a numeric IPv4 address");
+	expect_error("[web]\nlisten = [::1]8088\n",
+	    "t.conf:2: bad value \"[::1]8088\" for listen in [web]: an IPv6 "
+	    "address goes in brackets with a port after them, as in "
+	    "[::]:8088");
+	expect_error("[web]\nlisten = 127.0.0.1:0\n",
+	    "t.conf:2: bad value \"127.0.0.1:0\" for listen in [web]: the "
+	    "port must be a number from 1 to 65535");
+	expect_error("[web]\ntls_cert = /c.pem\n",
+	    "t.conf:1: [web] needs both tls_cert and tls_key, or neither");
+	expect_error("[web]\nhtpasswd = htpasswd\n",
+	    "t.conf:2: bad value \"htpasswd\" for htpasswd in [web]: expected "
+	    "an absolute path");
+	expect_error("[web]\n[web]\n",
+	    "t.conf:2: duplicate section [web]: first at line 1");
+	expect_error("[web]\nport = 80\n",
+	    "t.conf:2: unknown key \"port\" in [web]: expected listen, "
+	    "htpasswd, allowed_hosts, tls_cert or tls_key");
 }
 
 static void
@@ -1131,6 +1199,7 @@ main(void)
 		cmocka_unit_test(test_first_error_only),
 		cmocka_unit_test(test_too_many_forwards),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_web),
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_shipped),
