@@ -29,7 +29,6 @@
 #include "util.h"
 
 #define STATE_VERSION		1
-#define STATE_TMP		STATE_FILE ".tmp"
 #define STATE_SIZE_MAX		(4 * 1024 * 1024)
 /* The mapping array grows in steps of this many entries. */
 #define STATE_GROW		16
@@ -598,98 +597,23 @@ state_to_json(const struct state *st)
 	return text;
 }
 
-/* write(2) until everything is out. */
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, buf, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 state_save(const char *dir, const struct state *st, char *err,
     size_t errlen)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
-	char *text;
-	int fd = -1, dfd, rc = -1;
+	char *json, *text = NULL;
+	int rc = -1, n;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE) >=
-	    sizeof(path) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/%s", dir, STATE_TMP) >=
-	    sizeof(tmp)) {
-		snprintf(err, errlen, "%s: state directory name too long",
-		    dir);
-		return -1;
-	}
-	if ((text = state_to_json(st)) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(ENOMEM));
-		return -1;
-	}
-
-	/*
-	 * O_NOFOLLOW: a symbolic link planted in the state directory must not
-	 * make the daemon write somewhere else.
-	 */
-	fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (fd == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	/* A temporary file left by a crash keeps its mode; umask may vary. */
-	if (fchmod(fd, 0600) == -1 ||
-	    write_all(fd, text, strlen(text)) == -1 ||
-	    write_all(fd, "\n", 1) == -1 || fsync(fd) == -1) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	/* close can report a delayed write error (NFS); do not ignore it. */
-	if (close(fd) == -1) {
-		fd = -1;
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1) {
-		snprintf(err, errlen, "rename %s to %s: %s", tmp, path,
-		    strerror(errno));
-		goto fail;
-	}
-
-	/*
-	 * The rename lives in the directory; until the directory is on disk,
-	 * a power cut may bring back the old file.  The new one is in place
-	 * either way, so there is nothing to clean up if this fails.
-	 */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		goto out;
-	}
-	if (fsync(dfd) == -1) {
-		snprintf(err, errlen, "fsync %s: %s", dir, strerror(errno));
-		close(dfd);
-		goto out;
-	}
-	close(dfd);
-	rc = 0;
-	goto out;
- fail:
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
- out:
-	free(text);
+	/* One JSON document on one line, ending in a newline. */
+	if ((json = state_to_json(st)) != NULL &&
+	    (n = asprintf(&text, "%s\n", json)) != -1) {
+		rc = file_write_atomic(dir, STATE_FILE, text, (size_t)n, 0600,
+		    err, errlen);
+		free(text);
+	} else
+		snprintf(err, errlen, "%s/%s: %s", dir, STATE_FILE,
+		    strerror(ENOMEM));
+	free(json);
 	return rc;
 }
 

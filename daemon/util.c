@@ -1,8 +1,13 @@
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -66,5 +71,81 @@ parse_uint(const char *s, unsigned long min, unsigned long max,
 	if (v < min || v > max)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* write(2) until everything is out. */
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, buf, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+file_write_atomic(const char *dir, const char *name, const char *text,
+    size_t len, unsigned int mode, char *err, size_t errlen)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	int fd, dfd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    sizeof(path) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name) >=
+	    sizeof(tmp)) {
+		snprintf(err, errlen, "%s: directory name too long", dir);
+		return -1;
+	}
+	fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+	    (mode_t)mode);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	/* A temporary file left by a crash keeps its mode; umask may vary. */
+	if (fchmod(fd, (mode_t)mode) == -1 || write_all(fd, text, len) == -1 ||
+	    fsync(fd) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	/* close can report a delayed write error (NFS); do not ignore it. */
+	if (close(fd) == -1) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) == -1) {
+		snprintf(err, errlen, "rename %s to %s: %s", tmp, path,
+		    strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	/*
+	 * The rename lives in the directory; until the directory is on disk,
+	 * a power cut may bring back the old file.  The new one is in place
+	 * either way, so there is nothing to clean up if this fails.
+	 */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (fsync(dfd) == -1) {
+		snprintf(err, errlen, "fsync %s: %s", dir, strerror(errno));
+		close(dfd);
+		return -1;
+	}
+	close(dfd);
 	return 0;
 }

@@ -27,6 +27,15 @@ int	str_copy(char *dst, const char *src, size_t dstsz);
 int	parse_uint(const char *s, unsigned long min, unsigned long max,
 	    unsigned long *out);
 
+/*
+ * Replaces dir/name with len bytes of text, atomically: a temporary file
+ * (opened with O_NOFOLLOW, so a planted symbolic link cannot redirect the
+ * write) is written, fsynced and renamed over it, and the directory is
+ * fsynced.  mode is the file's.  0, or -1 with "PATH: reason" in err.
+ */
+int	file_write_atomic(const char *dir, const char *name, const char *text,
+	    size_t len, unsigned int mode, char *err, size_t errlen);
+
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif
