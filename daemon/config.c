@@ -510,8 +510,8 @@ section_end(struct parse *p)
  * Names appear in messages, logs, the API and mapping descriptions on the
  * router, so they are kept to characters that need no quoting anywhere.
  */
-static bool
-forward_name_ok(const char *s, size_t n)
+bool
+config_name_ok(const char *s, size_t n)
 {
 	size_t i;
 
@@ -621,7 +621,7 @@ section_begin(struct parse *p, const char *line)
 			return fail(p, p->lineno, "section [forward] needs a "
 			    "name, as in [forward web]");
 		n = (size_t)(e - s);
-		if (!forward_name_ok(s, n))
+		if (!config_name_ok(s, n))
 			return fail(p, p->lineno, "bad forward name \"%s\": "
 			    "expected 1 to %d letters, digits, '_', '.' or '-'",
 			    quote(q, s, n), CONFIG_NAME_MAX - 1);

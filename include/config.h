@@ -106,6 +106,9 @@ void	config_free(struct config *);
 int	config_listen_parse(const char *v, struct sockaddr_storage *addr,
 	    socklen_t *addrlen, bool *loopback, char *err, size_t errlen);
 
+/* n bytes at s make a good forward name: 1 to 63 of [A-Za-z0-9_.-]. */
+bool	config_name_ok(const char *s, size_t n);
+
 /* The forward called name, or NULL. */
 const struct config_forward *config_find(const struct config *,
 	    const char *name);
