@@ -31,6 +31,7 @@ static const struct {
 	{ "doctor", cmd_doctor, "Say why a forward fails and what to do" },
 	{ "probe-server", cmd_probe_server, "Answer doctor's probes from "
 	    "outside the home network" },
+	{ "passwd", cmd_passwd, "Set a password for portkeeperd's web UI" },
 	{ "help", help_main, "Show help for a command" },
 };
 

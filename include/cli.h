@@ -26,6 +26,7 @@ int	cmd_ip(int argc, char **argv);
 int	cmd_status(int argc, char **argv);
 int	cmd_doctor(int argc, char **argv);
 int	cmd_probe_server(int argc, char **argv);
+int	cmd_passwd(int argc, char **argv);
 
 /* What a subcommand accepts on its command line. */
 struct cli_spec {

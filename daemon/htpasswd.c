@@ -1,0 +1,727 @@
+/*
+ * htpasswd files and HTTP Basic authentication.  See htpasswd.h.
+ *
+ * libxcrypt verifies bcrypt, SHA-crypt and yescrypt; it cannot verify
+ * Apache's $apr1$, which is MD5-crypt with another magic string, so that
+ * one is done here with nettle's MD5.  The file is hostile input like any
+ * other: it is read whole with a size cap, every line is checked for
+ * length, NUL bytes and the exact shape of its hash before anything is
+ * kept, and nothing from it reaches an error message but the user name.
+ */
+#include <sys/random.h>
+
+#include <crypt.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <nettle/hmac.h>
+#include <nettle/md5.h>
+#include <nettle/memops.h>
+#include <nettle/sha2.h>
+
+#include "htpasswd.h"
+#include "log.h"
+#include "util.h"
+
+#define LINE_MAX_LEN		1024		/* bytes, without the newline */
+#define FILE_MAX		(1024 * 1024)
+#define CACHE_SLOTS		16
+#define BASIC_MAX		1024		/* decoded user:password */
+/*
+ * htpasswd -B takes costs 4 to 17; above that, every login would block
+ * the daemon for many seconds: on a 2020s server core cost 10 takes 60 ms
+ * and cost 17 eight seconds, a Raspberry Pi several times as long.
+ * SHA-crypt's rounds are capped for the same reason (SHA-512 with ten
+ * million rounds takes five seconds there).
+ */
+#define BCRYPT_COST_DEFAULT	10
+#define BCRYPT_COST_MAX		17
+#define SHACRYPT_ROUNDS_MAX	10000000UL
+#define MD5CRYPT_SALT_MAX	8
+#define MD5CRYPT_OUT_MAX	64
+
+enum hp_kind {
+	HP_CRYPT,		/* verified by libxcrypt */
+	HP_MD5,			/* $apr1$ or $1$, verified here */
+};
+
+struct hp_entry {
+	const char	*user;
+	const char	*hash;
+	size_t		 hashlen;
+	enum hp_kind	 kind;
+	int		 weak;
+	int		 line;
+};
+
+struct htpasswd {
+	/* About 32 KiB: kept here, once, rather than on a stack. */
+	struct crypt_data	 cd;
+	pthread_mutex_t		 lock;
+	char			*buf;	/* the file, fields NUL-terminated */
+	struct hp_entry		*ent;	/* sorted by user */
+	size_t			 n;
+	uint8_t			 key[32];
+	uint8_t			 cache[CACHE_SLOTS][SHA256_DIGEST_SIZE];
+	size_t			 ncached, next;
+};
+
+static const char itoa64[] =
+    "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+static int
+lerr(char *err, size_t errlen, const char *path, int line, const char *fmt,
+    ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(err, errlen, "%s:%d: %s", path, line, msg);
+	else
+		snprintf(err, errlen, "%s: %s", path, msg);
+	return -1;
+}
+
+static int
+is_itoa64(char c)
+{
+	return c != '\0' && strchr(itoa64, c) != NULL;
+}
+
+/* The number of leading characters of s from crypt's base-64 alphabet. */
+static size_t
+span64(const char *s)
+{
+	size_t n = 0;
+
+	while (is_itoa64(s[n]))
+		n++;
+	return n;
+}
+
+/*
+ * s is "rounds=N$" with N a canonical decimal (libxcrypt writes it back
+ * as it parsed it, so "rounds=05000" could never match).  Returns the
+ * length of that prefix, 0 when s does not start with "rounds=", or -1
+ * when N is malformed or out of range.
+ */
+static int
+shacrypt_rounds(const char *s, unsigned long *rounds)
+{
+	char digits[16];
+	size_t n;
+
+	if (strncmp(s, "rounds=", 7) != 0)
+		return 0;
+	n = strspn(s + 7, "0123456789");
+	if (n == 0 || n >= sizeof(digits) || s[7] == '0' || s[7 + n] != '$')
+		return -1;
+	memcpy(digits, s + 7, n);
+	digits[n] = '\0';
+	if (parse_uint(digits, 1000, 999999999, rounds) == -1)
+		return -1;
+	return (int)(7 + n + 1);
+}
+
+/*
+ * Checks that hash is one this module verifies, in exactly the shape the
+ * algorithm writes, and sets e's kind.  Returns 0, or -1 with why said
+ * (a sentence fragment that follows "user NAME: ").
+ */
+static int
+hash_parse(const char *hash, struct hp_entry *e, char *why, size_t whylen)
+{
+	size_t len = strlen(hash), n, want;
+	unsigned long rounds = 0;
+	const char *p;
+	int cost, r;
+
+	e->hash = hash;
+	e->hashlen = len;
+	e->kind = HP_CRYPT;
+	e->weak = 0;
+	if (len == 0) {
+		snprintf(why, whylen, "no password hash");
+		return -1;
+	}
+	if (strncmp(hash, "$2y$", 4) == 0 || strncmp(hash, "$2b$", 4) == 0 ||
+	    strncmp(hash, "$2a$", 4) == 0) {
+		if (len != 60 || hash[4] < '0' || hash[4] > '9' ||
+		    hash[5] < '0' || hash[5] > '9' || hash[6] != '$' ||
+		    span64(hash + 7) != 53) {
+			snprintf(why, whylen, "malformed bcrypt hash");
+			return -1;
+		}
+		cost = (hash[4] - '0') * 10 + (hash[5] - '0');
+		if (cost < 4 || cost > 31) {
+			snprintf(why, whylen, "malformed bcrypt hash (cost %d)",
+			    cost);
+			return -1;
+		}
+		if (cost > BCRYPT_COST_MAX) {
+			snprintf(why, whylen, "bcrypt cost %d would make every "
+			    "login take many seconds; use at most %d (10 is the "
+			    "default)", cost, BCRYPT_COST_MAX);
+			return -1;
+		}
+		return 0;
+	}
+	if (strncmp(hash, "$5$", 3) == 0 || strncmp(hash, "$6$", 3) == 0) {
+		want = hash[1] == '5' ? 43 : 86;
+		p = hash + 3;
+		if ((r = shacrypt_rounds(p, &rounds)) == -1) {
+			snprintf(why, whylen, "malformed SHA-crypt rounds");
+			return -1;
+		}
+		p += r;
+		n = span64(p);
+		if (n == 0 || n > 16 || p[n] != '$' || span64(p + n + 1) != want ||
+		    p[n + 1 + want] != '\0') {
+			snprintf(why, whylen, "malformed SHA-crypt hash");
+			return -1;
+		}
+		if (rounds > SHACRYPT_ROUNDS_MAX) {
+			snprintf(why, whylen, "%lu SHA-crypt rounds would make "
+			    "every login take many seconds; use at most %lu (5000 "
+			    "is the default)", rounds, SHACRYPT_ROUNDS_MAX);
+			return -1;
+		}
+		return 0;
+	}
+	if (strncmp(hash, "$y$", 3) == 0) {
+		/* $y$PARAMS$SALT$HASH, all in crypt's base-64 alphabet. */
+		p = hash + 3;
+		if ((n = span64(p)) > 0 && p[n] == '$') {
+			p += n + 1;
+			n = span64(p);
+		} else
+			n = 0;
+		if (n == 0 || p[n] != '$' || span64(p + n + 1) != 43 ||
+		    p[n + 1 + 43] != '\0') {
+			snprintf(why, whylen, "malformed yescrypt hash");
+			return -1;
+		}
+		return 0;
+	}
+	if (strncmp(hash, "$apr1$", 6) == 0 || strncmp(hash, "$1$", 3) == 0) {
+		p = hash + (hash[1] == 'a' ? 6 : 3);
+		n = span64(p);
+		if (n == 0 || n > MD5CRYPT_SALT_MAX || p[n] != '$' ||
+		    span64(p + n + 1) != 22 || p[n + 1 + 22] != '\0') {
+			snprintf(why, whylen, "malformed MD5-crypt hash");
+			return -1;
+		}
+		e->kind = HP_MD5;
+		e->weak = 1;
+		return 0;
+	}
+	/* What follows is refused; say why without quoting the field. */
+	if (strncmp(hash, "{SHA}", 5) == 0) {
+		snprintf(why, whylen, "{SHA} (htpasswd -s) is unsalted SHA-1, "
+		    "which is cracked in moments");
+		return -1;
+	}
+	if (hash[0] == '$' && (n = strspn(hash + 1, itoa64 + 2)) > 0 &&
+	    n <= 8 && hash[1 + n] == '$') {
+		snprintf(why, whylen, "hash type $%.*s$ is not supported: use "
+		    "bcrypt, SHA-crypt or yescrypt", (int)n, hash + 1);
+		return -1;
+	}
+	if (hash[0] == '{' && (n = strspn(hash + 1, itoa64 + 2)) > 0 &&
+	    n <= 8 && hash[1 + n] == '}') {
+		snprintf(why, whylen, "hash type {%.*s} is not supported: use "
+		    "bcrypt, SHA-crypt or yescrypt", (int)n, hash + 1);
+		return -1;
+	}
+	if (len == 13 && span64(hash) == 13) {
+		snprintf(why, whylen, "DES crypt (htpasswd -d) uses only the "
+		    "first 8 characters of a password and is cracked in hours");
+		return -1;
+	}
+	snprintf(why, whylen, "the password is not hashed (plaintext, "
+	    "htpasswd -p)");
+	return -1;
+}
+
+/* One line of the file, without its newline; s[len] may be written. */
+static int
+parse_line(struct htpasswd *h, const char *path, int line, char *s,
+    size_t len, char *err, size_t errlen)
+{
+	struct hp_entry e, *ent;
+	char *colon, *end, why[256];
+	size_t i;
+
+	if (len > LINE_MAX_LEN)
+		return lerr(err, errlen, path, line, "line longer than %d "
+		    "bytes", LINE_MAX_LEN);
+	if (memchr(s, '\0', len) != NULL)
+		return lerr(err, errlen, path, line, "NUL byte");
+	/* Windows line ends and trailing blanks are not part of the hash. */
+	while (len > 0 && (s[len - 1] == '\r' || s[len - 1] == ' ' ||
+	    s[len - 1] == '\t'))
+		len--;
+	s[len] = '\0';
+	if (strspn(s, " \t") == len || s[0] == '#')
+		return 0;
+	if ((colon = strchr(s, ':')) == NULL)
+		return lerr(err, errlen, path, line, "no colon: expected "
+		    "USER:HASH");
+	*colon = '\0';
+	if (colon == s)
+		return lerr(err, errlen, path, line, "empty user name");
+	if ((size_t)(colon - s) > HTPASSWD_USER_MAX)
+		return lerr(err, errlen, path, line, "user name longer than %d "
+		    "bytes", HTPASSWD_USER_MAX);
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return lerr(err, errlen, path, line, "control character "
+			    "in the user name");
+	/* nginx allows a comment after a third colon. */
+	if ((end = strchr(colon + 1, ':')) != NULL)
+		*end = '\0';
+	memset(&e, 0, sizeof(e));
+	if (hash_parse(colon + 1, &e, why, sizeof(why)) == -1)
+		return lerr(err, errlen, path, line, "user %s: %s; set a new "
+		    "password with \"portkeeper passwd %s\"", s, why, s);
+	e.user = s;
+	e.line = line;
+	if ((ent = reallocarray(h->ent, h->n + 1, sizeof(*ent))) == NULL)
+		return lerr(err, errlen, path, 0, "%s", strerror(errno));
+	h->ent = ent;
+	h->ent[h->n++] = e;
+	return 0;
+}
+
+/* Reads all of path into a NUL-terminated buffer. */
+static int
+read_all(const char *path, char **bufp, size_t *lenp, char *err,
+    size_t errlen)
+{
+	FILE *fp;
+	char *buf;
+	size_t len;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return lerr(err, errlen, path, 0, "%s", strerror(errno));
+	if ((buf = malloc(FILE_MAX + 2)) == NULL) {
+		fclose(fp);
+		return lerr(err, errlen, path, 0, "%s", strerror(errno));
+	}
+	len = fread(buf, 1, FILE_MAX + 1, fp);
+	if (ferror(fp)) {
+		lerr(err, errlen, path, 0, "%s", strerror(errno));
+		goto fail;
+	}
+	if (len > FILE_MAX) {
+		lerr(err, errlen, path, 0, "larger than %d bytes", FILE_MAX);
+		goto fail;
+	}
+	fclose(fp);
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+fail:
+	fclose(fp);
+	free(buf);
+	return -1;
+}
+
+static int
+ent_cmp(const void *a, const void *b)
+{
+	const struct hp_entry *x = a, *y = b;
+	int c;
+
+	if ((c = strcmp(x->user, y->user)) != 0)
+		return c;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+static int
+ent_find(const void *key, const void *elem)
+{
+	const struct hp_entry *e = elem;
+
+	return strcmp(key, e->user);
+}
+
+struct htpasswd *
+htpasswd_load(const char *path, char *err, size_t errlen)
+{
+	struct htpasswd *h;
+	char *p, *end, *nl;
+	size_t len = 0, i, dup = 0;
+	int line = 0;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		lerr(err, errlen, path, 0, "%s", strerror(errno));
+		return NULL;
+	}
+	if (pthread_mutex_init(&h->lock, NULL) != 0) {
+		lerr(err, errlen, path, 0, "cannot make a mutex");
+		free(h);
+		return NULL;
+	}
+	if (read_all(path, &h->buf, &len, err, errlen) == -1)
+		goto fail;
+	for (p = h->buf, end = h->buf + len; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (parse_line(h, path, ++line, p, (size_t)(nl - p), err,
+		    errlen) == -1)
+			goto fail;
+	}
+	if (h->n == 0) {
+		lerr(err, errlen, path, 0, "no users");
+		goto fail;
+	}
+	for (i = 0; i < h->n; i++)
+		if (h->ent[i].weak)
+			log_warnx("%s:%d: user %s has a weak MD5 password hash "
+			    "(%.*s); replace it with \"portkeeper passwd %s\"",
+			    path, h->ent[i].line, h->ent[i].user,
+			    h->ent[i].hash[1] == 'a' ? 6 : 3, h->ent[i].hash,
+			    h->ent[i].user);
+	/*
+	 * Sorted for bsearch; a duplicate is then next to its first.  The
+	 * one reported is the earliest line that repeats a user.
+	 */
+	qsort(h->ent, h->n, sizeof(*h->ent), ent_cmp);
+	for (i = 1; i < h->n; i++)
+		if (strcmp(h->ent[i - 1].user, h->ent[i].user) == 0 &&
+		    (dup == 0 || h->ent[i].line < h->ent[dup].line))
+			dup = i;
+	if (dup != 0) {
+		lerr(err, errlen, path, h->ent[dup].line, "user %s again (first "
+		    "on line %d)", h->ent[dup].user, h->ent[dup - 1].line);
+		goto fail;
+	}
+	if (getrandom(h->key, sizeof(h->key), 0) != (ssize_t)sizeof(h->key)) {
+		lerr(err, errlen, path, 0, "getrandom: %s", strerror(errno));
+		goto fail;
+	}
+	return h;
+fail:
+	htpasswd_free(h);
+	return NULL;
+}
+
+size_t
+htpasswd_count(const struct htpasswd *h)
+{
+	return h->n;
+}
+
+void
+htpasswd_free(struct htpasswd *h)
+{
+	if (h == NULL)
+		return;
+	pthread_mutex_destroy(&h->lock);
+	explicit_bzero(h->key, sizeof(h->key));
+	explicit_bzero(h->cache, sizeof(h->cache));
+	free(h->ent);
+	free(h->buf);
+	free(h);
+}
+
+static char *
+to64(char *p, uint32_t v, int n)
+{
+	while (n-- > 0) {
+		*p++ = itoa64[v & 0x3f];
+		v >>= 6;
+	}
+	return p;
+}
+
+/*
+ * MD5-crypt, Poul-Henning Kamp's algorithm as FreeBSD and Apache's APR
+ * implement it: magic ("$1$" or "$apr1$") and salt from setting, 1000
+ * rounds of MD5.  Writes "MAGIC SALT $ HASH" into out.
+ */
+static const char *
+md5crypt(const char *pw, const char *setting, char out[MD5CRYPT_OUT_MAX])
+{
+	struct md5_ctx ctx, alt;
+	uint8_t fin[MD5_DIGEST_SIZE];
+	const char *magic = setting[1] == 'a' ? "$apr1$" : "$1$", *salt;
+	size_t mlen = strlen(magic), plen = strlen(pw), slen, i;
+	char *p;
+
+	salt = setting + mlen;
+	slen = strcspn(salt, "$");
+	if (slen > MD5CRYPT_SALT_MAX)
+		slen = MD5CRYPT_SALT_MAX;
+
+	md5_init(&ctx);
+	md5_update(&ctx, plen, (const uint8_t *)pw);
+	md5_update(&ctx, mlen, (const uint8_t *)magic);
+	md5_update(&ctx, slen, (const uint8_t *)salt);
+
+	md5_init(&alt);
+	md5_update(&alt, plen, (const uint8_t *)pw);
+	md5_update(&alt, slen, (const uint8_t *)salt);
+	md5_update(&alt, plen, (const uint8_t *)pw);
+	md5_digest(&alt, sizeof(fin), fin);
+	for (i = plen; i > 0; i -= i > 16 ? 16 : i)
+		md5_update(&ctx, i > 16 ? 16 : i, fin);
+	/* The original's quirk: a NUL byte or the first byte of pw. */
+	for (i = plen; i > 0; i >>= 1)
+		md5_update(&ctx, 1, (i & 1) ? (const uint8_t *)"" :
+		    (const uint8_t *)pw);
+	md5_digest(&ctx, sizeof(fin), fin);
+
+	for (i = 0; i < 1000; i++) {
+		md5_init(&ctx);
+		if (i & 1)
+			md5_update(&ctx, plen, (const uint8_t *)pw);
+		else
+			md5_update(&ctx, sizeof(fin), fin);
+		if (i % 3)
+			md5_update(&ctx, slen, (const uint8_t *)salt);
+		if (i % 7)
+			md5_update(&ctx, plen, (const uint8_t *)pw);
+		if (i & 1)
+			md5_update(&ctx, sizeof(fin), fin);
+		else
+			md5_update(&ctx, plen, (const uint8_t *)pw);
+		md5_digest(&ctx, sizeof(fin), fin);
+	}
+
+	memcpy(out, magic, mlen);
+	memcpy(out + mlen, salt, slen);
+	p = out + mlen + slen;
+	*p++ = '$';
+	p = to64(p, (uint32_t)fin[0] << 16 | fin[6] << 8 | fin[12], 4);
+	p = to64(p, (uint32_t)fin[1] << 16 | fin[7] << 8 | fin[13], 4);
+	p = to64(p, (uint32_t)fin[2] << 16 | fin[8] << 8 | fin[14], 4);
+	p = to64(p, (uint32_t)fin[3] << 16 | fin[9] << 8 | fin[15], 4);
+	p = to64(p, (uint32_t)fin[4] << 16 | fin[10] << 8 | fin[5], 4);
+	p = to64(p, fin[11], 2);
+	*p = '\0';
+	explicit_bzero(fin, sizeof(fin));
+	explicit_bzero(&ctx, sizeof(ctx));
+	explicit_bzero(&alt, sizeof(alt));
+	return out;
+}
+
+/* Hashes password with e's setting; 1 when it gives e's hash. */
+static int
+verify(struct htpasswd *h, const struct hp_entry *e, const char *password)
+{
+	char buf[MD5CRYPT_OUT_MAX];
+	const char *out;
+	int ok;
+
+	if (e->kind == HP_MD5)
+		out = md5crypt(password, e->hash, buf);
+	else if ((out = crypt_r(password, e->hash, &h->cd)) != NULL &&
+	    out[0] == '*')
+		out = NULL;	/* libxcrypt's failure token, "*0" or "*1" */
+	ok = out != NULL && strlen(out) == e->hashlen &&
+	    memeql_sec(out, e->hash, e->hashlen);
+	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(&h->cd, sizeof(h->cd));
+	return ok;
+}
+
+int
+htpasswd_check(struct htpasswd *h, const char *user, const char *password)
+{
+	struct hmac_sha256_ctx mac;
+	uint8_t tag[SHA256_DIGEST_SIZE];
+	const struct hp_entry *e;
+	size_t i;
+	int hit = 0, ok = 0;
+
+	if (h == NULL || h->n == 0 || user == NULL || password == NULL ||
+	    strnlen(user, HTPASSWD_USER_MAX + 1) > HTPASSWD_USER_MAX ||
+	    strnlen(password, HTPASSWD_PASS_MAX + 1) > HTPASSWD_PASS_MAX)
+		return 0;
+	pthread_mutex_lock(&h->lock);
+	if ((e = bsearch(user, h->ent, h->n, sizeof(*e), ent_find)) == NULL) {
+		/* As much work as a wrong password for a user who exists. */
+		(void)verify(h, &h->ent[0], password);
+		goto out;
+	}
+	/*
+	 * The stored hash is part of the tag, so that a pair remembered for
+	 * one hash never vouches for another.  The key is random and never
+	 * leaves this struct: the cache says nothing about the passwords to
+	 * someone who can read memory dumps but not the key.
+	 */
+	hmac_sha256_set_key(&mac, sizeof(h->key), h->key);
+	hmac_sha256_update(&mac, strlen(user) + 1, (const uint8_t *)user);
+	hmac_sha256_update(&mac, strlen(password) + 1,
+	    (const uint8_t *)password);
+	hmac_sha256_update(&mac, e->hashlen, (const uint8_t *)e->hash);
+	hmac_sha256_digest(&mac, sizeof(tag), tag);
+	for (i = 0; i < h->ncached; i++)
+		hit |= memeql_sec(tag, h->cache[i], sizeof(tag));
+	if (hit)
+		ok = 1;
+	else if ((ok = verify(h, e, password)) == 1) {
+		memcpy(h->cache[h->next], tag, sizeof(tag));
+		h->next = (h->next + 1) % CACHE_SLOTS;
+		if (h->ncached < CACHE_SLOTS)
+			h->ncached++;
+	}
+	explicit_bzero(tag, sizeof(tag));
+	explicit_bzero(&mac, sizeof(mac));
+out:
+	pthread_mutex_unlock(&h->lock);
+	return ok;
+}
+
+static int
+b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/*
+ * Decodes padded base64 (RFC 4648 section 4), strictly: length a multiple
+ * of 4, '=' only as the last one or two characters.  0 or -1.
+ */
+static int
+b64_decode(const char *s, size_t len, uint8_t *out, size_t outsz,
+    size_t *outlen)
+{
+	size_t i, j, n = 0, pad = 0;
+	uint32_t v;
+	int d;
+
+	if (len == 0 || len % 4 != 0 || len / 4 * 3 > outsz)
+		return -1;
+	if (s[len - 1] == '=')
+		pad = s[len - 2] == '=' ? 2 : 1;
+	for (i = 0; i < len; i += 4) {
+		v = 0;
+		for (j = 0; j < 4; j++) {
+			if (i + j >= len - pad)
+				d = 0;
+			else if ((d = b64_value(s[i + j])) == -1)
+				return -1;
+			v = v << 6 | (uint32_t)d;
+		}
+		out[n++] = (uint8_t)(v >> 16);
+		out[n++] = (uint8_t)(v >> 8);
+		out[n++] = (uint8_t)v;
+	}
+	*outlen = n - pad;
+	return 0;
+}
+
+int
+htpasswd_parse_basic(const char *header, char *user, size_t userlen,
+    char *pass, size_t passlen)
+{
+	uint8_t dec[BASIC_MAX];
+	const char *p, *q;
+	uint8_t *colon;
+	size_t blen, dlen = 0, ulen, plen, i;
+	int rc = -1;
+
+	if (user == NULL || pass == NULL || userlen == 0 || passlen == 0)
+		return -1;
+	user[0] = pass[0] = '\0';
+	if (header == NULL)
+		return -1;
+	/* RFC 7235 section 2.1: the scheme, then one or more spaces. */
+	for (p = header; *p == ' ' || *p == '\t'; p++)
+		;
+	if (strncasecmp(p, "Basic", 5) != 0 || (p[5] != ' ' && p[5] != '\t'))
+		return -1;
+	for (p += 5; *p == ' ' || *p == '\t'; p++)
+		;
+	blen = strcspn(p, " \t");
+	for (q = p + blen; *q == ' ' || *q == '\t'; q++)
+		;
+	if (*q != '\0' || b64_decode(p, blen, dec, sizeof(dec), &dlen) == -1)
+		goto out;
+	/* RFC 7617 section 2: the user-id has no colon and no controls. */
+	if (memchr(dec, '\0', dlen) != NULL ||
+	    (colon = memchr(dec, ':', dlen)) == NULL)
+		goto out;
+	ulen = (size_t)(colon - dec);
+	plen = dlen - ulen - 1;
+	for (i = 0; i < ulen; i++)
+		if (dec[i] < 0x20 || dec[i] == 0x7f)
+			goto out;
+	if (ulen >= userlen || plen >= passlen)
+		goto out;
+	memcpy(user, dec, ulen);
+	user[ulen] = '\0';
+	memcpy(pass, colon + 1, plen);
+	pass[plen] = '\0';
+	rc = 0;
+out:
+	explicit_bzero(dec, sizeof(dec));
+	return rc;
+}
+
+int
+htpasswd_hash(const char *password, int cost, char *out, size_t outlen,
+    char *err, size_t errlen)
+{
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd;
+	const char *h;
+	int rc = -1;
+
+	if (cost <= 0)
+		cost = BCRYPT_COST_DEFAULT;
+	if (cost < 4 || cost > BCRYPT_COST_MAX) {
+		snprintf(err, errlen, "bcrypt cost %d: expected 4 to %d", cost,
+		    BCRYPT_COST_MAX);
+		return -1;
+	}
+	if (strnlen(password, HTPASSWD_PASS_MAX + 1) > HTPASSWD_PASS_MAX) {
+		snprintf(err, errlen, "password longer than %d bytes",
+		    HTPASSWD_PASS_MAX);
+		return -1;
+	}
+	if (crypt_gensalt_rn("$2y$", (unsigned long)cost, NULL, 0, setting,
+	    sizeof(setting)) == NULL) {
+		snprintf(err, errlen, "cannot make a bcrypt salt: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if ((cd = calloc(1, sizeof(*cd))) == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	h = crypt_r(password, setting, cd);
+	if (h == NULL || h[0] == '*' || strncmp(h, "$2y$", 4) != 0)
+		snprintf(err, errlen, "bcrypt failed: %s", strerror(errno));
+	else if (str_copy(out, h, outlen) == -1)
+		snprintf(err, errlen, "no room for the hash");
+	else
+		rc = 0;
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return rc;
+}

@@ -1,0 +1,69 @@
+/*
+ * htpasswd files, the ones Apache's htpasswd writes and nginx's
+ * auth_basic_user_file reads: loading them, checking a user's password and
+ * parsing an HTTP Basic Authorization header (RFC 7617).
+ *
+ * Accepted hashes: bcrypt ($2y$, $2b$, $2a$; htpasswd -B), SHA-crypt ($5$,
+ * $6$; htpasswd -2 and -5), yescrypt ($y$), and MD5-crypt ($apr1$, the
+ * default of htpasswd, and $1$) with a warning that it is weak.  Unsalted
+ * {SHA}, DES crypt and plaintext passwords are refused at load.
+ *
+ * A struct htpasswd may be shared by threads: htpasswd_check serializes
+ * its callers.
+ */
+#ifndef PK_HTPASSWD_H
+#define PK_HTPASSWD_H
+
+#include <stddef.h>
+
+/* The longest user name and password, in bytes, that can match. */
+#define HTPASSWD_USER_MAX	255
+#define HTPASSWD_PASS_MAX	511
+/* Enough for any hash htpasswd_hash makes. */
+#define HTPASSWD_HASH_MAX	128
+
+struct htpasswd;
+
+/*
+ * Loads path.  Returns NULL on error with "PATH:LINE: message" (or
+ * "PATH: message") in err.  Warnings, such as an $apr1$ entry being weak,
+ * go through log_warnx(), prefixed "PATH:LINE:".
+ */
+struct htpasswd	*htpasswd_load(const char *path, char *err, size_t errlen);
+
+/*
+ * Returns 1 when user and password match an entry, 0 otherwise, an unknown
+ * user included.  An unknown user costs as much as a wrong password, so
+ * that timing does not tell which users exist.  A pair that matched is
+ * remembered (as a keyed hash) in a small cache, so that the next check of
+ * it costs microseconds instead of a bcrypt run; a failure costs the full
+ * hash every time.
+ */
+int		 htpasswd_check(struct htpasswd *, const char *user,
+		    const char *password);
+
+/* The number of users. */
+size_t		 htpasswd_count(const struct htpasswd *);
+
+void		 htpasswd_free(struct htpasswd *);
+
+/*
+ * Parses an Authorization header value, "Basic BASE64(user:password)",
+ * into user and pass, both NUL-terminated (and both empty on error).  The
+ * scheme is case-insensitive; the password may be empty.  Returns 0, or -1
+ * when the value is malformed (another scheme, bad base64, no colon, a NUL
+ * byte, a control character in the user) or user or password does not
+ * fit.
+ */
+int		 htpasswd_parse_basic(const char *header, char *user,
+		    size_t userlen, char *pass, size_t passlen);
+
+/*
+ * Makes a bcrypt hash ("$2y$") of password with cost (10 when cost is 0
+ * or less; at most 17) into out, which should hold HTPASSWD_HASH_MAX
+ * bytes.  Returns 0, or -1 with a message in err.
+ */
+int		 htpasswd_hash(const char *password, int cost, char *out,
+		    size_t outlen, char *err, size_t errlen);
+
+#endif
