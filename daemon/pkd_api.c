@@ -1,25 +1,133 @@
 /*
- * The control API: JSON over HTTP on a Unix socket, served by libmicrohttpd
- * inside the daemon's own poll loop (external event loop mode with epoll, so
- * that one descriptor stands for every connection).  Read-only for now; the
- * web UI issue puts the same handlers on TCP and adds the writes.
+ * The HTTP API (docs/api.md): JSON over HTTP, served by libmicrohttpd
+ * inside the daemon's own poll loop (external event loop mode with epoll,
+ * so that one descriptor stands for every connection of a listener).
+ *
+ * Two listeners share the handlers.  The control socket (a Unix socket,
+ * mode 0660) is for portkeeper status and local scripts: the file mode is
+ * its access control.  The [web] listener is TCP and reachable from the
+ * LAN, and because its API opens ports on the router it is guarded the way
+ * router UIs learned to be: HTTP Basic against an htpasswd file, failed
+ * logins limited per address, a Host allow-list against DNS rebinding, an
+ * Origin check and a JSON content type on writes against CSRF, and
+ * libmicrohttpd's limits set explicitly (its defaults are no timeout and no
+ * per-address limit).
+ *
+ * Nothing here blocks: the doctor runs on a thread of its own while its
+ * request is suspended, and event streams are suspended between events.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "assets.h"
+#include "doctor.h"
+#include "htpasswd.h"
+#include "job.h"
 #include "log.h"
 #include "pkd.h"
 #include "util.h"
+#include "webapi.h"
+#include "websec.h"
+
+#define SSE_MAX			16	/* event streams at once */
+#define SSE_STATUS_MS		250	/* at most 4 status documents a second */
+#define SSE_PING_MS		15000	/* keep-alive comment */
+#define WEB_CONN_MAX		512
+#define WEB_CONN_PER_IP		128
+#define WEB_TIMEOUT_S		10	/* idle, and a request's headers */
+#define HOSTS_MAX		32
+#define TLS_FILE_MAX		(64 * 1024)
+
+#define CSP	"default-src 'self'; frame-ancestors 'none'; base-uri 'none'; " \
+		"form-action 'self'"
+
+enum route {
+	R_NONE, R_HEALTH, R_STATUS, R_FORWARDS, R_FORWARD, R_DOCTOR, R_EVENTS,
+	R_METRICS, R_ASSET
+};
+
+struct api;
+
+struct listener {
+	struct api		*api;
+	struct MHD_Daemon	*mhd;
+	int			 fd;	/* libmicrohttpd's epoll descriptor */
+	bool			 web;	/* TCP: authentication and checks */
+};
+
+/* An event stream: suspended whenever it has nothing to send. */
+struct sse {
+	struct api		*api;
+	struct MHD_Connection	*c;
+	bool			 suspended;
+	uint64_t		 ev_seq;	/* the last event sent */
+	uint64_t		 gen;		/* the status sent */
+	bool			 sent_status;
+	int64_t			 status_at;	/* when, monotonic ms */
+	int64_t			 ping_at;
+	char			*buf;
+	size_t			 len, off;
+	struct sse		*next;
+};
+
+/* The doctor run in flight, on its own thread. */
+struct doc_run {
+	struct doctor_opts	 opts;
+	struct config_forward	 fwd;
+	char			 probe[256];
+	volatile sig_atomic_t	 stop;
+	struct doctor_report	 r;
+};
+
+/* One request. */
+struct req {
+	enum route		 route;
+	char			 name[CONFIG_NAME_MAX];	/* R_FORWARD */
+	const struct asset	*asset;
+	char			*body;
+	size_t			 len;
+	bool			 too_large;
+	bool			 answered;	/* a response is queued */
+	bool			 doctor;	/* waits for api->doc */
+	struct listener		*l;
+};
+
+struct api {
+	struct pkd		*d;
+	struct listener		 unix_l, web_l;
+	char			 path[108];
+	struct htpasswd		*pw;		/* NULL: no passwords */
+	char			 hostbuf[512];
+	const char		*hosts[HOSTS_MAX];
+	size_t			 nhosts;
+	struct ratelimit	 rl;
+	struct sse		*sse;
+	size_t			 nsse;
+	struct job		*doc_job;
+	struct doc_run		*doc;
+	struct MHD_Connection	*doc_conn;	/* suspended, waiting */
+	char			*tls_cert, *tls_key;
+	char			*status;	/* cached document */
+	uint64_t		 status_gen;
+	int64_t			 status_sec;
+	bool			 stopping;
+};
 
 static const char *
 fwd_state_str(enum fwd_state s)
@@ -39,6 +147,47 @@ add_str_or_null(cJSON *o, const char *k, const char *v)
 		cJSON_AddStringToObject(o, k, v);
 	else
 		cJSON_AddNullToObject(o, k);
+}
+
+static cJSON *
+forward_json(const struct pkd *d, const struct fwd *f, int64_t now)
+{
+	cJSON *x = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(x, "name", f->cfg.name);
+	cJSON_AddStringToObject(x, "protocol", proto_str(f->cfg.proto));
+	cJSON_AddNumberToObject(x, "external_port", f->cfg.ext);
+	cJSON_AddNumberToObject(x, "internal_port", f->cfg.in);
+	cJSON_AddStringToObject(x, "source", f->web ? "web" : "config");
+	add_str_or_null(x, "method", f->made ? method_str(f->method) : NULL);
+	cJSON_AddStringToObject(x, "state", fwd_state_str(f->state));
+	if (f->made && f->expires_at != 0)
+		cJSON_AddNumberToObject(x, "expires_in",
+		    (double)((f->expires_at - now) > 0 ?
+		    (f->expires_at - now) / 1000 : 0));
+	else
+		cJSON_AddNullToObject(x, "expires_in");
+	if (f->last_refresh != 0)
+		cJSON_AddNumberToObject(x, "last_refresh",
+		    (double)f->last_refresh);
+	else
+		cJSON_AddNullToObject(x, "last_refresh");
+	add_str_or_null(x, "error", f->error);
+	(void)d;
+	return x;
+}
+
+static cJSON *
+event_json(const struct event *e)
+{
+	cJSON *x = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(x, "seq", (double)e->seq);
+	cJSON_AddNumberToObject(x, "time", (double)e->time);
+	cJSON_AddStringToObject(x, "event", event_type_str(e->type));
+	add_str_or_null(x, "forward", e->forward);
+	cJSON_AddStringToObject(x, "detail", e->detail);
+	return x;
 }
 
 char *
@@ -90,133 +239,967 @@ api_status_json(struct pkd *d)
 		cJSON_AddNullToObject(g, "last_seen");
 
 	a = cJSON_AddArrayToObject(o, "forwards");
-	for (i = 0; i < d->nfwd; i++) {
-		const struct fwd *f = &d->fwd[i];
-
-		x = cJSON_CreateObject();
-		cJSON_AddStringToObject(x, "name", f->cfg.name);
-		cJSON_AddStringToObject(x, "protocol", proto_str(f->cfg.proto));
-		cJSON_AddNumberToObject(x, "external_port", f->cfg.ext);
-		cJSON_AddNumberToObject(x, "internal_port", f->cfg.in);
-		add_str_or_null(x, "method", f->made ? method_str(f->method) :
-		    NULL);
-		cJSON_AddStringToObject(x, "state", fwd_state_str(f->state));
-		if (f->made && f->expires_at != 0)
-			cJSON_AddNumberToObject(x, "expires_in",
-			    (double)((f->expires_at - now) > 0 ?
-			    (f->expires_at - now) / 1000 : 0));
-		else
-			cJSON_AddNullToObject(x, "expires_in");
-		if (f->last_refresh != 0)
-			cJSON_AddNumberToObject(x, "last_refresh",
-			    (double)f->last_refresh);
-		else
-			cJSON_AddNullToObject(x, "last_refresh");
-		add_str_or_null(x, "error", f->error);
-		cJSON_AddItemToArray(a, x);
-	}
+	for (i = 0; i < d->nfwd; i++)
+		cJSON_AddItemToArray(a, forward_json(d, &d->fwd[i], now));
 
 	a = cJSON_AddArrayToObject(o, "events");
-	for (i = 0; i < eventlog_count(&d->ev); i++) {
-		const struct event *e = eventlog_get(&d->ev, i);
-
-		x = cJSON_CreateObject();
-		cJSON_AddNumberToObject(x, "seq", (double)e->seq);
-		cJSON_AddNumberToObject(x, "time", (double)e->time);
-		cJSON_AddStringToObject(x, "event", event_type_str(e->type));
-		add_str_or_null(x, "forward", e->forward);
-		cJSON_AddStringToObject(x, "detail", e->detail);
-		cJSON_AddItemToArray(a, x);
-	}
+	for (i = 0; i < eventlog_count(&d->ev); i++)
+		cJSON_AddItemToArray(a, event_json(eventlog_get(&d->ev, i)));
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return s;
 }
 
-static enum MHD_Result
-reply(struct MHD_Connection *c, unsigned int status, char *body,
-    const char *allow)
+/*
+ * The status document changes with the daemon's generation and, through
+ * expires_in, every second: build it at most once per both.
+ */
+static const char *
+status_cached(struct api *a)
 {
-	struct MHD_Response *r;
+	int64_t sec = mono_ms() / 1000;
+	char *s;
+
+	if (a->status != NULL && a->status_gen == a->d->gen &&
+	    a->status_sec == sec)
+		return a->status;
+	if ((s = api_status_json(a->d)) == NULL)
+		return NULL;
+	free(a->status);
+	a->status = s;
+	a->status_gen = a->d->gen;
+	a->status_sec = sec;
+	return s;
+}
+
+/* Responses. */
+
+static void
+add_common_headers(struct MHD_Response *r, const char *type)
+{
+	MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Content-Security-Policy", CSP);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+}
+
+static enum MHD_Result
+queue(struct req *q, struct MHD_Connection *c, unsigned int status,
+    struct MHD_Response *r)
+{
 	enum MHD_Result ret;
 
+	if (r == NULL)
+		return MHD_NO;
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	if (ret == MHD_YES && q != NULL)
+		q->answered = true;
+	return ret;
+}
+
+/* Sends body (which this takes over) as JSON; allow is for 405. */
+static enum MHD_Result
+reply(struct req *q, struct MHD_Connection *c, unsigned int status,
+    char *body, const char *allow)
+{
+	struct MHD_Response *r;
+
+	if (body == NULL)
+		return MHD_NO;
 	r = MHD_create_response_from_buffer(strlen(body), body,
 	    MHD_RESPMEM_MUST_FREE);
 	if (r == NULL) {
 		free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, "Content-Type", "application/json");
+	add_common_headers(r, "application/json");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	if (allow != NULL)
 		MHD_add_response_header(r, "Allow", allow);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return queue(q, c, status, r);
 }
 
 static enum MHD_Result
-reply_error(struct MHD_Connection *c, unsigned int status, const char *code,
-    const char *msg, const char *allow)
+reply_json(struct req *q, struct MHD_Connection *c, unsigned int status,
+    cJSON *o)
 {
-	cJSON *o = cJSON_CreateObject(), *e;
 	char *s;
 
+	if (o == NULL)
+		return MHD_NO;
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return reply(q, c, status, s, NULL);
+}
+
+static enum MHD_Result __attribute__((format(printf, 5, 6)))
+reply_error(struct req *q, struct MHD_Connection *c, unsigned int status,
+    const char *code, const char *fmt, ...)
+{
+	cJSON *o = cJSON_CreateObject(), *e;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	e = cJSON_AddObjectToObject(o, "error");
 	cJSON_AddStringToObject(e, "code", code);
 	cJSON_AddStringToObject(e, "message", msg);
-	s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (s == NULL)
-		return MHD_NO;
-	return reply(c, status, s, allow);
+	return reply_json(q, c, status, o);
 }
 
 static enum MHD_Result
-api_handler(void *cls, struct MHD_Connection *c, const char *url,
+reply_empty(struct req *q, struct MHD_Connection *c, unsigned int status,
+    const char *allow)
+{
+	struct MHD_Response *r;
+
+	r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	add_common_headers(r, "application/json");
+	if (allow != NULL)
+		MHD_add_response_header(r, "Allow", allow);
+	return queue(q, c, status, r);
+}
+
+/* Routing. */
+
+const struct asset *
+asset_find(const char *url)
+{
+	size_t i;
+
+	if (strcmp(url, "/") == 0)
+		url = "/index.html";
+	for (i = 0; assets[i].path != NULL; i++)
+		if (strcmp(assets[i].path, url) == 0)
+			return &assets[i];
+	return NULL;
+}
+
+static enum route
+route_find(const char *url, struct req *q)
+{
+	static const struct {
+		const char	*path;
+		enum route	 route;
+	} fixed[] = {
+		{ "/api/health", R_HEALTH },
+		{ "/api/status", R_STATUS },
+		{ "/api/forwards", R_FORWARDS },
+		{ "/api/doctor", R_DOCTOR },
+		{ "/api/events", R_EVENTS },
+		{ "/metrics", R_METRICS },
+	};
+	const char *name;
+	size_t i;
+
+	for (i = 0; i < nitems(fixed); i++)
+		if (strcmp(url, fixed[i].path) == 0)
+			return fixed[i].route;
+	if (strncmp(url, "/api/forwards/", 14) == 0) {
+		name = url + 14;
+		/* A name that cannot exist is simply not found. */
+		if (!config_name_ok(name, strlen(name)))
+			return R_NONE;
+		str_copy(q->name, name, sizeof(q->name));
+		return R_FORWARD;
+	}
+	if ((q->asset = asset_find(url)) != NULL)
+		return R_ASSET;
+	return R_NONE;
+}
+
+static const char *
+route_allow(enum route r)
+{
+	switch (r) {
+	case R_FORWARDS:	return "GET, HEAD, POST, OPTIONS";
+	case R_FORWARD:		return "GET, HEAD, DELETE, OPTIONS";
+	case R_DOCTOR:		return "POST, OPTIONS";
+	case R_NONE:		return NULL;
+	default:		return "GET, HEAD, OPTIONS";
+	}
+}
+
+static bool
+method_allowed(enum route r, const char *method)
+{
+	const char *allow = route_allow(r), *p;
+	size_t n = strlen(method);
+
+	/* allow is a short list of upper-case words separated by ", ". */
+	for (p = allow; p != NULL && (p = strstr(p, method)) != NULL; p += n)
+		if ((p == allow || p[-1] == ' ') &&
+		    (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+static bool
+is_write(const char *method)
+{
+	return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+	    strcmp(method, "OPTIONS") != 0;
+}
+
+static const char *
+addr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const void *p = sa->sa_family == AF_INET ?
+	    (const void *)&((const struct sockaddr_in *)sa)->sin_addr :
+	    (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+	if (inet_ntop(sa->sa_family, p, buf, (socklen_t)len) == NULL)
+		str_copy(buf, "?", len);
+	return buf;
+}
+
+/* Authentication: 0 when the request may go on, else it is answered. */
+static int
+authenticate(struct api *a, struct req *q, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+	const char *h;
+	char user[HTPASSWD_USER_MAX + 1], pass[HTPASSWD_PASS_MAX + 1];
+	struct MHD_Response *r;
+	unsigned wait;
+	char ra[INET6_ADDRSTRLEN];
+	int64_t now = mono_ms();
+
+	if (a->pw == NULL)
+		return 0;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sa = ci != NULL ? ci->client_addr : NULL;
+	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	if (sa != NULL && (wait = ratelimit_check(&a->rl, sa, now)) != 0) {
+		cJSON *o = cJSON_CreateObject(), *e;
+		char *s;
+
+		e = cJSON_AddObjectToObject(o, "error");
+		cJSON_AddStringToObject(e, "code", "too_many_requests");
+		cJSON_AddStringToObject(e, "message", "too many failed logins "
+		    "from this address; try again later");
+		s = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+		if (s == NULL || (r = MHD_create_response_from_buffer(strlen(s),
+		    s, MHD_RESPMEM_MUST_FREE)) == NULL) {
+			free(s);
+			return -1;
+		}
+		add_common_headers(r, "application/json");
+		snprintf(ra, sizeof(ra), "%u", wait);
+		MHD_add_response_header(r, "Retry-After", ra);
+		queue(q, c, MHD_HTTP_TOO_MANY_REQUESTS, r);
+		return -1;
+	}
+	user[0] = pass[0] = '\0';
+	if (h != NULL && htpasswd_parse_basic(h, user, sizeof(user), pass,
+	    sizeof(pass)) == 0 && htpasswd_check(a->pw, user, pass) == 1) {
+		if (sa != NULL)
+			ratelimit_success(&a->rl, sa, now);
+		explicit_bzero(pass, sizeof(pass));
+		return 0;
+	}
+	/* A browser's first request carries no password: not a failure. */
+	if (h != NULL && sa != NULL) {
+		ratelimit_fail(&a->rl, sa, now);
+		log_info("failed web login as \"%.64s\" from %s", user,
+		    addr_str(sa, ra, sizeof(ra)));
+	}
+	explicit_bzero(pass, sizeof(pass));
+	{
+		char *s = strdup("{\"error\":{\"code\":\"unauthorized\","
+		    "\"message\":\"a user name and password are needed\"}}");
+
+		if (s == NULL || (r = MHD_create_response_from_buffer(strlen(s),
+		    s, MHD_RESPMEM_MUST_FREE)) == NULL) {
+			free(s);
+			return -1;
+		}
+	}
+	add_common_headers(r, "application/json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+	    "Basic realm=\"portkeeper\", charset=\"UTF-8\"");
+	queue(q, c, MHD_HTTP_UNAUTHORIZED, r);
+	return -1;
+}
+
+/*
+ * The checks made on a request's headers, before its body: returns 0 when
+ * it may go on, else it has been answered.
+ */
+static int
+precheck(struct api *a, struct req *q, struct MHD_Connection *c,
+    const char *method)
+{
+	const char *host, *cl, *ct;
+	unsigned long n;
+
+	if (q->l->web) {
+		host = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_HOST);
+		if (!websec_host_allowed(host, a->hosts, a->nhosts)) {
+			reply_error(q, c, 421, "misdirected", "this server does "
+			    "not answer to the host name \"%.100s\"; add it "
+			    "to allowed_hosts in [web] if it is yours",
+			    host != NULL ? host : "");
+			return -1;
+		}
+		if (q->route != R_HEALTH && authenticate(a, q, c) == -1)
+			return -1;
+	}
+	if (q->route == R_NONE) {
+		reply_error(q, c, MHD_HTTP_NOT_FOUND, "not_found",
+		    "no such resource");
+		return -1;
+	}
+	if (strcmp(method, "OPTIONS") == 0) {
+		reply_empty(q, c, MHD_HTTP_NO_CONTENT, route_allow(q->route));
+		return -1;
+	}
+	if (!method_allowed(q->route, method)) {
+		char *s = NULL;
+
+		if (asprintf(&s, "{\"error\":{\"code\":\"method_not_allowed\","
+		    "\"message\":\"%s is not allowed here: use %s\"}}", method,
+		    route_allow(q->route)) == -1)
+			return -1;
+		reply(q, c, MHD_HTTP_METHOD_NOT_ALLOWED, s,
+		    route_allow(q->route));
+		return -1;
+	}
+	if (!is_write(method))
+		return 0;
+	if (q->l->web && !websec_same_origin(MHD_lookup_connection_value(c,
+	    MHD_HEADER_KIND, "Origin"), MHD_lookup_connection_value(c,
+	    MHD_HEADER_KIND, "Sec-Fetch-Site"), MHD_lookup_connection_value(c,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))) {
+		reply_error(q, c, MHD_HTTP_FORBIDDEN, "forbidden", "a request "
+		    "that changes something must come from this server's own "
+		    "page, not from another site");
+		return -1;
+	}
+	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL && (parse_uint(cl, 0, ULONG_MAX, &n) == -1 ||
+	    n > WEBAPI_BODY_MAX)) {
+		reply_error(q, c, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+		    "the body is larger than 16 KiB");
+		return -1;
+	}
+	if (strcmp(method, "POST") == 0) {
+		ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_TYPE);
+		if (!websec_is_json(ct)) {
+			reply_error(q, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+			    "unsupported_media_type", "send the body as "
+			    "application/json");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Handlers. */
+
+static enum MHD_Result
+get_forward(struct api *a, struct req *q, struct MHD_Connection *c)
+{
+	struct pkd *d = a->d;
+	size_t i;
+
+	for (i = 0; i < d->nfwd; i++)
+		if (strcmp(d->fwd[i].cfg.name, q->name) == 0)
+			return reply_json(q, c, MHD_HTTP_OK,
+			    forward_json(d, &d->fwd[i], mono_ms()));
+	return reply_error(q, c, MHD_HTTP_NOT_FOUND, "not_found",
+	    "there is no forward named \"%s\"", q->name);
+}
+
+static enum MHD_Result
+get_forwards(struct api *a, struct req *q, struct MHD_Connection *c)
+{
+	cJSON *o = cJSON_CreateObject(), *arr;
+	int64_t now = mono_ms();
+	size_t i;
+
+	arr = cJSON_AddArrayToObject(o, "forwards");
+	for (i = 0; i < a->d->nfwd; i++)
+		cJSON_AddItemToArray(arr, forward_json(a->d, &a->d->fwd[i],
+		    now));
+	return reply_json(q, c, MHD_HTTP_OK, o);
+}
+
+static enum MHD_Result
+post_forward(struct api *a, struct req *q, struct MHD_Connection *c)
+{
+	struct config_forward f;
+	struct webapi_error err;
+	struct MHD_Response *r;
+	char msg[512], loc[96], *s;
+	size_t i;
+	int rc;
+
+	if (webapi_parse_forward(q->body, q->len, &f, &err) == -1)
+		return reply_error(q, c, strcmp(err.code, "too_large") == 0 ?
+		    MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST, err.code,
+		    "%s", err.msg);
+	if ((rc = pkd_forward_add(a->d, &f, msg, sizeof(msg))) != 0)
+		return reply_error(q, c, rc == PKD_CONFLICT ?
+		    MHD_HTTP_CONFLICT : MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    rc == PKD_CONFLICT ? "conflict" : "internal", "%s", msg);
+	for (i = 0; i < a->d->nfwd; i++)
+		if (strcmp(a->d->fwd[i].cfg.name, f.name) == 0)
+			break;
+	if (i == a->d->nfwd)
+		return reply_error(q, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "internal", "the forward was saved but is not running");
+	s = cJSON_PrintUnformatted(forward_json(a->d, &a->d->fwd[i],
+	    mono_ms()));
+	if (s == NULL)
+		return MHD_NO;
+	/* cJSON_PrintUnformatted does not free its argument. */
+	if ((r = MHD_create_response_from_buffer(strlen(s), s,
+	    MHD_RESPMEM_MUST_FREE)) == NULL) {
+		free(s);
+		return MHD_NO;
+	}
+	add_common_headers(r, "application/json");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	snprintf(loc, sizeof(loc), "/api/forwards/%s", f.name);
+	MHD_add_response_header(r, "Location", loc);
+	return queue(q, c, MHD_HTTP_CREATED, r);
+}
+
+static enum MHD_Result
+delete_forward(struct api *a, struct req *q, struct MHD_Connection *c)
+{
+	char msg[512];
+
+	switch (pkd_forward_remove(a->d, q->name, msg, sizeof(msg))) {
+	case 0:
+		return reply_empty(q, c, MHD_HTTP_NO_CONTENT, NULL);
+	case PKD_NOT_FOUND:
+		return reply_error(q, c, MHD_HTTP_NOT_FOUND, "not_found", "%s",
+		    msg);
+	case PKD_READ_ONLY:
+		return reply_error(q, c, MHD_HTTP_CONFLICT, "read_only", "%s",
+		    msg);
+	default:
+		return reply_error(q, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "internal", "%s", msg);
+	}
+}
+
+static void
+doc_run(void *arg)
+{
+	struct doc_run *r = arg;
+
+	doctor_run(&r->opts, &r->r);
+}
+
+static enum MHD_Result
+post_doctor(struct api *a, struct req *q, struct MHD_Connection *c)
+{
+	struct webapi_error err;
+	struct doc_run *r;
+	struct pkd *d = a->d;
+	uint16_t port;
+	enum pm_proto proto;
+	size_t i;
+
+	if (webapi_parse_doctor(q->body, q->len, &port, &proto, &err) == -1)
+		return reply_error(q, c, MHD_HTTP_BAD_REQUEST, err.code, "%s",
+		    err.msg);
+	if (a->doc_job != NULL)
+		return reply_error(q, c, MHD_HTTP_CONFLICT, "busy", "a "
+		    "diagnosis is already running; try again in a few seconds");
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return MHD_NO;
+	r->opts.spec.ext = port;
+	r->opts.spec.in = port;
+	r->opts.spec.proto = proto;
+	r->opts.via = d->cfg.method;
+	r->opts.timeout_ms = 2000;
+	str_copy(r->probe, d->cfg.probe, sizeof(r->probe));
+	r->opts.probe_url = r->probe;
+	r->opts.stop = &r->stop;
+	/* A forward of this port says which internal port is meant. */
+	for (i = 0; i < d->nfwd; i++) {
+		if (d->fwd[i].cfg.ext == port && d->fwd[i].cfg.proto == proto) {
+			r->fwd = d->fwd[i].cfg;
+			r->opts.forward = &r->fwd;
+			r->opts.spec.in = r->fwd.in;
+			r->opts.spec.in_given = 1;
+			r->opts.internal_given = true;
+		}
+	}
+	if ((a->doc_job = job_start(doc_run, r, free)) == NULL) {
+		free(r);
+		return reply_error(q, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "internal", "cannot start a thread for the diagnosis");
+	}
+	a->doc = r;
+	a->doc_conn = c;
+	q->doctor = true;
+	MHD_suspend_connection(c);
+	return MHD_YES;
+}
+
+/* The doctor's thread has finished: answer its request. */
+static enum MHD_Result
+doctor_done(struct api *a, struct req *q, struct MHD_Connection *c)
+{
+	enum MHD_Result ret;
+
+	q->doctor = false;
+	if (a->stopping)
+		ret = reply_error(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "stopping", "portkeeperd is stopping");
+	else
+		ret = reply_json(q, c, MHD_HTTP_OK,
+		    doctor_report_json(&a->doc->r));
+	job_release(a->doc_job);
+	a->doc_job = NULL;
+	a->doc = NULL;
+	a->doc_conn = NULL;
+	return ret;
+}
+
+/* Event streams. */
+
+static int
+sse_append(struct sse *s, const char *fmt, ...)
+{
+	va_list ap;
+	char *t;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&t, fmt, ap);
+	va_end(ap);
+	if (n == -1)
+		return -1;
+	if (s->buf == NULL) {
+		s->buf = t;
+		s->len = (size_t)n;
+		return 0;
+	}
+	{
+		char *nb = realloc(s->buf, s->len + (size_t)n + 1);
+
+		if (nb == NULL) {
+			free(t);
+			return -1;
+		}
+		memcpy(nb + s->len, t, (size_t)n + 1);
+		s->buf = nb;
+		s->len += (size_t)n;
+		free(t);
+	}
+	return 0;
+}
+
+/* Whether s has something to send at now. */
+static bool
+sse_due(const struct sse *s, int64_t now)
+{
+	const struct pkd *d = s->api->d;
+	size_t n = eventlog_count(&d->ev);
+
+	if (s->api->stopping || now >= s->ping_at)
+		return true;
+	if (n > 0 && eventlog_get(&d->ev, n - 1)->seq > s->ev_seq)
+		return true;
+	return (!s->sent_status || s->gen != d->gen) &&
+	    now >= s->status_at + SSE_STATUS_MS;
+}
+
+static int64_t
+sse_deadline(const struct sse *s)
+{
+	int64_t t = s->ping_at;
+
+	if ((!s->sent_status || s->gen != s->api->d->gen) &&
+	    s->status_at + SSE_STATUS_MS < t)
+		t = s->status_at + SSE_STATUS_MS;
+	return t;
+}
+
+static void
+sse_fill(struct sse *s, int64_t now)
+{
+	struct pkd *d = s->api->d;
+	size_t i, n = eventlog_count(&d->ev);
+	const char *st;
+
+	for (i = 0; i < n; i++) {
+		const struct event *e = eventlog_get(&d->ev, i);
+		cJSON *x;
+		char *j;
+
+		if (e->seq <= s->ev_seq)
+			continue;
+		x = event_json(e);
+		j = cJSON_PrintUnformatted(x);
+		cJSON_Delete(x);
+		if (j == NULL || sse_append(s, "id: %llu\nevent: %s\ndata: %s"
+		    "\n\n", (unsigned long long)e->seq,
+		    event_type_str(e->type), j) == -1) {
+			free(j);
+			return;
+		}
+		free(j);
+		s->ev_seq = e->seq;
+	}
+	if ((!s->sent_status || s->gen != d->gen) &&
+	    now >= s->status_at + SSE_STATUS_MS &&
+	    (st = status_cached(s->api)) != NULL &&
+	    sse_append(s, "event: status\ndata: %s\n\n", st) == 0) {
+		s->gen = d->gen;
+		s->sent_status = true;
+		s->status_at = now;
+	}
+	if (s->len == 0 && now >= s->ping_at)
+		sse_append(s, ": keep-alive\n\n");
+	if (s->len > 0)
+		s->ping_at = now + SSE_PING_MS;
+}
+
+static ssize_t
+sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct sse *s = cls;
+	size_t n;
+
+	(void)pos;
+	if (s->off == s->len) {
+		free(s->buf);
+		s->buf = NULL;
+		s->off = s->len = 0;
+		if (s->api->stopping)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		sse_fill(s, mono_ms());
+	}
+	if (s->len == 0) {
+		/* Nothing to say: park the connection until there is. */
+		MHD_suspend_connection(s->c);
+		s->suspended = true;
+		return 0;
+	}
+	n = s->len - s->off < max ? s->len - s->off : max;
+	memcpy(buf, s->buf + s->off, n);
+	s->off += n;
+	return (ssize_t)n;
+}
+
+static void
+sse_free(void *cls)
+{
+	struct sse *s = cls, **pp;
+
+	for (pp = &s->api->sse; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			s->api->nsse--;
+			break;
+		}
+	}
+	free(s->buf);
+	free(s);
+}
+
+static enum MHD_Result
+get_events(struct api *a, struct req *q, struct MHD_Connection *c,
+    const char *method)
+{
+	struct MHD_Response *r;
+	struct sse *s;
+	const char *last;
+	unsigned long n;
+	size_t ne = eventlog_count(&a->d->ev);
+
+	if (strcmp(method, "HEAD") == 0) {
+		r = MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT);
+		if (r == NULL)
+			return MHD_NO;
+		add_common_headers(r, "text/event-stream");
+		return queue(q, c, MHD_HTTP_OK, r);
+	}
+	if (a->nsse >= SSE_MAX || a->stopping) {
+		r = NULL;
+		return reply_error(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "too_many_streams", "%d event streams are open already; "
+		    "close a tab and try again", SSE_MAX);
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return MHD_NO;
+	s->api = a;
+	s->c = c;
+	s->ping_at = mono_ms() + SSE_PING_MS;
+	s->status_at = mono_ms() - SSE_STATUS_MS;
+	/* A browser reconnecting says what it has seen. */
+	last = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "Last-Event-ID");
+	if (last != NULL && parse_uint(last, 0, ULONG_MAX, &n) == 0)
+		s->ev_seq = n;
+	else if (ne > 0)
+		s->ev_seq = eventlog_get(&a->d->ev, ne - 1)->seq;
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read,
+	    s, sse_free);
+	if (r == NULL) {
+		free(s);
+		return MHD_NO;
+	}
+	s->next = a->sse;
+	a->sse = s;
+	a->nsse++;
+	add_common_headers(r, "text/event-stream");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	return queue(q, c, MHD_HTTP_OK, r);
+}
+
+/* One unlabelled metric in Prometheus' text format. */
+static void
+metric(FILE *fp, const char *name, const char *type, const char *help,
+    unsigned long value)
+{
+	fprintf(fp, "# HELP portkeeper_%s %s\n# TYPE portkeeper_%s %s\n"
+	    "portkeeper_%s %lu\n", name, help, name, type, name, value);
+}
+
+static enum MHD_Result
+get_metrics(struct api *a, struct req *q, struct MHD_Connection *c)
+{
+	struct pkd *d = a->d;
+	struct MHD_Response *r;
+	int64_t now = mono_ms(), wall = (int64_t)time(NULL);
+	size_t i, len = 0, nstate[3] = { 0, 0, 0 };
+	char *buf = NULL, lbl[CONFIG_NAME_MAX * 2];
+	FILE *fp;
+
+	if ((fp = open_memstream(&buf, &len)) == NULL)
+		return MHD_NO;
+	for (i = 0; i < d->nfwd; i++)
+		nstate[d->fwd[i].state]++;
+	fprintf(fp, "# HELP portkeeper_forwards Forwards by state.\n"
+	    "# TYPE portkeeper_forwards gauge\n"
+	    "portkeeper_forwards{state=\"active\"} %zu\n"
+	    "portkeeper_forwards{state=\"pending\"} %zu\n"
+	    "portkeeper_forwards{state=\"failed\"} %zu\n",
+	    nstate[FWD_ACTIVE], nstate[FWD_PENDING], nstate[FWD_FAILED]);
+	metric(fp, "refreshes_total", "counter", "Leases made or renewed on "
+	    "the router.", d->nrefreshes);
+	metric(fp, "failures_total", "counter", "Attempts to make or renew a "
+	    "forward that failed.", d->nfailures);
+	metric(fp, "external_ip_changes_total", "counter", "Changes of the "
+	    "router's external address seen.", d->nextchanges);
+	metric(fp, "rounds_total", "counter", "Rounds of router work.",
+	    d->nrounds);
+	metric(fp, "gateway_up", "gauge", "Whether the router answered the "
+	    "last probe.", d->info_ok && d->gw_error[0] == '\0');
+	fprintf(fp, "# HELP portkeeper_forward_up Whether a forward is active."
+	    "\n# TYPE portkeeper_forward_up gauge\n");
+	for (i = 0; i < d->nfwd; i++)
+		fprintf(fp, "portkeeper_forward_up{forward=\"%s\",protocol="
+		    "\"%s\",external_port=\"%u\"} %d\n",
+		    webapi_label(lbl, sizeof(lbl), d->fwd[i].cfg.name),
+		    proto_str(d->fwd[i].cfg.proto), d->fwd[i].cfg.ext,
+		    d->fwd[i].state == FWD_ACTIVE);
+	fprintf(fp, "# HELP portkeeper_forward_last_refresh_age_seconds "
+	    "Seconds since a forward's lease was last made or renewed.\n"
+	    "# TYPE portkeeper_forward_last_refresh_age_seconds gauge\n");
+	for (i = 0; i < d->nfwd; i++)
+		if (d->fwd[i].last_refresh != 0)
+			fprintf(fp, "portkeeper_forward_last_refresh_age_seconds"
+			    "{forward=\"%s\"} %lld\n",
+			    webapi_label(lbl, sizeof(lbl), d->fwd[i].cfg.name),
+			    (long long)(wall - d->fwd[i].last_refresh));
+	fprintf(fp, "# HELP portkeeper_forward_lease_remaining_seconds "
+	    "Seconds until a forward's lease ends.\n"
+	    "# TYPE portkeeper_forward_lease_remaining_seconds gauge\n");
+	for (i = 0; i < d->nfwd; i++)
+		if (d->fwd[i].made && d->fwd[i].expires_at != 0)
+			fprintf(fp, "portkeeper_forward_lease_remaining_seconds"
+			    "{forward=\"%s\"} %lld\n",
+			    webapi_label(lbl, sizeof(lbl), d->fwd[i].cfg.name),
+			    (long long)((d->fwd[i].expires_at - now) > 0 ?
+			    (d->fwd[i].expires_at - now) / 1000 : 0));
+	if (fclose(fp) != 0) {
+		free(buf);
+		return MHD_NO;
+	}
+	r = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(buf);
+		return MHD_NO;
+	}
+	add_common_headers(r, "text/plain; version=0.0.4; charset=utf-8");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	return queue(q, c, MHD_HTTP_OK, r);
+}
+
+static enum MHD_Result
+get_asset(struct req *q, struct MHD_Connection *c)
+{
+	const struct asset *as = q->asset;
+	struct MHD_Response *r;
+	const char *inm;
+	bool same;
+
+	inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_IF_NONE_MATCH);
+	same = inm != NULL && strstr(inm, as->etag) != NULL;
+	r = MHD_create_response_from_buffer(same ? 0 : as->len,
+	    (void *)as->data, MHD_RESPMEM_PERSISTENT);
+	if (r == NULL)
+		return MHD_NO;
+	add_common_headers(r, as->type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, as->etag);
+	/* Revalidate every time: the ETag makes that a 304. */
+	MHD_add_response_header(r, "Cache-Control", "no-cache");
+	return queue(q, c, same ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
+}
+
+static enum MHD_Result
+dispatch(struct api *a, struct req *q, struct MHD_Connection *c,
+    const char *method)
+{
+	bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+
+	if (q->too_large)
+		return reply_error(q, c, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "too_large", "the body is larger than 16 KiB");
+	switch (q->route) {
+	case R_HEALTH:
+		return reply(q, c, MHD_HTTP_OK, strdup("{\"ok\":true}"), NULL);
+	case R_STATUS: {
+		const char *s = status_cached(a);
+
+		return reply(q, c, MHD_HTTP_OK, s != NULL ? strdup(s) : NULL,
+		    NULL);
+	}
+	case R_FORWARDS:
+		return get ? get_forwards(a, q, c) : post_forward(a, q, c);
+	case R_FORWARD:
+		return get ? get_forward(a, q, c) : delete_forward(a, q, c);
+	case R_DOCTOR:
+		return post_doctor(a, q, c);
+	case R_EVENTS:
+		return get_events(a, q, c, method);
+	case R_METRICS:
+		return get_metrics(a, q, c);
+	case R_ASSET:
+		return get_asset(q, c);
+	case R_NONE:
+		break;
+	}
+	return reply_error(q, c, MHD_HTTP_NOT_FOUND, "not_found",
+	    "no such resource");
+}
+
+static enum MHD_Result
+handler(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
 {
-	struct pkd *d = cls;
-	static int marker;
-	char *s;
+	struct listener *l = cls;
+	struct api *a = l->api;
+	struct req *q = *con_cls;
 
 	(void)version;
-	(void)upload_data;
-	/* The first call only announces the request; bodies are not read. */
-	if (*con_cls == NULL) {
-		*con_cls = &marker;
+	if (q == NULL) {
+		if ((q = calloc(1, sizeof(*q))) == NULL)
+			return MHD_NO;
+		*con_cls = q;
+		q->l = l;
+		q->route = route_find(url, q);
+		precheck(a, q, c, method);
 		return MHD_YES;
 	}
-	if (*upload_data_size != 0) {
+	/* Answered early: what is left of the body is read and dropped. */
+	if (q->answered) {
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-		    "method_not_allowed", "this API is read-only for now",
-		    "GET, HEAD");
-	if (strcmp(url, "/api/status") == 0) {
-		if ((s = api_status_json(d)) == NULL)
-			return MHD_NO;
-		return reply(c, MHD_HTTP_OK, s, NULL);
+	if (*upload_data_size != 0) {
+		size_t n = *upload_data_size;
+
+		if (q->len + n > WEBAPI_BODY_MAX)
+			q->too_large = true;
+		if (!q->too_large) {
+			char *nb = realloc(q->body, q->len + n + 1);
+
+			if (nb == NULL)
+				return MHD_NO;
+			memcpy(nb + q->len, upload_data, n);
+			q->body = nb;
+			q->len += n;
+			q->body[q->len] = '\0';
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
 	}
-	if (strcmp(url, "/api/health") == 0) {
-		s = strdup("{\"ok\":true}");
-		return s != NULL ? reply(c, MHD_HTTP_OK, s, NULL) : MHD_NO;
+	if (q->doctor) {
+		if (a->doc_job != NULL && a->doc_conn == c &&
+		    job_done(a->doc_job))
+			return doctor_done(a, q, c);
+		MHD_suspend_connection(c);
+		return MHD_YES;
 	}
-	return reply_error(c, MHD_HTTP_NOT_FOUND, "not_found",
-	    "no such resource", NULL);
+	return dispatch(a, q, c, method);
 }
 
-int
-api_start(struct pkd *d, const char *path)
+static void
+completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct listener *l = cls;
+	struct req *q = *con_cls;
+
+	(void)toe;
+	if (q == NULL)
+		return;
+	/* The client left while the doctor ran: nobody waits for it now. */
+	if (q->doctor && l->api->doc_conn == c)
+		l->api->doc_conn = NULL;
+	free(q->body);
+	free(q);
+	*con_cls = NULL;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	log_debug("http: %s", buf);
+}
+
+/* Listeners. */
+
+static int
+unix_listen(struct api *a, const char *path)
 {
 	struct sockaddr_un sun;
 	struct stat sb;
 	int fd;
 
-	d->api_fd = -1;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (str_copy(sun.sun_path, path, sizeof(sun.sun_path)) == -1) {
@@ -243,33 +1226,325 @@ api_start(struct pkd *d, const char *path)
 		close(fd);
 		return -1;
 	}
-	/* libmicrohttpd's defaults are no timeout and no limits: set them. */
-	d->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
-	    NULL, api_handler, d,
-	    MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-	    MHD_OPTION_END);
-	if (d->mhd == NULL) {
-		log_warnx("cannot start the API server on %s", path);
-		close(fd);
-		unlink(path);
+	str_copy(a->path, path, sizeof(a->path));
+	return fd;
+}
+
+static int
+tcp_listen(const struct config_web *w)
+{
+	int fd, on = 1, off = 0;
+
+	if ((fd = socket(w->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) == -1) {
+		log_warn("web: socket");
 		return -1;
 	}
-	str_copy(d->api_path, path, sizeof(d->api_path));
-	d->api_fd = MHD_get_daemon_info(d->mhd,
-	    MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	/* [::] serves IPv4 too, whatever the system's default. */
+	if (w->addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+	if (bind(fd, (const struct sockaddr *)&w->addr, w->addrlen) == -1 ||
+	    listen(fd, 128) == -1) {
+		log_warn("web: cannot listen on %s", w->listen);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static char *
+read_small_file(const char *path)
+{
+	char *buf;
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("web: %s", path);
+		return NULL;
+	}
+	if ((buf = malloc(TLS_FILE_MAX + 1)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	while ((n = read(fd, buf + len, TLS_FILE_MAX - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (n == -1 || len == TLS_FILE_MAX) {
+		log_warnx("web: %s: %s", path, n == -1 ? strerror(errno) :
+		    "larger than 64 KiB");
+		free(buf);
+		return NULL;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+static struct MHD_Daemon *
+mhd_start(struct listener *l, int fd, unsigned int flags,
+    unsigned int conn_max, unsigned int per_ip, const char *key,
+    const char *cert)
+{
+	struct MHD_OptionItem tls[] = {
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key },
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cert },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+
+	if (key == NULL)
+		tls[0].option = MHD_OPTION_END;
+	return MHD_start_daemon(flags | MHD_USE_EPOLL |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	    handler, l,
+	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)WEB_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_LIMIT, conn_max,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, l,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_ARRAY, tls,
+	    MHD_OPTION_END);
+}
+
+/* Loads the password file and host list of [web]; keeps the old on error. */
+static int
+web_settings(struct api *a, const struct config_web *w)
+{
+	struct htpasswd *pw = NULL;
+	char err[512], buf[sizeof(a->hostbuf)];
+	const char *hosts[HOSTS_MAX];
+	int n;
+
+	if (w->htpasswd[0] != '\0') {
+		if ((pw = htpasswd_load(w->htpasswd, err, sizeof(err))) ==
+		    NULL) {
+			log_warnx("web: %s", err);
+			return -1;
+		}
+	}
+	n = websec_parse_hosts(w->allowed_hosts, buf, sizeof(buf), hosts,
+	    HOSTS_MAX, err, sizeof(err));
+	if (n == -1) {
+		log_warnx("web: allowed_hosts: %s", err);
+		htpasswd_free(pw);
+		return -1;
+	}
+	htpasswd_free(a->pw);
+	a->pw = pw;
+	memcpy(a->hostbuf, buf, sizeof(buf));
+	/* The pointers go into buf; move them to hostbuf. */
+	for (a->nhosts = 0; a->nhosts < (size_t)n; a->nhosts++)
+		a->hosts[a->nhosts] = a->hostbuf + (hosts[a->nhosts] - buf);
 	return 0;
+}
+
+static int
+web_start(struct api *a, const struct config_web *w)
+{
+	int fd;
+
+	if (web_settings(a, w) == -1)
+		return -1;
+	if (w->tls_cert[0] != '\0') {
+		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+			log_warnx("web: this libmicrohttpd has no TLS");
+			return -1;
+		}
+		if ((a->tls_cert = read_small_file(w->tls_cert)) == NULL ||
+		    (a->tls_key = read_small_file(w->tls_key)) == NULL)
+			return -1;
+	}
+	if ((fd = tcp_listen(w)) == -1)
+		return -1;
+	a->web_l.api = a;
+	a->web_l.web = true;
+	a->web_l.mhd = mhd_start(&a->web_l, fd, a->tls_cert != NULL ?
+	    MHD_USE_TLS : 0, WEB_CONN_MAX, WEB_CONN_PER_IP, a->tls_key,
+	    a->tls_cert);
+	if (a->web_l.mhd == NULL) {
+		log_warnx("web: cannot start the HTTP server on %s%s",
+		    w->listen, a->tls_cert != NULL ? " (check the TLS key and "
+		    "certificate)" : "");
+		close(fd);
+		return -1;
+	}
+	a->web_l.fd = MHD_get_daemon_info(a->web_l.mhd,
+	    MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd;
+	log_warnx("web UI on %s://%s/%s", a->tls_cert != NULL ? "https" :
+	    "http", w->listen, a->pw != NULL ? "" :
+	    " (loopback, no password)");
+	return 0;
+}
+
+int
+api_start(struct pkd *d)
+{
+	struct api *a;
+	int fd;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return -1;
+	a->d = d;
+	a->unix_l.fd = a->web_l.fd = -1;
+	ratelimit_init(&a->rl);
+	d->api = a;
+	if ((fd = unix_listen(a, d->cfg.socket)) != -1) {
+		a->unix_l.api = a;
+		a->unix_l.mhd = mhd_start(&a->unix_l, fd, 0, 32, 32, NULL,
+		    NULL);
+		if (a->unix_l.mhd == NULL) {
+			log_warnx("cannot start the API server on %s",
+			    d->cfg.socket);
+			close(fd);
+			unlink(a->path);
+		} else
+			a->unix_l.fd = MHD_get_daemon_info(a->unix_l.mhd,
+			    MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd;
+	}
+	if (a->unix_l.mhd == NULL)
+		log_warnx("continuing without the control socket");
+	if (d->cfg.web.enabled && web_start(a, &d->cfg.web) == -1)
+		return -1;
+	return 0;
+}
+
+void
+api_reload(struct pkd *d, const struct config_web *old)
+{
+	const struct config_web *w = &d->cfg.web;
+	struct api *a = d->api;
+
+	if (a == NULL)
+		return;
+	if (w->enabled != old->enabled || strcmp(w->listen, old->listen) != 0 ||
+	    strcmp(w->tls_cert, old->tls_cert) != 0 ||
+	    strcmp(w->tls_key, old->tls_key) != 0)
+		log_warnx("web: listen and TLS changes take effect at the "
+		    "next start");
+	if (a->web_l.mhd != NULL && web_settings(a, w) == -1)
+		log_warnx("web: keeping the previous passwords and hosts");
+}
+
+static void
+api_resume_all(struct api *a)
+{
+	struct sse *s;
+
+	for (s = a->sse; s != NULL; s = s->next) {
+		if (s->suspended) {
+			s->suspended = false;
+			MHD_resume_connection(s->c);
+		}
+	}
 }
 
 void
 api_stop(struct pkd *d)
 {
-	if (d->mhd != NULL) {
-		MHD_stop_daemon(d->mhd);
-		d->mhd = NULL;
-		unlink(d->api_path);
+	struct api *a = d->api;
+	int i;
+
+	if (a == NULL)
+		return;
+	/* Streams end and a waiting diagnosis is told why. */
+	a->stopping = true;
+	if (a->doc != NULL)
+		a->doc->stop = 1;
+	if (a->doc_job != NULL)
+		job_wait(a->doc_job, mono_ms() + 3000);
+	if (a->doc_conn != NULL)
+		MHD_resume_connection(a->doc_conn);
+	api_resume_all(a);
+	for (i = 0; i < 3; i++) {
+		if (a->unix_l.mhd != NULL)
+			MHD_run(a->unix_l.mhd);
+		if (a->web_l.mhd != NULL)
+			MHD_run(a->web_l.mhd);
 	}
-	d->api_fd = -1;
+	if (a->unix_l.mhd != NULL) {
+		MHD_stop_daemon(a->unix_l.mhd);
+		unlink(a->path);
+	}
+	if (a->web_l.mhd != NULL)
+		MHD_stop_daemon(a->web_l.mhd);
+	if (a->doc_job != NULL)
+		job_release(a->doc_job);
+	htpasswd_free(a->pw);
+	free(a->tls_cert);
+	free(a->tls_key);
+	free(a->status);
+	free(a);
+	d->api = NULL;
+}
+
+int
+api_fds(struct pkd *d, int *fds, int max)
+{
+	struct api *a = d->api;
+	int n = 0;
+
+	if (a == NULL)
+		return 0;
+	if (a->unix_l.fd != -1 && n < max)
+		fds[n++] = a->unix_l.fd;
+	if (a->web_l.fd != -1 && n < max)
+		fds[n++] = a->web_l.fd;
+	if (a->doc_job != NULL && n < max)
+		fds[n++] = job_fd(a->doc_job);
+	return n;
+}
+
+int64_t
+api_deadline(struct pkd *d, int64_t now)
+{
+	struct api *a = d->api;
+	MHD_UNSIGNED_LONG_LONG to;
+	int64_t next = INT64_MAX, t;
+	struct sse *s;
+
+	if (a == NULL)
+		return next;
+	if (a->unix_l.mhd != NULL && MHD_get_timeout(a->unix_l.mhd, &to) ==
+	    MHD_YES && now + (int64_t)to < next)
+		next = now + (int64_t)to;
+	if (a->web_l.mhd != NULL && MHD_get_timeout(a->web_l.mhd, &to) ==
+	    MHD_YES && now + (int64_t)to < next)
+		next = now + (int64_t)to;
+	for (s = a->sse; s != NULL; s = s->next)
+		if (s->suspended && (t = sse_deadline(s)) < next)
+			next = t;
+	return next;
+}
+
+void
+api_run(struct pkd *d, int64_t now)
+{
+	struct api *a = d->api;
+	struct sse *s;
+
+	if (a == NULL)
+		return;
+	if (a->doc_job != NULL && a->doc_conn != NULL &&
+	    job_done(a->doc_job))
+		MHD_resume_connection(a->doc_conn);
+	else if (a->doc_job != NULL && a->doc_conn == NULL &&
+	    job_done(a->doc_job)) {
+		/* Its client left; nobody wants the report. */
+		job_release(a->doc_job);
+		a->doc_job = NULL;
+		a->doc = NULL;
+	}
+	for (s = a->sse; s != NULL; s = s->next) {
+		if (s->suspended && sse_due(s, now)) {
+			s->suspended = false;
+			MHD_resume_connection(s->c);
+		}
+	}
+	if (a->unix_l.mhd != NULL)
+		MHD_run(a->unix_l.mhd);
+	if (a->web_l.mhd != NULL)
+		MHD_run(a->web_l.mhd);
 }

@@ -43,6 +43,9 @@
 #define NETCHECK_DEBOUNCE_MS	200
 #define SHUTDOWN_WAIT_MS	8000
 #define LAST_SEEN_SAVE_MS	(3600 * 1000)	/* see round_finished */
+#define WEBFWD_FILE		"forwards.conf"
+
+static void	plan_closes(struct pkd *);
 
 static void	usage(void) __attribute__((noreturn));
 
@@ -105,43 +108,265 @@ pkd_event(struct pkd *d, enum event_type type, const char *forward,
 	    forward ? forward : "", ev.detail);
 	eventlog_add(&d->ev, &ev);
 	hookq_push(&d->hooks, &ev);
+	if (type == EV_EXTERNAL_IP_CHANGED)
+		d->nextchanges++;
+	d->gen++;
 }
 
-/* The forwards from the configuration, keeping what we know of old ones. */
+/*
+ * The forwards to keep: the configuration's, then those added through the
+ * API (nweb of them at the end of list), keeping what we know of old ones.
+ */
 static int
-fwd_load(struct pkd *d, const struct config *cfg)
+fwd_load(struct pkd *d, const struct config_forward *list, size_t n,
+    size_t nweb)
 {
 	struct fwd *nf;
 	size_t i, j;
 
-	if (cfg->nfwd == 0) {
+	if (n == 0) {
 		free(d->fwd);
 		d->fwd = NULL;
 		d->nfwd = 0;
 		return 0;
 	}
-	if ((nf = calloc(cfg->nfwd, sizeof(*nf))) == NULL)
+	if ((nf = calloc(n, sizeof(*nf))) == NULL)
 		return -1;
-	for (i = 0; i < cfg->nfwd; i++) {
-		nf[i].cfg = cfg->fwd[i];
+	for (i = 0; i < n; i++) {
+		nf[i].cfg = list[i];
 		nf[i].state = FWD_PENDING;
 		nf[i].refresh_at = 0;
 		for (j = 0; j < d->nfwd; j++) {
 			struct fwd *o = &d->fwd[j];
 
 			/* Unchanged: keep its lease and schedule. */
-			if (strcmp(o->cfg.name, cfg->fwd[i].name) == 0 &&
-			    o->cfg.ext == cfg->fwd[i].ext &&
-			    o->cfg.in == cfg->fwd[i].in &&
-			    o->cfg.proto == cfg->fwd[i].proto) {
+			if (strcmp(o->cfg.name, list[i].name) == 0 &&
+			    o->cfg.ext == list[i].ext &&
+			    o->cfg.in == list[i].in &&
+			    o->cfg.proto == list[i].proto) {
 				nf[i] = *o;
-				nf[i].cfg = cfg->fwd[i];
+				nf[i].cfg = list[i];
 			}
 		}
+		nf[i].web = i >= n - nweb;
 	}
 	free(d->fwd);
 	d->fwd = nf;
-	d->nfwd = cfg->nfwd;
+	d->nfwd = n;
+	return 0;
+}
+
+/* Whether a forward of the API clashes with one of cfg; says how in msg. */
+static bool
+fwd_clash(const struct config_forward *list, size_t n,
+    const struct config_forward *f, char *msg, size_t msglen)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(list[i].name, f->name) == 0) {
+			snprintf(msg, msglen, "a forward named \"%s\" exists "
+			    "already", f->name);
+			return true;
+		}
+		if (list[i].ext == f->ext && list[i].proto == f->proto) {
+			snprintf(msg, msglen, "external port %u/%s is "
+			    "forwarded already, by \"%s\"", f->ext,
+			    proto_str(f->proto), list[i].name);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The configuration's forwards and the API's together.  Where an API
+ * forward clashes with one the file gained since, the file wins and the
+ * API's is left out (it stays in forwards.conf).
+ */
+static int
+fwd_merge(struct pkd *d, const struct config *cfg)
+{
+	struct config_forward *all;
+	size_t i, n = cfg->nfwd;
+	char msg[256];
+	int rc;
+
+	if ((all = calloc(cfg->nfwd + d->nwebfwd + 1, sizeof(*all))) == NULL)
+		return -1;
+	if (cfg->nfwd > 0)
+		memcpy(all, cfg->fwd, cfg->nfwd * sizeof(*all));
+	for (i = 0; i < d->nwebfwd; i++) {
+		if (fwd_clash(all, n, &d->webfwd[i], msg, sizeof(msg))) {
+			log_warnx("%s/%s: [forward %s] left out: %s in %s",
+			    cfg->state_dir, WEBFWD_FILE, d->webfwd[i].name,
+			    msg, cfg->path);
+			continue;
+		}
+		all[n++] = d->webfwd[i];
+	}
+	rc = fwd_load(d, all, n, n - cfg->nfwd);
+	free(all);
+	d->gen++;
+	return rc;
+}
+
+/* Reads state_dir/forwards.conf; a missing file is no forwards. */
+static void
+webfwd_load(struct pkd *d)
+{
+	struct config wc;
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", d->cfg.state_dir, WEBFWD_FILE);
+	if (access(path, F_OK) == -1 && errno == ENOENT)
+		return;
+	if (config_load(path, &wc, d->webfwd_err, sizeof(d->webfwd_err)) ==
+	    -1 || wc.web.enabled) {
+		/* Keep the file for a person to fix; never overwrite it. */
+		if (wc.web.enabled)
+			snprintf(d->webfwd_err, sizeof(d->webfwd_err), "%.400s: "
+			    "holds a [web] section; it may only hold "
+			    "[forward NAME] sections", path);
+		log_warnx("%s; forwards cannot be added or removed through "
+		    "the API until it is fixed", d->webfwd_err);
+		d->webfwd_broken = true;
+		config_free(&wc);
+		return;
+	}
+	d->webfwd = wc.fwd;
+	d->nwebfwd = wc.nfwd;
+	wc.fwd = NULL;
+	config_free(&wc);
+}
+
+/* Writes the API's forwards (list) to state_dir/forwards.conf. */
+static int
+webfwd_save(struct pkd *d, const struct config_forward *list, size_t n,
+    char *msg, size_t msglen)
+{
+	char *text = NULL, err[512];
+	size_t len = 0, i;
+	FILE *fp;
+	int rc;
+
+	if ((fp = open_memstream(&text, &len)) == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	fprintf(fp, "; Forwards added through portkeeperd's web API.  "
+	    "portkeeperd rewrites this\n; file: put forwards of your own in "
+	    "portkeeper.conf.\n");
+	for (i = 0; i < n; i++)
+		fprintf(fp, "\n[forward %s]\nexternal = %u\ninternal = %u\n"
+		    "protocol = %s\n", list[i].name, list[i].ext, list[i].in,
+		    proto_str(list[i].proto));
+	if (fclose(fp) != 0) {
+		free(text);
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	rc = file_write_atomic(d->cfg.state_dir, WEBFWD_FILE, text, len, 0640,
+	    err, sizeof(err));
+	free(text);
+	if (rc == -1) {
+		log_warnx("%s", err);
+		snprintf(msg, msglen, "cannot save the forward: %s", err);
+	}
+	return rc;
+}
+
+int
+pkd_forward_add(struct pkd *d, const struct config_forward *f, char *msg,
+    size_t msglen)
+{
+	struct config_forward *nw, all_one;
+	size_t i;
+
+	if (d->webfwd_broken) {
+		snprintf(msg, msglen, "%s", d->webfwd_err);
+		return PKD_FAILED;
+	}
+	for (i = 0; i < d->nfwd; i++)
+		if (fwd_clash(&d->fwd[i].cfg, 1, f, msg, msglen))
+			return PKD_CONFLICT;
+	if (d->nfwd >= CONFIG_FORWARDS_MAX) {
+		snprintf(msg, msglen, "there are %d forwards already",
+		    CONFIG_FORWARDS_MAX);
+		return PKD_CONFLICT;
+	}
+	if ((nw = reallocarray(NULL, d->nwebfwd + 1, sizeof(*nw))) == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return PKD_FAILED;
+	}
+	if (d->nwebfwd > 0)
+		memcpy(nw, d->webfwd, d->nwebfwd * sizeof(*nw));
+	all_one = *f;
+	all_one.line = 0;
+	nw[d->nwebfwd] = all_one;
+	/* On disk first: a forward the API accepted survives a restart. */
+	if (webfwd_save(d, nw, d->nwebfwd + 1, msg, msglen) == -1) {
+		free(nw);
+		return PKD_FAILED;
+	}
+	free(d->webfwd);
+	d->webfwd = nw;
+	d->nwebfwd++;
+	if (fwd_merge(d, &d->cfg) == -1) {
+		snprintf(msg, msglen, "out of memory");
+		return PKD_FAILED;
+	}
+	log_warnx("forward %s (port %u/%s to %u) added through the API",
+	    f->name, f->ext, proto_str(f->proto), f->in);
+	return 0;
+}
+
+int
+pkd_forward_remove(struct pkd *d, const char *name, char *msg, size_t msglen)
+{
+	struct config_forward *nw = NULL;
+	const struct config_forward *cf;
+	size_t i, n = 0;
+
+	if ((cf = config_find(&d->cfg, name)) != NULL) {
+		snprintf(msg, msglen, "forward \"%s\" is defined in %s at line "
+		    "%d: remove it there and reload portkeeperd", name,
+		    d->cfg.path, cf->line);
+		return PKD_READ_ONLY;
+	}
+	for (i = 0; i < d->nwebfwd; i++)
+		if (strcmp(d->webfwd[i].name, name) == 0)
+			break;
+	if (i == d->nwebfwd) {
+		snprintf(msg, msglen, "there is no forward named \"%s\"", name);
+		return PKD_NOT_FOUND;
+	}
+	if (d->webfwd_broken) {
+		snprintf(msg, msglen, "%s", d->webfwd_err);
+		return PKD_FAILED;
+	}
+	if (d->nwebfwd > 1 &&
+	    (nw = reallocarray(NULL, d->nwebfwd - 1, sizeof(*nw))) == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return PKD_FAILED;
+	}
+	for (i = 0; i < d->nwebfwd; i++)
+		if (strcmp(d->webfwd[i].name, name) != 0)
+			nw[n++] = d->webfwd[i];
+	if (webfwd_save(d, nw, n, msg, msglen) == -1) {
+		free(nw);
+		return PKD_FAILED;
+	}
+	free(d->webfwd);
+	d->webfwd = nw;
+	d->nwebfwd = n;
+	if (fwd_merge(d, &d->cfg) == -1) {
+		snprintf(msg, msglen, "out of memory");
+		return PKD_FAILED;
+	}
+	/* What the router holds for it goes on the closing list. */
+	plan_closes(d);
+	log_warnx("forward %s removed through the API", name);
 	return 0;
 }
 
@@ -438,6 +663,7 @@ note_network(struct pkd *d, const struct netinfo *ni)
 	str_copy(d->st.internal_ip, ni->internal_str,
 	    sizeof(d->st.internal_ip));
 	d->st_dirty = true;
+	d->gen++;
 	watch_open(&d->w, ni);
 }
 
@@ -560,6 +786,8 @@ round_finished(struct pkd *d, int64_t now)
 static void
 round_reap(struct pkd *d, int64_t now, bool timed_out)
 {
+	/* A round changes states, leases and addresses: the status moves. */
+	d->gen++;
 	if (timed_out) {
 		size_t i;
 		struct pm_error e;
@@ -612,6 +840,7 @@ static void
 reload(struct pkd *d)
 {
 	struct config ncfg;
+	struct config_web oweb;
 	char err[512];
 
 	config_init(&ncfg);
@@ -621,11 +850,12 @@ reload(struct pkd *d)
 		config_free(&ncfg);
 		return;
 	}
-	if (fwd_load(d, &ncfg) == -1) {
+	if (fwd_merge(d, &ncfg) == -1) {
 		log_warnx("reload failed: out of memory");
 		config_free(&ncfg);
 		return;
 	}
+	oweb = d->cfg.web;
 	if (strcmp(ncfg.socket, d->cfg.socket) != 0 ||
 	    strcmp(ncfg.state_dir, d->cfg.state_dir) != 0)
 		log_warnx("socket and state_dir changes take effect at the "
@@ -636,6 +866,7 @@ reload(struct pkd *d)
 	d->cfg = ncfg;
 	/* fwd_load copied the forwards' settings; they point at nothing now. */
 	str_copy(d->hooks.cmd, d->cfg.on_change, sizeof(d->hooks.cmd));
+	api_reload(d, &oweb);
 	plan_closes(d);
 	log_warnx("configuration reloaded: %zu forward(s), %zu to remove",
 	    d->nfwd, d->nclosing);
@@ -770,7 +1001,8 @@ setup(struct pkd *d)
 	}
 	eventlog_init(&d->ev);
 	hookq_init(&d->hooks, d->cfg.on_change);
-	if (fwd_load(d, &d->cfg) == -1)
+	webfwd_load(d);
+	if (fwd_merge(d, &d->cfg) == -1)
 		return -1;
 	/* Reconcile: what we made before and no longer want goes. */
 	plan_closes(d);
@@ -786,8 +1018,9 @@ setup(struct pkd *d)
 		*slash = '\0';
 		ensure_dir(dir, 0755);
 	}
-	if (api_start(d, d->cfg.socket) == -1)
-		log_warnx("continuing without the control API");
+	/* A [web] that cannot be served as configured is a failed start. */
+	if (api_start(d) == -1)
+		return -1;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
@@ -841,10 +1074,9 @@ static void
 loop(struct pkd *d)
 {
 	for (;;) {
-		struct pollfd pfd[8];
+		struct pollfd pfd[12];
 		int64_t now = mono_ms(), next, wd;
-		int fds[8], n = 0, i, rc;
-		MHD_UNSIGNED_LONG_LONG mhd_to;
+		int fds[12], n = 0, i, rc, napi;
 		char why[256];
 		size_t k;
 
@@ -871,9 +1103,8 @@ loop(struct pkd *d)
 			next = hookq_deadline(&d->hooks);
 		if (d->netcheck_at != 0 && d->netcheck_at < next)
 			next = d->netcheck_at;
-		if (d->mhd != NULL && MHD_get_timeout(d->mhd, &mhd_to) ==
-		    MHD_YES && now + (int64_t)mhd_to < next)
-			next = now + (int64_t)mhd_to;
+		if (api_deadline(d, now) < next)
+			next = api_deadline(d, now);
 		if ((wd = pkd_notify_watchdog(now)) < next)
 			next = wd;
 
@@ -886,9 +1117,9 @@ loop(struct pkd *d)
 			fds[++n] = d->w.ssdp_fd;
 		if (d->w.nl_fd != -1)
 			fds[++n] = d->w.nl_fd;
-		if (d->api_fd != -1)
-			fds[++n] = d->api_fd;
 		n++;
+		napi = api_fds(d, fds + n, (int)nitems(fds) - n);
+		n += napi;
 		for (i = 0; i < n; i++) {
 			pfd[i].fd = fds[i];
 			pfd[i].events = POLLIN;
@@ -909,8 +1140,8 @@ loop(struct pkd *d)
 			} else if (d->job != NULL && fds[i] == job_fd(d->job)) {
 				if (job_done(d->job))
 					round_reap(d, now, false);
-			} else if (fds[i] == d->api_fd) {
-				MHD_run(d->mhd);
+			} else if (i >= n - napi) {
+				/* api_run below serves them all. */
 			} else {
 				switch (watch_read(&d->w, fds[i], why,
 				    sizeof(why))) {
@@ -936,8 +1167,7 @@ loop(struct pkd *d)
 			d->netcheck_at = 0;
 			netcheck(d);
 		}
-		if (d->mhd != NULL)
-			MHD_run(d->mhd);
+		api_run(d, mono_ms());
 	}
 }
 
@@ -984,7 +1214,6 @@ main(int argc, char **argv)
 		daemonize();
 		log_to_syslog();
 	}
-	d.api_fd = -1;
 	d.sigfd = -1;
 	if (setup(&d) == -1)
 		return 1;
@@ -1003,6 +1232,7 @@ main(int argc, char **argv)
 	state_free(&d.st);
 	config_free(&d.cfg);
 	free(d.fwd);
+	free(d.webfwd);
 	free(d.closing);
 	return 0;
 }

@@ -30,6 +30,7 @@ struct fwd {
 	unsigned		failures;	/* in a row, for back-off */
 	char			error[384];	/* why it failed, or "" */
 	bool			made;		/* we made it on the router */
+	bool			web;		/* added through the API */
 	bool			adopted;	/* the last run made it */
 };
 
@@ -142,21 +143,49 @@ struct pkd {
 	uint32_t		 epoch;
 	int64_t			 epoch_mono;
 	int64_t			 netcheck_at;	/* debounced netlink news */
-	struct MHD_Daemon	*mhd;
-	int			 api_fd;
-	char			 api_path[108];
+	struct api		*api;		/* pkd_api.c */
+	/* Forwards added through the API: state_dir/forwards.conf. */
+	struct config_forward	*webfwd;
+	size_t			 nwebfwd;
+	bool			 webfwd_broken;	/* unreadable: hands off */
+	char			 webfwd_err[512];
+	/* Bumped on every change the status document shows. */
+	uint64_t		 gen;
 	int			 sigfd;
 	bool			 stopping;
-	unsigned long		 nrounds, nrefreshes, nfailures;
+	unsigned long		 nrounds, nrefreshes, nfailures, nextchanges;
 };
 
 /* Records an event: log line, event log, hook. */
 void	pkd_event(struct pkd *, enum event_type, const char *forward,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* The control API on a Unix socket (libmicrohttpd), in the daemon's loop. */
-int	api_start(struct pkd *, const char *path);
+/*
+ * Forwards through the API.  0, or one of these with a sentence in msg.
+ * Both save state_dir/forwards.conf before changing anything.
+ */
+#define PKD_CONFLICT	1	/* the name or external port is taken */
+#define PKD_NOT_FOUND	2
+#define PKD_READ_ONLY	3	/* from portkeeper.conf */
+#define PKD_FAILED	4	/* could not be saved */
+int	pkd_forward_add(struct pkd *, const struct config_forward *,
+	    char *msg, size_t msglen);
+int	pkd_forward_remove(struct pkd *, const char *name, char *msg,
+	    size_t msglen);
+
+/*
+ * The HTTP API (docs/api.md), in the daemon's loop: on the control socket,
+ * and on TCP when the configuration has [web].  api_start fails only when
+ * [web] cannot be served as configured.
+ */
+int	api_start(struct pkd *);
 void	api_stop(struct pkd *);
+/* SIGHUP: reloads [web]'s password file and host list. */
+void	api_reload(struct pkd *, const struct config_web *old);
+/* The descriptors to poll, the earliest deadline, and the work. */
+int	api_fds(struct pkd *, int *fds, int max);
+int64_t	api_deadline(struct pkd *, int64_t now);
+void	api_run(struct pkd *, int64_t now);
 /* The status document: the contract of `portkeeper status --json`. */
 char	*api_status_json(struct pkd *);
 

@@ -69,7 +69,7 @@ check "the internet host reaches the pi through both" \
     eval 'reaches inet "$PK_WAN" 8080 && reaches inet "$PK_WAN" 8081'
 status
 check "status --json has the contract's fields" json_is \
-    'j["internal_ip"], j["external_ip"], [h["ip"] for h in j["external_ip_history"]], sorted(j["forwards"][0].keys()) >= sorted(["name","protocol","external_port","internal_port","method","state","expires_in","last_refresh","error"]), type(j["events"]).__name__, "gateway" in j' \
+    'j["internal_ip"], j["external_ip"], [h["ip"] for h in j["external_ip_history"]], set(j["forwards"][0].keys()) >= {"name","protocol","external_port","internal_port","method","state","expires_in","last_refresh","error"}, type(j["events"]).__name__, "gateway" in j' \
     "('$PK_PI', '$PK_WAN', ['$PK_WAN'], True, 'list', True)"
 pk status --socket "$SOCK"
 check "status prints a readable summary" eval '[[ $OUT == *"external  $PK_WAN"* && $OUT == *web*8080/tcp*active* ]]'
