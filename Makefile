@@ -28,15 +28,13 @@ PK_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -MMD -MP \
 		   $(shell $(PKG_CONFIG) --cflags $(PKGS))
 # libnatpmp ships no pkg-config file.
 PK_LIBS		:= $(shell $(PKG_CONFIG) --libs $(PKGS)) -lnatpmp -lpthread
-# Only the daemon talks to systemd (sd_notify, daemon/pkd_notify.c).
-PKD_LIBS	:= $(shell $(PKG_CONFIG) --libs libsystemd)
 ifdef PK_VERSION
 PK_CFLAGS	+= -DPK_VERSION='"$(PK_VERSION)"'
 endif
 
 # Every Debian package needed to build, test, benchmark and demo.
 DEPS_PKGS	:= gcc make pkgconf libminiupnpc-dev libnatpmp-dev libcjson-dev \
-		   libmicrohttpd-dev libcmocka-dev libinih-dev libsystemd-dev \
+		   libmicrohttpd-dev libcmocka-dev libinih-dev \
 		   miniupnpd-nftables miniupnpc natpmpc \
 		   nftables iproute2 python3 curl procps psmisc \
 		   debhelper dpkg-dev lintian systemd man-db bash-completion \
@@ -98,7 +96,7 @@ $(BUILD)/portkeeper: $(CLI_OBJS) $(BUILD)/libportkeeper.a
 	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS)
 
 $(BUILD)/portkeeperd: $(DAEMON_OBJS) $(BUILD)/libportkeeper.a
-	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS) $(PKD_LIBS)
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libportkeeper.a
 	@mkdir -p $(dir $@)

@@ -644,6 +644,7 @@ post_forward(struct api *a, struct req *q, struct MHD_Connection *c)
 	struct webapi_error err;
 	struct MHD_Response *r;
 	char msg[512], loc[96], *s;
+	cJSON *o;
 	size_t i;
 	int rc;
 
@@ -661,11 +662,11 @@ post_forward(struct api *a, struct req *q, struct MHD_Connection *c)
 	if (i == a->d->nfwd)
 		return reply_error(q, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "internal", "the forward was saved but is not running");
-	s = cJSON_PrintUnformatted(forward_json(a->d, &a->d->fwd[i],
-	    mono_ms()));
+	o = forward_json(a->d, &a->d->fwd[i], mono_ms());
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
 	if (s == NULL)
 		return MHD_NO;
-	/* cJSON_PrintUnformatted does not free its argument. */
 	if ((r = MHD_create_response_from_buffer(strlen(s), s,
 	    MHD_RESPMEM_MUST_FREE)) == NULL) {
 		free(s);

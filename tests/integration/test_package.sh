@@ -298,7 +298,8 @@ arm64_ready() {
 	local p
 	for p in gcc-aarch64-linux-gnu qemu-user-static pkgconf:arm64 \
 	    libminiupnpc-dev:arm64 libnatpmp-dev:arm64 libcjson-dev:arm64 \
-	    libinih-dev:arm64 libmicrohttpd-dev:arm64 libsystemd-dev:arm64; do
+	    libinih-dev:arm64 libmicrohttpd-dev:arm64 nettle-dev:arm64 \
+	    libcrypt-dev:arm64; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 		    grep -q 'install ok installed' || return 1
 	done

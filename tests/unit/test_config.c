@@ -1157,11 +1157,13 @@ test_shipped(void **state)
 	assert_int_equal(cfg.fwd[0].ext, 80);
 	assert_int_equal(cfg.fwd[0].in, 8080);
 	assert_int_equal(cfg.fwd[0].proto, PM_TCP);
-	/* Every key is there, with its default. */
+	assert_true(cfg.web.enabled);
+	assert_string_equal(cfg.web.listen, "127.0.0.1:8088");
+	/* Every key is there, with its default, and the [web] example. */
 	out = print(&cfg);
 	for (s = out, n = 0; (s = strchr(s, '\n')) != NULL; s++)
 		n++;
-	assert_int_equal(n, 13);
+	assert_int_equal(n, 13 + 7);
 	/* With the forward gone, the rest must be the defaults. */
 	config_free(&cfg);
 	assert_defaults(&cfg);
