@@ -164,7 +164,7 @@ install: all
 	$(INSTALL) -m 0644 packaging/bash-completion/portkeeper \
 	    $(DESTDIR)$(BASHCOMPDIR)/portkeeper
 	ln -sf portkeeper $(DESTDIR)$(BASHCOMPDIR)/portkeeperd
-	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 0644 README.md docs/api.md $(DESTDIR)$(DOCDIR)/
 	$(INSTALL) -m 0644 packaging/hooks/ddclient-update \
 	    $(DESTDIR)$(DOCDIR)/examples/
 
