@@ -118,15 +118,16 @@ deps:
 
 unit: $(UNIT_BINS)
 
-# The unit tests run twice: as built, and built with AddressSanitizer and
-# UndefinedBehaviorSanitizer (any report fails the test).
+# The tests run twice: as built, and with the programs and unit tests built
+# with AddressSanitizer and UndefinedBehaviorSanitizer (any report fails the
+# test; see tests/run.sh).
 SAN_BUILD	?= $(BUILD)-san
 SAN_CFLAGS	:= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 		   -fno-sanitize-recover=all
 
 check: deps
 	$(MAKE) all unit
-	$(MAKE) unit BUILD=$(SAN_BUILD) CFLAGS="$(SAN_CFLAGS)"
+	$(MAKE) all unit BUILD=$(SAN_BUILD) CFLAGS="$(SAN_CFLAGS)"
 	SAN_BUILD=$(SAN_BUILD) tests/run.sh $(BUILD)
 
 demo: deps
