@@ -1151,8 +1151,9 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	if (q->doctor) {
+		/* Stopping: answer now, or the daemon could not stop. */
 		if (a->doc_job != NULL && a->doc_conn == c &&
-		    job_done(a->doc_job))
+		    (job_done(a->doc_job) || a->stopping))
 			return doctor_done(a, q, c);
 		MHD_suspend_connection(c);
 		return MHD_YES;
