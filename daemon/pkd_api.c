@@ -432,7 +432,12 @@ method_allowed(enum route r, const char *method)
 	const char *allow = route_allow(r), *p;
 	size_t n = strlen(method);
 
-	/* allow is a short list of upper-case words separated by ", ". */
+	/*
+	 * allow is a short list of upper-case words separated by ", ".  An
+	 * empty method would match everywhere without moving p on.
+	 */
+	if (n == 0)
+		return false;
 	for (p = allow; p != NULL && (p = strstr(p, method)) != NULL; p += n)
 		if ((p == allow || p[-1] == ' ') &&
 		    (p[n] == ',' || p[n] == '\0'))
