@@ -39,7 +39,7 @@ DEPS_PKGS	:= gcc make pkgconf libminiupnpc-dev libnatpmp-dev libcjson-dev \
 		   nftables iproute2 python3 curl procps psmisc \
 		   debhelper dpkg-dev lintian systemd man-db bash-completion \
 		   nettle-dev libcrypt-dev apache2-utils openssl socat wrk \
-		   nginx-light chromium nodejs
+		   nginx-light chromium nodejs clang libclang-rt-14-dev
 
 # The command line tool, the daemon's own files, and the library: every
 # other module in daemon/, shared by both programs and the unit tests.
@@ -71,7 +71,8 @@ SYSCONFDIR	?= /etc
 UNITDIR		?= $(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)/systemd/system
 INSTALL		?= install
 
-.PHONY: all deps check unit integration demo bench clean install deb
+.PHONY: all deps check unit integration demo bench clean install deb \
+	fuzz fuzz-replay fuzz-targets
 all: $(BUILD)/portkeeper $(BUILD)/portkeeperd
 
 $(BUILD)/%.o: %.c
@@ -127,8 +128,56 @@ SAN_CFLAGS	:= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 check: deps
 	$(MAKE) all unit
-	$(MAKE) all unit BUILD=$(SAN_BUILD) CFLAGS="$(SAN_CFLAGS)"
+	$(MAKE) all unit fuzz-replay BUILD=$(SAN_BUILD) CFLAGS="$(SAN_CFLAGS)"
 	SAN_BUILD=$(SAN_BUILD) tests/run.sh $(BUILD)
+
+# Fuzz targets (tests/fuzz/README.md): tests/fuzz/fuzz_NAME.c feeds one
+# parser, tests/fuzz/corpus/NAME/ holds its inputs.  make check replays
+# every corpus with a plain main() (tests/fuzz/replay.c) in the sanitizer
+# build: $(SAN_BUILD)/tests/test_fuzz_NAME, which tests/run.sh runs with
+# the unit tests.  make fuzz builds them with clang's libFuzzer into
+# $(FUZZ_BUILD) and runs each (or those in FUZZ_TARGETS) for FUZZ_TIME
+# seconds, adding the inputs that reach new code to its corpus.
+FUZZ_NAMES	:= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS	?= $(FUZZ_NAMES)
+FUZZ_TIME	?= 60
+FUZZ_BUILD	?= $(BUILD)-fuzz
+FUZZ_CC		?= clang
+# clang 14 finds NLMSG_OK comparing its int length with an unsigned one
+# (doctor.c); gcc lets it pass, being a system header's macro.
+FUZZ_CFLAGS	:= -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+		   -fno-sanitize-recover=all -fno-omit-frame-pointer \
+		   -Wno-error=sign-compare
+FUZZ_REPLAY	:= $(FUZZ_NAMES:%=$(BUILD)/tests/test_fuzz_%)
+FUZZ_BINS	:= $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+
+fuzz-replay: $(FUZZ_REPLAY)
+fuzz-targets: $(FUZZ_BINS)
+
+# A target that includes pkd_api.c also needs the web UI's files.
+$(BUILD)/tests/test_fuzz_api_route $(BUILD)/fuzz/fuzz_api_route: \
+    $(BUILD)/gen/webui_assets.o
+
+$(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/tests/fuzz-replay.o \
+    $(BUILD)/libportkeeper.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PK_CFLAGS) $(CFLAGS) -o $@ $< \
+	    $(filter %.o,$^) $(BUILD)/libportkeeper.a $(PK_LIBS)
+
+# One driver for all: it takes the corpus's name from its program's name.
+$(BUILD)/tests/fuzz-replay.o: tests/fuzz/replay.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PK_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libportkeeper.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PK_CFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(filter %.o,$^) $(BUILD)/libportkeeper.a $(PK_LIBS)
+
+fuzz: deps
+	$(MAKE) fuzz-targets BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
+	    CFLAGS="$(FUZZ_CFLAGS)"
+	tests/fuzz/fuzz.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_TARGETS)
 
 demo: deps
 	$(MAKE) all
@@ -142,6 +191,7 @@ bench: deps
 	bench/bench.sh $(BUILD)/portkeeper
 	bench/daemon.sh $(BUILD)
 	bench/doctor.sh $(BUILD)/portkeeper
+	bench/web.sh $(BUILD)
 
 # The configuration file is installed only where there is none yet, so
 # that make install never overwrites one that was edited.
@@ -203,6 +253,7 @@ deb:
 	@ls -1 $(BUILD)/*.deb
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(UNIT_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(UNIT_BINS:=.d) \
+	 $(FUZZ_REPLAY:=.d) $(FUZZ_BINS:=.d) $(BUILD)/tests/fuzz-replay.d
