@@ -776,7 +776,15 @@ config_handler(void *arg, const char *section, const char *name,
 	/*
 	 * Only " ;" starts a comment after a value (the reader has cut it
 	 * off).  " #" does not, and would otherwise end up inside a path.
+	 * Nor does ";" straight after "=", but printed back as "key = ;..."
+	 * (config_print) it would: such a value would read two ways.
 	 */
+	if (value[0] == ';') {
+		fail(p, p->lineno, "bad value \"%s\" for %s in %s: a value "
+		    "cannot start with \";\", which after a blank starts a "
+		    "comment", quote_str(q, value), name, sect_str(p, s));
+		return 0;
+	}
 	for (i = 0; value[i] != '\0'; i++) {
 		if (value[i] == '#' && i > 0 && is_blank(value[i - 1])) {
 			fail(p, p->lineno, "bad value \"%s\" for %s in %s: a "
