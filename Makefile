@@ -233,7 +233,7 @@ deb:
 	rm -rf $(DEB_STAGE)
 	mkdir -p $(DEB_STAGE)/portkeeper $(BUILD)
 	tar -cf - --exclude=./.git --exclude='./build' --exclude='./build-*' \
-	    --exclude='./$(BUILD)' --exclude=./node_modules --exclude=./debian . | \
+	    --exclude='./$(BUILD)' --exclude=node_modules --exclude=./debian . | \
 	    tar -xf - -C $(DEB_STAGE)/portkeeper
 	cp -R packaging/debian $(DEB_STAGE)/portkeeper/debian
 	if [ -n "$(DEBVERSION)" ]; then \
