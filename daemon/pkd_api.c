@@ -1302,6 +1302,11 @@ mhd_start(struct listener *l, int fd, unsigned int flags,
 
 	if (key == NULL)
 		tls[0].option = MHD_OPTION_END;
+	/*
+	 * 32 KiB a connection holds a request's headers (bodies are
+	 * collected in struct req): libmicrohttpd clears the whole pool for
+	 * every request, and 64 connections of 64 KiB were 4 MB.
+	 */
 	return MHD_start_daemon(flags | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 	    handler, l,
@@ -1309,7 +1314,7 @@ mhd_start(struct listener *l, int fd, unsigned int flags,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)WEB_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_LIMIT, conn_max,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, l,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_ARRAY, tls,
