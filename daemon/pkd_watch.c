@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "pkd.h"
+#include "probe.h"
 #include "ssdp.h"
 #include "util.h"
 
@@ -171,8 +172,11 @@ watch_read(struct watch *w, int fd, char *why, size_t whylen)
 		/* Only a new description URL or boot id means a new router. */
 		if (w->location[0] != '\0' &&
 		    strcmp(msg.location, w->location) != 0) {
+			char loc[100];
+
+			probe_sanitize(loc, sizeof(loc), msg.location);
 			snprintf(why, whylen, "the router's UPnP service moved "
-			    "to %s", msg.location);
+			    "to %s", loc);
 			news = WATCH_ROUTER;
 			/* Once: the router repeats NOTIFY for every service. */
 			str_copy(w->location, msg.location,

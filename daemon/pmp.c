@@ -25,13 +25,36 @@ be32(const unsigned char *p)
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
+const char *
+pmp_reply_problem(const unsigned char *buf, size_t len, int op,
+    uint16_t int_port)
+{
+	/* Every reply starts with version, opcode, result and epoch. */
+	if (len < 8)
+		return "too short for a NAT-PMP reply";
+	if (buf[0] != 0)
+		return "not NAT-PMP version 0";
+	if (buf[1] != 128 + op)
+		return "the reply to another kind of request (wrong opcode)";
+	if (buf[2] != 0 || buf[3] != 0)
+		return NULL;	/* an error result has nothing more */
+	/* Section 3.2: 12 bytes with the public address. */
+	if (op == PMP_OP_PUBLIC)
+		return len < 12 ? "cut short (no address)" : NULL;
+	/* Section 3.3: 16 bytes; it must answer the port we asked about. */
+	if (len < 16)
+		return "cut short (no ports or lifetime)";
+	if (be16(buf + 8) != int_port)
+		return "about another internal port (a stale reply)";
+	return NULL;
+}
+
 int
 pmp_parse_reply(const unsigned char *buf, size_t len, int op,
     uint16_t int_port, struct pmp_reply *r)
 {
 	memset(r, 0, sizeof(*r));
-	/* Every reply starts with version, opcode, result and epoch. */
-	if (len < 8 || buf[0] != 0 || buf[1] != 128 + op)
+	if (pmp_reply_problem(buf, len, op, int_port) != NULL)
 		return -1;
 	r->op = op;
 	r->result = be16(buf + 2);
@@ -39,21 +62,25 @@ pmp_parse_reply(const unsigned char *buf, size_t len, int op,
 	if (r->result != 0)
 		return 0;
 	if (op == PMP_OP_PUBLIC) {
-		/* Section 3.2: 12 bytes with the public address. */
-		if (len < 12)
-			return -1;
 		memcpy(&r->addr.s_addr, buf + 8, 4);
 		return 0;
 	}
-	/* Section 3.3: 16 bytes; it must answer the port we asked about. */
-	if (len < 16)
-		return -1;
 	r->int_port = be16(buf + 8);
 	r->ext_port = be16(buf + 10);
 	r->lifetime = be32(buf + 12);
-	if (r->int_port != int_port)
-		return -1;
 	return 0;
+}
+
+int
+pmp_bad_replies(const struct pmp *p, struct pm_error *err)
+{
+	if (p->nbad == 0)
+		return 0;
+	pm_seterr(err, PME_BAD_REPLY, 0, "the router misbehaves: it answered "
+	    "the NAT-PMP request %u time%s, never validly (the last reply, "
+	    "%zu bytes, was %s)", p->nbad, p->nbad == 1 ? "" : "s",
+	    p->bad_len, p->bad_why);
+	return 1;
 }
 
 int
@@ -89,6 +116,8 @@ pmp_fd(const struct pmp *p)
 static void
 pmp_sent(struct pmp *p, int op)
 {
+	if (p->pending_op == -1)
+		p->nbad = 0;	/* a new request, not a retransmission */
 	p->pending_op = op;
 	p->interval = PMP_FIRST_INTERVAL;
 	p->resend_at = mono_ms() + p->interval;
@@ -146,6 +175,7 @@ int
 pmp_read(struct pmp *p, struct pmp_reply *r, struct pm_error *err)
 {
 	unsigned char buf[64];
+	const char *why;
 	ssize_t n;
 
 	n = recv(p->nat.s, buf, sizeof(buf), MSG_DONTWAIT);
@@ -160,12 +190,17 @@ pmp_read(struct pmp *p, struct pmp_reply *r, struct pm_error *err)
 		pm_seterr(err, PME_NETWORK, 0, "NAT-PMP: %s", strerror(errno));
 		return -1;
 	}
-	if (p->pending_op == -1 ||
-	    pmp_parse_reply(buf, (size_t)n, p->pending_op, p->req_int, r) == -1) {
-		log_debug("natpmp: ignoring a %zd-byte datagram that does not "
-		    "answer our request", n);
+	if (p->pending_op == -1)
+		return 0;
+	if ((why = pmp_reply_problem(buf, (size_t)n, p->pending_op,
+	    p->req_int)) != NULL) {
+		log_debug("natpmp: ignoring a %zd-byte datagram: %s", n, why);
+		p->nbad++;
+		p->bad_len = (size_t)n;
+		p->bad_why = why;
 		return 0;
 	}
+	pmp_parse_reply(buf, (size_t)n, p->pending_op, p->req_int, r);
 	p->pending_op = -1;
 	return 1;
 }
@@ -181,8 +216,9 @@ pmp_wait(struct pmp *p, int64_t deadline, struct pmp_reply *r,
 		int64_t now = mono_ms(), wake;
 
 		if (now >= deadline) {
-			pm_seterr(err, PME_TIMEOUT, 0, "the router stopped "
-			    "answering NAT-PMP requests");
+			if (!pmp_bad_replies(p, err))
+				pm_seterr(err, PME_TIMEOUT, 0, "the router "
+				    "stopped answering NAT-PMP requests");
 			return -1;
 		}
 		pmp_tick(p, now);

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "pmp.h"
 #include "portmap.h"
+#include "probe.h"
 #include "upnp.h"
 #include "util.h"
 
@@ -23,6 +24,11 @@
 #define NATPMP_HEAD_START_MS	50
 /* How long an error path may wait for UPnP just to name a port's holder. */
 #define HOLDER_LOOKUP_MS	1500
+/*
+ * A UPnP call ends by its own deadline this much before the caller stops
+ * waiting for it, so that the caller hears why it failed.
+ */
+#define UPNP_MARGIN_MS		200
 
 enum proto_state { PS_OFF = 0, PS_PENDING, PS_FOUND, PS_FAILED };
 
@@ -148,23 +154,27 @@ upnp_call_run(void *arg)
 		c->rc = upnp_discover(igd, c->gateway, c->local, c->deadline,
 		    &c->err);
 		if (c->rc == 0)
-			c->rc = upnp_external_ip(igd, c->ext_ip, &c->err);
-		if (c->rc == 0 && c->want_status &&
-		    upnp_status(igd, &c->connected, c->status, NULL) == -1)
+			c->rc = upnp_external_ip(igd, c->deadline, c->ext_ip,
+			    &c->err);
+		if (c->rc == 0 && c->want_status && upnp_status(igd,
+		    c->deadline, &c->connected, c->status, NULL) == -1)
 			str_copy(c->status, "unknown", sizeof(c->status));
 		break;
 	case UOP_ADD:
-		c->rc = upnp_add(igd, c->proto, c->ext, c->in, c->client,
-		    c->desc, c->lease, &c->err);
+		c->rc = upnp_add(igd, c->deadline, c->proto, c->ext, c->in,
+		    c->client, c->desc, c->lease, &c->err);
 		break;
 	case UOP_GET:
-		c->rc = upnp_get(igd, c->proto, c->ext, &c->m, &c->err);
+		c->rc = upnp_get(igd, c->deadline, c->proto, c->ext, &c->m,
+		    &c->err);
 		break;
 	case UOP_DELETE:
-		c->rc = upnp_delete(igd, c->proto, c->ext, &c->err);
+		c->rc = upnp_delete(igd, c->deadline, c->proto, c->ext,
+		    &c->err);
 		break;
 	case UOP_LIST:
-		c->rc = upnp_list(igd, &c->list, &c->nlist, &c->err);
+		c->rc = upnp_list(igd, c->deadline, &c->list, &c->nlist,
+		    &c->err);
 		break;
 	}
 }
@@ -207,6 +217,7 @@ upnp_run(struct portmap *pm, struct upnp_call *c, struct upnp_call *out,
 	struct job *j;
 	int64_t deadline = mono_ms() + pm->timeout_ms + 2000;
 
+	c->deadline = deadline - UPNP_MARGIN_MS;
 	if ((j = job_start(upnp_call_run, c, upnp_call_free)) == NULL) {
 		upnp_call_free(c);
 		pm_seterr(err, PME_INTERNAL, 0, "cannot start a thread");
@@ -278,17 +289,57 @@ portmap_info(const struct portmap *pm)
 	return &pm->info;
 }
 
+/*
+ * A router's word on its external address.  An empty answer or 0.0.0.0 means
+ * it has none (ip is emptied); an address no router's WAN can have (not an
+ * address at all, loopback, multicast, "this network") means the router
+ * misbehaves, and nothing it says is used: -1 with err set.
+ */
+static int
+check_external(char ip[16], const char *via, struct pm_error *err)
+{
+	struct in_addr a;
+	enum addr_class cls;
+	char shown[16];
+
+	if (strcmp(ip, "0.0.0.0") == 0)
+		ip[0] = '\0';
+	cls = addr_parse(ip, &a);
+	if (cls != ADDR_INVALID && cls != ADDR_UNSPECIFIED &&
+	    cls != ADDR_LOOPBACK && cls != ADDR_MULTICAST)
+		return 0;
+	probe_sanitize(shown, sizeof(shown), ip);
+	if (cls == ADDR_INVALID)
+		pm_seterr(err, PME_BAD_REPLY, 0, "the router misbehaves: it "
+		    "gave \"%s\" as its external address (%s), which is not an "
+		    "IPv4 address", shown, via);
+	else
+		pm_seterr(err, PME_BAD_REPLY, 0, "the router misbehaves: it "
+		    "gave %s as its external address (%s), a %s address no "
+		    "router's WAN can have", shown, via, addr_class_str(cls));
+	ip[0] = '\0';
+	return -1;
+}
+
 static void
 nat_answered(struct portmap *pm, const struct pmp_reply *r)
 {
 	struct portmap_info *in = &pm->info;
+	char ip[16];
 
+	if (r->result == 0) {
+		inet_ntop(AF_INET, &r->addr, ip, sizeof(ip));
+		if (check_external(ip, "NAT-PMP", &in->natpmp_error) == -1) {
+			pm->nat_state = PS_FAILED;
+			return;
+		}
+	}
 	pm->nat_state = PS_FOUND;
 	in->natpmp_found = true;
 	in->natpmp_result = r->result;
 	in->epoch = r->epoch;
 	if (r->result == 0)
-		inet_ntop(AF_INET, &r->addr, in->natpmp_external_ip,
+		str_copy(in->natpmp_external_ip, ip,
 		    sizeof(in->natpmp_external_ip));
 	else
 		pm_natpmp_error(&in->natpmp_error, r->result,
@@ -303,6 +354,9 @@ upnp_discovered(struct portmap *pm)
 	struct upnp_call *c = pm->disc_call;
 	struct portmap_info *in = &pm->info;
 
+	if (c->rc == 0 && check_external(c->ext_ip, "UPnP "
+	    "GetExternalIPAddress", &c->err) == -1)
+		c->rc = -1;
 	if (c->rc == -1) {
 		pm->up_state = PS_FAILED;
 		in->upnp_error = c->err;
@@ -453,6 +507,15 @@ portmap_probe(struct portmap *pm, int all, struct pm_error *err)
 		if (pm->up_state == PS_PENDING && job_done(pm->disc_job))
 			upnp_discovered(pm);
 	}
+	/*
+	 * Nothing usable by the deadline.  UPnP discovery ends by the same
+	 * deadline: give it a moment to say why (a router that drips its
+	 * description is not a router without UPnP).
+	 */
+	if (pm->first == PM_AUTO && pm->up_state == PS_PENDING)
+		upnp_wait_discovery(pm, mono_ms() + UPNP_MARGIN_MS);
+	if (pm->first == PM_AUTO && pm->nat_state == PS_PENDING)
+		pmp_bad_replies(&pm->pmp, &pm->info.natpmp_error);
 	log_debug("probe: NAT-PMP %d, UPnP %d after %lld ms", pm->nat_state,
 	    pm->up_state, (long long)(mono_ms() - start));
 
@@ -460,14 +523,18 @@ portmap_probe(struct portmap *pm, int all, struct pm_error *err)
 		const char *which = pm->via == PM_UPNP ? "no UPnP-IGD" :
 		    pm->via == PM_NATPMP ? "no NAT-PMP" :
 		    "neither UPnP-IGD nor NAT-PMP";
+		enum pm_errcode nc = pm->info.natpmp_error.code;
 
 		pm_seterr(err, PME_NO_GATEWAY, 0, "%s answered at the default "
 		    "gateway %s within %d ms: switch on UPnP or NAT-PMP in the "
 		    "router's settings, or forward the port by hand in its "
 		    "admin page", which, pm->ni.gateway_str, pm->timeout_ms);
+		/* A router that answered wrongly says more than silence. */
 		if (pm->info.upnp_error.code != PME_OK &&
 		    pm->info.upnp_error.code != PME_NO_GATEWAY)
 			*err = pm->info.upnp_error;
+		else if (nc == PME_BAD_REPLY || nc == PME_TIMEOUT)
+			*err = pm->info.natpmp_error;
 		return -1;
 	}
 	choose(pm);

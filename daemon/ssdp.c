@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "probe.h"
 #include "ssdp.h"
 #include "util.h"
 
@@ -123,6 +124,10 @@ ssdp_url_addr(const char *url, struct in_addr *addr, uint16_t *port)
 	const char *h, *e;
 	size_t hlen;
 
+	/* RFC 3986: no spaces or control bytes anywhere in a URL. */
+	for (h = url; *h != '\0'; h++)
+		if ((unsigned char)*h <= 0x20 || (unsigned char)*h >= 0x7f)
+			return -1;
 	if (strncasecmp(url, "http://", 7) != 0)
 		return -1;
 	h = url + 7;
@@ -201,9 +206,10 @@ ssdp_search(struct in_addr gateway, struct in_addr local, int64_t deadline,
 	struct sockaddr_in sin;
 	struct pollfd pfd;
 	char rogue[INET_ADDRSTRLEN] = "", gw[INET_ADDRSTRLEN];
+	char badloc[100] = "";
 	unsigned char ttl = 2;
 	int64_t resend;
-	int s, interval = 250, ret = -1;
+	int s, interval = 250, ret = -1, gotbad = 0;
 
 	inet_ntop(AF_INET, &gateway, gw, sizeof(gw));
 	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
@@ -260,21 +266,31 @@ ssdp_search(struct in_addr gateway, struct in_addr local, int64_t deadline,
 		 * the LAN could be a rogue device, and forwarding through a
 		 * router we do not route through would not work anyway.
 		 */
-		if (from.sin_addr.s_addr != gateway.s_addr ||
-		    ssdp_url_addr(msg.location, &laddr, &lport) == -1 ||
-		    laddr.s_addr != gateway.s_addr) {
+		if (from.sin_addr.s_addr != gateway.s_addr) {
 			inet_ntop(AF_INET, &from.sin_addr, rogue,
 			    sizeof(rogue));
-			log_debug("ssdp: ignoring IGD answer from %s "
-			    "(location \"%s\"): not the default gateway",
-			    rogue, msg.location);
+			log_debug("ssdp: ignoring IGD answer from %s: not the "
+			    "default gateway", rogue);
+			continue;
+		}
+		if (ssdp_url_addr(msg.location, &laddr, &lport) == -1 ||
+		    laddr.s_addr != gateway.s_addr) {
+			probe_sanitize(badloc, sizeof(badloc), msg.location);
+			gotbad = 1;
+			log_debug("ssdp: ignoring the gateway's IGD answer: "
+			    "its location \"%s\" is not an http:// URL on the "
+			    "gateway", badloc);
 			continue;
 		}
 		memcpy(location, msg.location, sizeof(msg.location));
 		ret = 0;
 		goto out;
 	}
-	if (rogue[0] != '\0')
+	if (gotbad)
+		pm_seterr(err, PME_BAD_REPLY, 0, "the router misbehaves: it "
+		    "answered the UPnP search with the location \"%s\", which "
+		    "is not an http:// URL on the gateway %s", badloc, gw);
+	else if (rogue[0] != '\0')
 		pm_seterr(err, PME_NO_GATEWAY, 0, "no UPnP-IGD answered at the "
 		    "default gateway %s; an IGD at %s answered but it is not "
 		    "the gateway, so it was ignored", gw, rogue);

@@ -40,6 +40,14 @@ struct pmp {
 	uint32_t	req_life;
 	int		interval;	/* current retransmission interval */
 	int64_t		resend_at;
+	/*
+	 * Datagrams from the gateway that did not answer the outstanding
+	 * request, and why the last one did not: a router that answers with
+	 * garbage is not a router that does not answer.
+	 */
+	unsigned	nbad;
+	size_t		bad_len;
+	const char	*bad_why;
 };
 
 /*
@@ -49,6 +57,19 @@ struct pmp {
  */
 int	pmp_parse_reply(const unsigned char *buf, size_t len, int op,
 	    uint16_t int_port, struct pmp_reply *r);
+
+/*
+ * Why pmp_parse_reply() would ignore this datagram, as a phrase ("too
+ * short for a NAT-PMP reply"), or NULL when it is a valid answer.
+ */
+const char *pmp_reply_problem(const unsigned char *buf, size_t len, int op,
+	    uint16_t int_port);
+
+/*
+ * When invalid replies came for the outstanding request: a sentence saying
+ * so in err (PME_BAD_REPLY) and 1; else 0.
+ */
+int	pmp_bad_replies(const struct pmp *, struct pm_error *err);
 
 /* Opens the socket to gateway.  Returns 0 or -1 with err set. */
 int	pmp_open(struct pmp *, struct in_addr gateway, struct pm_error *err);
@@ -76,7 +97,8 @@ int	pmp_read(struct pmp *, struct pmp_reply *r, struct pm_error *err);
 /*
  * Sends nothing; waits for the answer to the outstanding request until
  * deadline, retransmitting.  Returns 0 with *r, or -1 with err set
- * (PME_TIMEOUT or the pmp_read error).
+ * (PME_TIMEOUT, PME_BAD_REPLY when only invalid replies came, or the
+ * pmp_read error).
  */
 int	pmp_wait(struct pmp *, int64_t deadline, struct pmp_reply *r,
 	    struct pm_error *err);

@@ -1,7 +1,11 @@
 /*
- * UPnP-IGD client on top of miniupnpc.  Every function here blocks inside
- * miniupnpc (HTTP with per-read timeouts but no overall deadline), so callers
- * run them on a job (job.h) and wait with a deadline of their own.
+ * UPnP-IGD client.  miniupnpc parses the device description and the SOAP
+ * answers; the HTTP underneath is our own, because miniupnpc's has per-read
+ * timeouts but no overall deadline and no size limit: a router dripping one
+ * byte a second held a thread for ever, and one announcing 2 GB got them.
+ * Every function here takes a deadline (monotonic ms) it returns by, and
+ * reads at most UPNP_HTTP_MAX bytes of an answer.  They still block, so
+ * callers run them on a job (job.h).
  */
 #ifndef PK_UPNP_H
 #define PK_UPNP_H
@@ -17,6 +21,8 @@
 
 /* Never read more entries than this from a router's table. */
 #define UPNP_LIST_MAX	1024
+/* Nor more than this of one HTTP answer: a real description is a few KiB. */
+#define UPNP_HTTP_MAX	(128 * 1024)
 
 struct upnp_igd {
 	struct UPNPUrls	urls;
@@ -28,9 +34,9 @@ struct upnp_igd {
 };
 
 /*
- * Finds the IGD at gateway (SSDP until deadline, then its description) and
- * checks that its control URL points at the gateway too.  Returns 0, or -1
- * with err set.  Call upnp_igd_free() in both cases.
+ * Finds the IGD at gateway (SSDP, then its description, all by deadline)
+ * and checks that its control URL points at the gateway too.  Returns 0, or
+ * -1 with err set.  Call upnp_igd_free() in both cases.
  */
 int	upnp_discover(struct upnp_igd *, struct in_addr gateway,
 	    struct in_addr local, int64_t deadline, struct pm_error *err);
@@ -40,33 +46,46 @@ void	upnp_igd_free(struct upnp_igd *);
  * GetExternalIPAddress: copies the router's answer, unchecked, into ip (an
  * empty string when the router has none).  0 or -1 with err set.
  */
-int	upnp_external_ip(struct upnp_igd *, char ip[16], struct pm_error *err);
-
-/* GetStatusInfo: connected is 1 when the router says "Connected". */
-int	upnp_status(struct upnp_igd *, int *connected, char status[64],
+int	upnp_external_ip(struct upnp_igd *, int64_t deadline, char ip[16],
 	    struct pm_error *err);
 
+/* GetStatusInfo: connected is 1 when the router says "Connected". */
+int	upnp_status(struct upnp_igd *, int64_t deadline, int *connected,
+	    char status[64], struct pm_error *err);
+
 /* AddPortMapping towards client:int_port; lease 0 asks for permanent. */
-int	upnp_add(struct upnp_igd *, enum pm_proto, uint16_t ext_port,
-	    uint16_t int_port, const char *client, const char *desc,
-	    uint32_t lease, struct pm_error *err);
+int	upnp_add(struct upnp_igd *, int64_t deadline, enum pm_proto,
+	    uint16_t ext_port, uint16_t int_port, const char *client,
+	    const char *desc, uint32_t lease, struct pm_error *err);
 
 /*
  * GetSpecificPortMappingEntry.  Returns 1 with *m filled, 0 when the router
  * has no such mapping, -1 with err set.
  */
-int	upnp_get(struct upnp_igd *, enum pm_proto, uint16_t ext_port,
-	    struct pm_mapping *m, struct pm_error *err);
+int	upnp_get(struct upnp_igd *, int64_t deadline, enum pm_proto,
+	    uint16_t ext_port, struct pm_mapping *m, struct pm_error *err);
 
 /* DeletePortMapping.  Returns 1 deleted, 0 there was none, -1 error. */
-int	upnp_delete(struct upnp_igd *, enum pm_proto, uint16_t ext_port,
-	    struct pm_error *err);
+int	upnp_delete(struct upnp_igd *, int64_t deadline, enum pm_proto,
+	    uint16_t ext_port, struct pm_error *err);
 
 /*
  * The whole table through GetGenericPortMappingEntry, at most UPNP_LIST_MAX
  * entries; entries the router garbles are skipped.  *out is malloc'd.
  */
-int	upnp_list(struct upnp_igd *, struct pm_mapping **out, size_t *n,
-	    struct pm_error *err);
+int	upnp_list(struct upnp_igd *, int64_t deadline, struct pm_mapping **out,
+	    size_t *n, struct pm_error *err);
+
+/*
+ * Parses an HTTP/1.x answer of which buf[0..len) has arrived (eof: the
+ * connection is closed), bodies with Content-Length, chunked or up to the
+ * close, at most UPNP_HTTP_MAX bytes.  Returns 1 when it is complete, with
+ * *status and the body at *body (decoded in place when chunked) and
+ * *bodylen; 0 when more must be read; -1 when it is not a valid answer,
+ * with *why a phrase that completes "the answer ..." ("has a chunk size
+ * that is not a hex number").
+ */
+int	upnp_http_parse(char *buf, size_t len, int eof, int *status,
+	    char **body, size_t *bodylen, const char **why);
 
 #endif

@@ -11,6 +11,7 @@
 #include "netinfo.h"
 #include "pmp.h"
 #include "ssdp.h"
+#include "upnp.h"
 #include "util.h"
 
 static void
@@ -89,6 +90,123 @@ test_ssdp_url(void **state)
 	assert_int_equal(ssdp_url_addr("http://[::1]:80/", &a, &port), -1);
 	assert_int_equal(ssdp_url_addr("http://10.0.0.1.evil.com/", &a, &port),
 	    -1);
+	/* A hostile router's control bytes and spaces: not a URL at all. */
+	assert_int_equal(ssdp_url_addr("http://10.0.0.1/ctl/\x1b[31m", &a,
+	    &port), -1);
+	assert_int_equal(ssdp_url_addr("http://10.0.0.1/a b", &a, &port), -1);
+	assert_int_equal(ssdp_url_addr("http://10.0.0.1/\x7f", &a, &port), -1);
+	assert_int_equal(ssdp_url_addr("http://10.0.0.1/\xc3\xa9", &a, &port),
+	    -1);
+}
+
+/* Parses a whole answer held in a string; eof as given. */
+static int
+http_parse(const char *text, int eof, int *status, char *body, size_t *len,
+    const char **why)
+{
+	static char buf[300000];
+	size_t n = strlen(text);
+	char *b;
+	int rc;
+
+	memcpy(buf, text, n + 1);
+	rc = upnp_http_parse(buf, n, eof, status, &b, len, why);
+	if (rc == 1 && body != NULL) {
+		memcpy(body, b, *len);
+		body[*len] = '\0';
+	}
+	return rc;
+}
+
+static void
+test_http_answers(void **state)
+{
+	char body[256];
+	const char *why = NULL;
+	size_t len;
+	int st;
+
+	(void)state;
+	/* Content-Length: complete as soon as it is all there. */
+	assert_int_equal(http_parse("HTTP/1.1 200 OK\r\nContent-Length: 5"
+	    "\r\n\r\nhello", 0, &st, body, &len, &why), 1);
+	assert_int_equal(st, 200);
+	assert_string_equal(body, "hello");
+	assert_int_equal(http_parse("HTTP/1.1 200 OK\r\nContent-Length: 5"
+	    "\r\n\r\nhel", 0, &st, body, &len, &why), 0);
+	assert_int_equal(http_parse("HTTP/1.1 200 OK\r\nContent-Length: 5"
+	    "\r\n\r\nhel", 1, &st, body, &len, &why), -1);
+	assert_string_equal(why, "was cut off before the end of its body");
+	/* More than announced: the rest is ignored. */
+	assert_int_equal(http_parse("HTTP/1.0 500 Internal Server Error\n"
+	    "content-length:2\n\nabcdef", 0, &st, body, &len, &why), 1);
+	assert_int_equal(st, 500);
+	assert_string_equal(body, "ab");
+	/* No length: the body runs to the close. */
+	assert_int_equal(http_parse("HTTP/1.1 200 OK\r\n\r\nxyz", 0, &st,
+	    body, &len, &why), 0);
+	assert_int_equal(http_parse("HTTP/1.1 200 OK\r\n\r\nxyz", 1, &st,
+	    body, &len, &why), 1);
+	assert_string_equal(body, "xyz");
+
+	/* Chunked, with an extension, decoded in place. */
+	assert_int_equal(http_parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n3;x=y\r\nabc\r\nA\r\n0123456789\r\n0\r\n\r\n",
+	    0, &st, body, &len, &why), 1);
+	assert_string_equal(body, "abc0123456789");
+	assert_int_equal(http_parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n3\r\nab", 0, &st, body, &len, &why), 0);
+	assert_int_equal(http_parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n3\r\nab", 1, &st, body, &len, &why), -1);
+	assert_string_equal(why, "was cut off in the middle of a chunk");
+
+	/* What the hostile router of tests/hostile sends. */
+	assert_int_equal(http_parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\nzz; not hex\r\n", 0, &st, body, &len, &why),
+	    -1);
+	assert_string_equal(why, "has a chunk size that is not a hex number");
+	assert_int_equal(http_parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n-5\r\nabc\r\n", 0, &st, body, &len, &why), -1);
+	assert_int_equal(http_parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n6\r\n<root>\r\nfffffffffffffffffffffffffffffff0"
+	    "\r\n", 0, &st, body, &len, &why), -1);
+	assert_string_equal(why, "has a chunk larger than 128 KiB");
+	assert_int_equal(http_parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n2\r\nabcd\r\n", 0, &st, body, &len, &why), -1);
+	assert_string_equal(why, "has a chunk longer than its size says");
+	assert_int_equal(http_parse("HTTP/1.1 200 OK\r\nContent-Length: "
+	    "2147483648\r\n\r\n<root>", 0, &st, body, &len, &why), -1);
+	assert_string_equal(why, "announces a body of more than 128 KiB "
+	    "(Content-Length)");
+	assert_int_equal(http_parse("HTTP/1.1 200 OK\r\nContent-Length: "
+	    "99999999999999999999999\r\n\r\n", 0, &st, body, &len, &why), -1);
+	assert_int_equal(http_parse("HTTP/1.1 200 OK\r\nContent-Length: "
+	    "-1\r\n\r\n", 0, &st, body, &len, &why), -1);
+	assert_string_equal(why, "has a Content-Length that is not a number");
+	assert_int_equal(http_parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+	    "gzip\r\n\r\n", 0, &st, body, &len, &why), -1);
+	assert_int_equal(http_parse("<?xml version=\"1.0\"?>\r\n\r\n", 0,
+	    &st, body, &len, &why), -1);
+	assert_string_equal(why, "is not an HTTP answer");
+	assert_int_equal(http_parse("HTTP/1.1 2", 1, &st, body, &len, &why),
+	    -1);
+	assert_string_equal(why, "was cut off in its head");
+	assert_int_equal(http_parse("", 1, &st, body, &len, &why), -1);
+	assert_string_equal(why, "is empty");
+	{
+		/* A head that never ends, and a body that never ends. */
+		static char big[UPNP_HTTP_MAX + 200];
+		char *b;
+
+		memset(big, 'a', sizeof(big));
+		assert_int_equal(upnp_http_parse(big, 9000, 0, &st, &b, &len,
+		    &why), -1);
+		assert_string_equal(why, "has a head longer than 8 KiB");
+		memcpy(big, "HTTP/1.1 200 OK\r\n\r\n", 19);
+		assert_int_equal(upnp_http_parse(big, sizeof(big), 0, &st, &b,
+		    &len, &why), -1);
+		assert_string_equal(why, "has a body larger than 128 KiB");
+	}
 }
 
 static void
@@ -130,6 +248,18 @@ test_pmp_reply(void **state)
 	assert_int_equal(pmp_parse_reply(map, 16, PMP_OP_MAP_TCP, 8081, &r),
 	    -1);
 	assert_int_equal(pmp_parse_reply(pub, 12, PMP_OP_MAP_TCP, 0, &r), -1);
+	/* What each of those is, for the error a misbehaving router gets. */
+	assert_null(pmp_reply_problem(pub, 12, PMP_OP_PUBLIC, 0));
+	assert_string_equal(pmp_reply_problem(pub, 0, PMP_OP_PUBLIC, 0),
+	    "too short for a NAT-PMP reply");
+	assert_string_equal(pmp_reply_problem(pub, 11, PMP_OP_PUBLIC, 0),
+	    "cut short (no address)");
+	assert_string_equal(pmp_reply_problem(map, 15, PMP_OP_MAP_TCP, 8080),
+	    "cut short (no ports or lifetime)");
+	assert_string_equal(pmp_reply_problem(map, 16, PMP_OP_MAP_TCP, 8081),
+	    "about another internal port (a stale reply)");
+	assert_string_equal(pmp_reply_problem(pub, 12, PMP_OP_MAP_TCP, 0),
+	    "the reply to another kind of request (wrong opcode)");
 	{
 		unsigned char v1[12];
 
@@ -177,6 +307,7 @@ main(void)
 		cmocka_unit_test(test_ssdp_response),
 		cmocka_unit_test(test_ssdp_notify_and_garbage),
 		cmocka_unit_test(test_ssdp_url),
+		cmocka_unit_test(test_http_answers),
 		cmocka_unit_test(test_pmp_reply),
 		cmocka_unit_test(test_routes),
 	};
