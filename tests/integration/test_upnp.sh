@@ -6,9 +6,10 @@ net_up --no-natpmp
 http_start 8080 || { nok "HTTP server on the pi"; exit 1; }
 
 pk open 8080 --via upnp --json
+# The lease is read back from the router, whose countdown may have ticked.
 check "open --via upnp succeeds" json_is \
-    '(j["ok"], j["method"], j["protocol"], j["external_ip"], j["external_port"], j["internal_ip"], j["internal_port"], j["lease"])' \
-    "(True, 'upnp', 'tcp', '$PK_WAN', 8080, '$PK_PI', 8080, 3600)"
+    '(j["ok"], j["method"], j["protocol"], j["external_ip"], j["external_port"], j["internal_ip"], j["internal_port"], 3595 <= j["lease"] <= 3600)' \
+    "(True, 'upnp', 'tcp', '$PK_WAN', 8080, '$PK_PI', 8080, True)"
 check "after open the internet host reaches the pi" reaches inet "$PK_WAN" 8080
 
 pk list --json
