@@ -471,11 +471,16 @@ state_parse(const char *text, size_t len, struct state *st, char *err,
 	}
 	/*
 	 * On failure cJSON points end at the error (its global error pointer
-	 * would not be safe with other threads parsing JSON too).
+	 * would not be safe with other threads parsing JSON too), as an
+	 * offset: the text may be binary.  It does not say why it failed; a
+	 * failed malloc leaves ENOMEM in errno, and a file that did not fit
+	 * in memory is not a broken file.
 	 */
+	errno = 0;
 	if ((root = cJSON_ParseWithLengthOpts(text, len, &end, 0)) == NULL) {
-		/* Where parsing stopped, as an offset: the text may be binary. */
-		if (end != NULL && end >= text && end <= text + len)
+		if (errno == ENOMEM)
+			snprintf(err, errlen, "%s", strerror(ENOMEM));
+		else if (end != NULL && end >= text && end <= text + len)
 			snprintf(err, errlen, "not valid JSON (at byte %zu)",
 			    (size_t)(end - text));
 		else
