@@ -192,6 +192,7 @@ bench: deps
 	bench/daemon.sh $(BUILD)
 	bench/doctor.sh $(BUILD)/portkeeper
 	bench/web.sh $(BUILD)
+	bench/scale.sh $(BUILD)
 
 # The configuration file is installed only where there is none yet, so
 # that make install never overwrites one that was edited.

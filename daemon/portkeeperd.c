@@ -975,6 +975,18 @@ ensure_dir(const char *path, mode_t mode)
 	return mkdir(path, mode);
 }
 
+/* The signals the loop reads from its signalfd. */
+static void
+signal_mask(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGHUP);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGUSR1);
+	sigaddset(mask, SIGCHLD);
+}
+
 static int
 setup(struct pkd *d)
 {
@@ -990,6 +1002,12 @@ setup(struct pkd *d)
 	if (state_load(d->cfg.state_dir, &d->st, err, sizeof(err)) == -1) {
 		/* Keep the bad file for a person to look at; start afresh. */
 		char bad[PATH_MAX + 32], cur[PATH_MAX + 32];
+
+		/* Out of memory says nothing of the file: keep it, fail. */
+		if (strstr(err, strerror(ENOMEM)) != NULL) {
+			log_warnx("%s", err);
+			return -1;
+		}
 
 		log_warnx("%s; starting with an empty state", err);
 		snprintf(bad, sizeof(bad), "%s/%s.corrupt", d->cfg.state_dir,
@@ -1022,13 +1040,7 @@ setup(struct pkd *d)
 	if (api_start(d) == -1)
 		return -1;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGUSR1);
-	sigaddset(&mask, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal_mask(&mask);
 	if ((d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) ==
 	    -1) {
 		log_warn("signalfd");
@@ -1176,6 +1188,7 @@ main(int argc, char **argv)
 {
 	static struct pkd d;
 	const char *path = CONFIG_DEFAULT_PATH;
+	sigset_t mask;
 	char err[512];
 	int c, foreground = 0, check = 0, verbose = 0;
 
@@ -1202,6 +1215,13 @@ main(int argc, char **argv)
 	log_init("portkeeperd", verbose);
 	if (check)
 		return check_config(path, verbose);
+
+	/*
+	 * A SIGHUP (systemctl reload) or SIGTERM that comes while the daemon
+	 * starts waits for the loop, rather than killing it half-started.
+	 */
+	signal_mask(&mask);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 
 	str_copy(d.cfg_path, path, sizeof(d.cfg_path));
 	config_init(&d.cfg);
