@@ -7,7 +7,7 @@
 # (with tests/fuzz/NAME.dict when there is one), writing what it finds to a
 # scratch directory.  Then the corpus is minimized with libFuzzer's
 # -merge=1: its named files (seeds, inputs of past crashes) stay, and of the
-# inputs found, in this run or before, only as many as reach what those do
+# inputs found, in this run or before, only as many as reach edges those do
 # not.  A crash leaves its input in FUZZ_BUILD/fuzz/artifacts/NAME/ and
 # fails the run.  The log of each target is FUZZ_BUILD/fuzz/logs/NAME.log,
 # and a table of the figures goes to the terminal and to
@@ -60,7 +60,9 @@ for name in "$@"; do
 	end=$(date +%s)
 	# The corpus again, minimized: the named files (seeds and the inputs
 	# of past crashes) whatever they reach, then the fewest of the found
-	# ones (named by their SHA-1), old and new, that reach more.
+	# ones (named by their SHA-1), old and new, that reach more edges.
+	# Edges, not hit counts (-use_counters=0): that keeps it to a few
+	# hundred files, and a run finds the counts again in seconds.
 	merged=$out/merged/$name found=$out/found/$name
 	rm -rf "$merged" "$found"
 	mkdir -p "$merged" "$found"
@@ -68,8 +70,8 @@ for name in "$@"; do
 	    -exec cp {} "$merged"/ \;
 	find "$corpus" -maxdepth 1 -type f -regex '.*/[0-9a-f]\{40\}' \
 	    -exec cp {} "$found"/ \;
-	if "$bin" -merge=1 -close_fd_mask=2 "$merged" "$found" "$work" \
-	    >> "$log" 2>&1; then
+	if "$bin" -merge=1 -use_counters=0 -close_fd_mask=2 "$merged" \
+	    "$found" "$work" >> "$log" 2>&1; then
 		find "$corpus" -maxdepth 1 -type f -delete
 		cp "$merged"/* "$corpus"/
 	else
