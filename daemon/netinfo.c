@@ -38,10 +38,12 @@ netinfo_parse_routes(const char *text, struct in_addr *gateway,
 			    &dest, &gw, &flags, &metric, &mask) == 6 &&
 			    strlen(iface) < IF_NAMESIZE && dest == 0 &&
 			    mask == 0 && (flags & RTF_UP_GW) == RTF_UP_GW &&
-			    gw != 0 && (!found || metric < best_metric)) {
+			    gw != 0 && gw <= UINT32_MAX &&
+			    (!found || metric < best_metric)) {
 				/*
 				 * The kernel prints the raw network-order word
-				 * as a host integer, so it goes back unchanged.
+				 * as a host integer, so it goes back unchanged
+				 * (%lx reads more than 32 bits: checked above).
 				 */
 				gateway->s_addr = (in_addr_t)gw;
 				memcpy(ifname, iface, strlen(iface) + 1);
