@@ -57,6 +57,7 @@ struct parse {
 	size_t		 errlen;
 	bool		 failed;
 	int		 errline;
+	size_t		 line_max;	/* longest line the reader passes on */
 };
 
 struct key {
@@ -683,6 +684,7 @@ config_reader(char *str, int num, void *arg)
 	while (end > line && is_blank(end[-1]))
 		end--;
 	n = (size_t)(end - line);
+	p->line_max = (size_t)num - 2;
 	if (n > (size_t)num - 2) {
 		fail(p, p->lineno, "line is longer than %d characters: \"%s\"",
 		    num - 2, quote(q, line, n));
@@ -793,6 +795,17 @@ config_handler(void *arg, const char *section, const char *name,
 			    sect_str(p, s));
 			return 0;
 		}
+	}
+	/*
+	 * The printed configuration (config_print, portkeeperd -nv) writes
+	 * "key = value"; a value that fits only when written without the
+	 * blanks would print as a line this reader refuses.
+	 */
+	if (strlen(name) + 3 + strlen(value) > p->line_max) {
+		fail(p, p->lineno, "value of %s in %s is too long: \"%s = "
+		    "VALUE\" must fit in %zu characters", name,
+		    sect_str(p, s), name, p->line_max);
+		return 0;
 	}
 	p->listen_err[0] = '\0';
 	if (k->set(p, value) == -1) {

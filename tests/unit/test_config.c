@@ -746,6 +746,22 @@ test_long_line(void **state)
 	assert_int_equal(cfg.lease, 60);
 	config_free(&cfg);
 
+	/*
+	 * Written without the blanks around "=", the same value fits the
+	 * line but not the line portkeeperd -nv would print: refused.
+	 */
+	n = snprintf(line, sizeof(line), "on_change=/");
+	memset(line + n, 'a', LINE_MAX_CHARS - n);
+	line[LINE_MAX_CHARS] = '\0';
+	snprintf(text, sizeof(text), "[portkeeper]\n%s\n", line);
+	snprintf(want, sizeof(want), "t.conf:2: value of on_change in "
+	    "[portkeeper] is too long: \"on_change = VALUE\" must fit in %d "
+	    "characters", LINE_MAX_CHARS);
+	expect_error(text, want);
+	n = snprintf(line, sizeof(line), "on_change = /");
+	memset(line + n, 'a', LINE_MAX_CHARS - n);
+	line[LINE_MAX_CHARS] = '\0';
+
 	/* One more byte is an error on that line, never a cut value. */
 	line[LINE_MAX_CHARS] = 'a';
 	line[LINE_MAX_CHARS + 1] = '\0';
