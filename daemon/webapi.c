@@ -4,6 +4,7 @@
  * and a port must be a whole number in range.
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,8 +42,17 @@ parse_object(const char *body, size_t len, struct webapi_error *err)
 		    "byte%s", "");
 		return NULL;
 	}
-	/* Nothing but blanks may follow the value. */
+	/*
+	 * Nothing but blanks may follow the value.  cJSON does not say why
+	 * it failed; a failed malloc leaves ENOMEM in errno, and a body that
+	 * did not fit in memory is the server's fault, not the client's.
+	 */
+	errno = 0;
 	o = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+	if (o == NULL && errno == ENOMEM) {
+		fail(err, "internal", "the server is out of memory%s", "");
+		return NULL;
+	}
 	while (o != NULL && end < body + len && strchr(" \t\r\n", *end) != NULL)
 		end++;
 	if (o == NULL || end != body + len) {

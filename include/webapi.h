@@ -14,7 +14,8 @@
 
 /* Why a body was refused: the API's error code and a sentence. */
 struct webapi_error {
-	const char	*code;		/* "bad_json" or "bad_field" */
+	const char	*code;		/* "bad_json", "bad_field", "too_large",
+					   "internal" (out of memory) */
 	char		 msg[256];
 };
 
