@@ -60,10 +60,15 @@ struct hp_entry {
 	int		 line;
 };
 
+/*
+ * Once loaded, the entries and the key never change, so that threads read
+ * them without a lock.  The lock guards what does change: the cache and
+ * the count of references.  It is never held while a hash runs, so that a
+ * check the cache answers never waits for a bcrypt on another thread.
+ */
 struct htpasswd {
-	/* About 32 KiB: kept here, once, rather than on a stack. */
-	struct crypt_data	 cd;
 	pthread_mutex_t		 lock;
+	int			 refs;
 	char			*buf;	/* the file, fields NUL-terminated */
 	struct hp_entry		*ent;	/* sorted by user */
 	size_t			 n;
@@ -374,6 +379,7 @@ htpasswd_load(const char *path, char *err, size_t errlen)
 		free(h);
 		return NULL;
 	}
+	h->refs = 1;
 	if (read_all(path, &h->buf, &len, err, errlen) == -1)
 		goto fail;
 	for (p = h->buf, end = h->buf + len; p < end; p = nl + 1) {
@@ -424,10 +430,26 @@ htpasswd_count(const struct htpasswd *h)
 	return h->n;
 }
 
+struct htpasswd *
+htpasswd_ref(struct htpasswd *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->refs++;
+	pthread_mutex_unlock(&h->lock);
+	return h;
+}
+
 void
 htpasswd_free(struct htpasswd *h)
 {
+	int last;
+
 	if (h == NULL)
+		return;
+	pthread_mutex_lock(&h->lock);
+	last = --h->refs == 0;
+	pthread_mutex_unlock(&h->lock);
+	if (!last)
 		return;
 	pthread_mutex_destroy(&h->lock);
 	explicit_bzero(h->key, sizeof(h->key));
@@ -518,71 +540,122 @@ md5crypt(const char *pw, const char *setting, char out[MD5CRYPT_OUT_MAX])
 	return out;
 }
 
-/* Hashes password with e's setting; 1 when it gives e's hash. */
+/*
+ * Hashes password with e's setting; 1 when it gives e's hash.  libxcrypt's
+ * work area (about 32 KiB) is the caller's own, so that threads hash at
+ * the same time.
+ */
 static int
-verify(struct htpasswd *h, const struct hp_entry *e, const char *password)
+verify(const struct hp_entry *e, const char *password)
 {
 	char buf[MD5CRYPT_OUT_MAX];
-	const char *out;
+	struct crypt_data *cd = NULL;
+	const char *out = NULL;
 	int ok;
 
 	if (e->kind == HP_MD5)
 		out = md5crypt(password, e->hash, buf);
-	else if ((out = crypt_r(password, e->hash, &h->cd)) != NULL &&
-	    out[0] == '*')
+	else if ((cd = calloc(1, sizeof(*cd))) != NULL &&
+	    (out = crypt_r(password, e->hash, cd)) != NULL && out[0] == '*')
 		out = NULL;	/* libxcrypt's failure token, "*0" or "*1" */
 	ok = out != NULL && strlen(out) == e->hashlen &&
 	    memeql_sec(out, e->hash, e->hashlen);
 	explicit_bzero(buf, sizeof(buf));
-	explicit_bzero(&h->cd, sizeof(h->cd));
+	if (cd != NULL) {
+		explicit_bzero(cd, sizeof(*cd));
+		free(cd);
+	}
 	return ok;
 }
 
-int
-htpasswd_check(struct htpasswd *h, const char *user, const char *password)
+/* The arguments a check can match at all. */
+static int
+check_args(const struct htpasswd *h, const char *user, const char *password)
+{
+	return h != NULL && h->n > 0 && user != NULL && password != NULL &&
+	    strnlen(user, HTPASSWD_USER_MAX + 1) <= HTPASSWD_USER_MAX &&
+	    strnlen(password, HTPASSWD_PASS_MAX + 1) <= HTPASSWD_PASS_MAX;
+}
+
+/*
+ * The cache's tag of user and password against e's hash, and whether the
+ * cache holds it.  The stored hash is part of the tag, so that a pair
+ * remembered for one hash never vouches for another.  The key is random
+ * and never leaves the struct: the cache says nothing about the passwords
+ * to someone who can read memory dumps but not the key.
+ */
+static int
+cache_find(struct htpasswd *h, const struct hp_entry *e, const char *user,
+    const char *password, uint8_t tag[static SHA256_DIGEST_SIZE])
 {
 	struct hmac_sha256_ctx mac;
-	uint8_t tag[SHA256_DIGEST_SIZE];
-	const struct hp_entry *e;
 	size_t i;
-	int hit = 0, ok = 0;
+	int hit = 0;
 
-	if (h == NULL || h->n == 0 || user == NULL || password == NULL ||
-	    strnlen(user, HTPASSWD_USER_MAX + 1) > HTPASSWD_USER_MAX ||
-	    strnlen(password, HTPASSWD_PASS_MAX + 1) > HTPASSWD_PASS_MAX)
-		return 0;
-	pthread_mutex_lock(&h->lock);
-	if ((e = bsearch(user, h->ent, h->n, sizeof(*e), ent_find)) == NULL) {
-		/* As much work as a wrong password for a user who exists. */
-		(void)verify(h, &h->ent[0], password);
-		goto out;
-	}
-	/*
-	 * The stored hash is part of the tag, so that a pair remembered for
-	 * one hash never vouches for another.  The key is random and never
-	 * leaves this struct: the cache says nothing about the passwords to
-	 * someone who can read memory dumps but not the key.
-	 */
 	hmac_sha256_set_key(&mac, sizeof(h->key), h->key);
 	hmac_sha256_update(&mac, strlen(user) + 1, (const uint8_t *)user);
 	hmac_sha256_update(&mac, strlen(password) + 1,
 	    (const uint8_t *)password);
 	hmac_sha256_update(&mac, e->hashlen, (const uint8_t *)e->hash);
-	hmac_sha256_digest(&mac, sizeof(tag), tag);
-	for (i = 0; i < h->ncached; i++)
-		hit |= memeql_sec(tag, h->cache[i], sizeof(tag));
-	if (hit)
-		ok = 1;
-	else if ((ok = verify(h, e, password)) == 1) {
-		memcpy(h->cache[h->next], tag, sizeof(tag));
-		h->next = (h->next + 1) % CACHE_SLOTS;
-		if (h->ncached < CACHE_SLOTS)
-			h->ncached++;
-	}
-	explicit_bzero(tag, sizeof(tag));
+	hmac_sha256_digest(&mac, SHA256_DIGEST_SIZE, tag);
 	explicit_bzero(&mac, sizeof(mac));
-out:
+	pthread_mutex_lock(&h->lock);
+	for (i = 0; i < h->ncached; i++)
+		hit |= memeql_sec(tag, h->cache[i], SHA256_DIGEST_SIZE);
 	pthread_mutex_unlock(&h->lock);
+	return hit;
+}
+
+static void
+cache_add(struct htpasswd *h, const uint8_t tag[static SHA256_DIGEST_SIZE])
+{
+	pthread_mutex_lock(&h->lock);
+	memcpy(h->cache[h->next], tag, SHA256_DIGEST_SIZE);
+	h->next = (h->next + 1) % CACHE_SLOTS;
+	if (h->ncached < CACHE_SLOTS)
+		h->ncached++;
+	pthread_mutex_unlock(&h->lock);
+}
+
+int
+htpasswd_cached(struct htpasswd *h, const char *user, const char *password)
+{
+	uint8_t tag[SHA256_DIGEST_SIZE];
+	const struct hp_entry *e;
+	int hit;
+
+	if (!check_args(h, user, password))
+		return 0;
+	/*
+	 * An unknown user's tag is made all the same, against the first
+	 * entry, so that this costs the same whoever asks; it cannot be in
+	 * the cache, which holds only pairs that matched.
+	 */
+	e = bsearch(user, h->ent, h->n, sizeof(*e), ent_find);
+	hit = cache_find(h, e != NULL ? e : &h->ent[0], user, password, tag);
+	explicit_bzero(tag, sizeof(tag));
+	return e != NULL && hit;
+}
+
+int
+htpasswd_check(struct htpasswd *h, const char *user, const char *password)
+{
+	uint8_t tag[SHA256_DIGEST_SIZE];
+	const struct hp_entry *e;
+	int ok;
+
+	if (!check_args(h, user, password))
+		return 0;
+	if ((e = bsearch(user, h->ent, h->n, sizeof(*e), ent_find)) == NULL) {
+		/* As much work as a wrong password for a user who exists. */
+		(void)verify(&h->ent[0], password);
+		return 0;
+	}
+	if (cache_find(h, e, user, password, tag))
+		ok = 1;
+	else if ((ok = verify(e, password)) == 1)
+		cache_add(h, tag);
+	explicit_bzero(tag, sizeof(tag));
 	return ok;
 }
 

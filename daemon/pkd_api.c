@@ -15,7 +15,12 @@
  *
  * Nothing here blocks: the doctor runs on a thread of its own while its
  * request is suspended, and event streams are suspended between events.
+ * A password the htpasswd cache does not vouch for costs a bcrypt run (55
+ * ms at cost 10), so it too is checked on a thread while its request is
+ * suspended, a few at a time; more are answered 503 "busy" at once.
  */
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -26,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <nettle/memops.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,6 +59,19 @@
 #define WEB_TIMEOUT_S		10	/* idle, and a request's headers */
 #define HOSTS_MAX		32
 #define TLS_FILE_MAX		(64 * 1024)
+/*
+ * Password checks on threads at once.  Each is a bcrypt run; four keep a
+ * small machine's cores busy without queueing more work than a second can
+ * finish.
+ */
+#define AUTH_MAX		4
+#define AUTH_NICE		10	/* the loop comes before a hash */
+/*
+ * How long stopping waits for checks in flight.  A hash cannot be
+ * interrupted; one of cost 10 is long done, even under valgrind, and a
+ * thread still running after this is left to exit() with the daemon.
+ */
+#define AUTH_STOP_MS		10000
 
 #define CSP	"default-src 'self'; frame-ancestors 'none'; base-uri 'none'; " \
 		"form-action 'self'"
@@ -95,6 +114,28 @@ struct doc_run {
 	struct doctor_report	 r;
 };
 
+/* A password check that missed the cache, on a thread of its own. */
+struct auth_run {
+	struct htpasswd		*pw;	/* a reference of its own */
+	char			 user[HTPASSWD_USER_MAX + 1];
+	char			 pass[HTPASSWD_PASS_MAX + 1];
+	int			 ok;	/* htpasswd_check's answer */
+};
+
+/*
+ * Where a request is with its password.  The access handler is called
+ * again for the same request once its connection is resumed, so the state
+ * says what that call is for.
+ */
+enum req_auth {
+	AUTH_NONE,		/* checked on the spot, or not at all */
+	AUTH_WAIT,		/* suspended while a thread checks it */
+	AUTH_PASSED,		/* the thread said yes: the checks go on */
+	AUTH_FAILED,		/* the thread said no: 401 */
+};
+
+struct auth_slot;
+
 /* One request. */
 struct req {
 	enum route		 route;
@@ -106,6 +147,28 @@ struct req {
 	bool			 answered;	/* a response is queued */
 	bool			 doctor;	/* waits for api->doc */
 	struct listener		*l;
+	struct MHD_Connection	*c;
+	enum req_auth		 auth;
+	struct auth_slot	*slot;		/* AUTH_WAIT: the check */
+	struct req		*slot_next;	/* its other waiters */
+	bool			 origin;	/* the one that started it */
+	struct sockaddr_storage	 addr;		/* the client, for the limiter */
+	bool			 has_addr;
+};
+
+/*
+ * A check in flight and the requests that wait for it: the first, and any
+ * that came with the same user and password meanwhile (a browser sends its
+ * first requests in parallel).  Failures count against each client when
+ * the answer comes, the first's even when it has left.
+ */
+struct auth_slot {
+	struct job		*job;		/* NULL: a free slot */
+	struct auth_run		*run;
+	struct req		*waiters;
+	struct sockaddr_storage	 addr;		/* the first's client */
+	bool			 has_addr;
+	bool			 origin_left;
 };
 
 struct api {
@@ -122,6 +185,9 @@ struct api {
 	struct job		*doc_job;
 	struct doc_run		*doc;
 	struct MHD_Connection	*doc_conn;	/* suspended, waiting */
+	struct auth_slot	 auth[AUTH_MAX];
+	size_t			 nauth;		/* slots in use */
+	int			 auth_ep;	/* epoll: their job_fd()s */
 	char			*tls_cert, *tls_key;
 	char			*status;	/* cached document */
 	uint64_t		 status_gen;
@@ -351,6 +417,32 @@ reply_error(struct req *q, struct MHD_Connection *c, unsigned int status,
 	return reply_json(q, c, status, o);
 }
 
+/* An error that says when to try again (Retry-After, in seconds). */
+static enum MHD_Result
+reply_retry(struct req *q, struct MHD_Connection *c, unsigned int status,
+    const char *code, const char *msg, unsigned retry)
+{
+	struct MHD_Response *r;
+	cJSON *o = cJSON_CreateObject(), *e;
+	char *s, ra[16];
+
+	e = cJSON_AddObjectToObject(o, "error");
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", msg);
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (s == NULL || (r = MHD_create_response_from_buffer(strlen(s), s,
+	    MHD_RESPMEM_MUST_FREE)) == NULL) {
+		free(s);
+		return MHD_NO;
+	}
+	add_common_headers(r, "application/json");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	snprintf(ra, sizeof(ra), "%u", retry);
+	MHD_add_response_header(r, "Retry-After", ra);
+	return queue(q, c, status, r);
+}
+
 static enum MHD_Result
 reply_empty(struct req *q, struct MHD_Connection *c, unsigned int status,
     const char *allow)
@@ -464,7 +556,227 @@ addr_str(const struct sockaddr *sa, char *buf, size_t len)
 	return buf;
 }
 
-/* Authentication: 0 when the request may go on, else it is answered. */
+/* Authentication. */
+
+/* Counts a login against sa in the limiter; a failure is logged. */
+static void
+auth_count(struct api *a, const struct sockaddr *sa, const char *user,
+    bool ok, int64_t now)
+{
+	char ra[INET6_ADDRSTRLEN];
+
+	if (sa == NULL)
+		return;
+	if (ok) {
+		ratelimit_success(&a->rl, sa, now);
+		return;
+	}
+	ratelimit_fail(&a->rl, sa, now);
+	log_info("failed web login as \"%.64s\" from %s", user,
+	    addr_str(sa, ra, sizeof(ra)));
+}
+
+static enum MHD_Result
+unauthorized(struct req *q, struct MHD_Connection *c)
+{
+	struct MHD_Response *r;
+	char *s;
+
+	s = strdup("{\"error\":{\"code\":\"unauthorized\","
+	    "\"message\":\"a user name and password are needed\"}}");
+	if (s == NULL || (r = MHD_create_response_from_buffer(strlen(s), s,
+	    MHD_RESPMEM_MUST_FREE)) == NULL) {
+		free(s);
+		return MHD_NO;
+	}
+	add_common_headers(r, "application/json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+	    "Basic realm=\"portkeeper\", charset=\"UTF-8\"");
+	return queue(q, c, MHD_HTTP_UNAUTHORIZED, r);
+}
+
+/* The thread: the full check, bcrypt and all. */
+static void
+auth_run(void *arg)
+{
+	struct auth_run *r = arg;
+
+	/*
+	 * Linux gives each thread its own nice value.  On a machine with
+	 * fewer cores than checks in flight, the loop then still gets the
+	 * CPU the moment it has something to do.
+	 */
+	setpriority(PRIO_PROCESS, (id_t)gettid(), AUTH_NICE);
+	r->ok = htpasswd_check(r->pw, r->user, r->pass);
+}
+
+/* Runs once both the thread and the loop are done with r. */
+static void
+auth_run_free(void *arg)
+{
+	struct auth_run *r = arg;
+
+	htpasswd_free(r->pw);
+	explicit_bzero(r, sizeof(*r));
+	free(r);
+}
+
+/* q waits, suspended, for s's answer. */
+static void
+auth_wait(struct auth_slot *s, struct req *q, struct MHD_Connection *c)
+{
+	q->auth = AUTH_WAIT;
+	q->slot = s;
+	q->slot_next = s->waiters;
+	s->waiters = q;
+	MHD_suspend_connection(c);
+}
+
+/* q no longer waits for its check (its client left, or we stop). */
+static void
+auth_leave(struct req *q)
+{
+	struct auth_slot *s = q->slot;
+	struct req **pp;
+
+	if (s == NULL)
+		return;
+	for (pp = &s->waiters; *pp != NULL; pp = &(*pp)->slot_next) {
+		if (*pp == q) {
+			*pp = q->slot_next;
+			break;
+		}
+	}
+	if (q->origin)
+		s->origin_left = true;
+	q->slot = NULL;
+	q->slot_next = NULL;
+}
+
+static void
+auth_slot_clear(struct api *a, struct auth_slot *s)
+{
+	epoll_ctl(a->auth_ep, EPOLL_CTL_DEL, job_fd(s->job), NULL);
+	job_release(s->job);
+	memset(s, 0, sizeof(*s));
+	a->nauth--;
+}
+
+/*
+ * Starts the check of user and pass on a thread, or joins one of the same
+ * pair in flight, and suspends q.  Returns 1 when q waits, -1 when it has
+ * been answered (503 busy when every slot is taken).
+ */
+static int
+auth_start(struct api *a, struct req *q, struct MHD_Connection *c,
+    const char user[static HTPASSWD_USER_MAX + 1],
+    const char pass[static HTPASSWD_PASS_MAX + 1])
+{
+	struct auth_slot *s, *fs = NULL;
+	struct auth_run *r;
+	struct epoll_event ev;
+	size_t i;
+
+	/* Nothing may be suspended when libmicrohttpd stops. */
+	if (a->stopping) {
+		reply_error(q, c, MHD_HTTP_SERVICE_UNAVAILABLE, "stopping",
+		    "portkeeperd is stopping");
+		return -1;
+	}
+	/*
+	 * Both buffers are compared whole, in constant time: the pair in
+	 * flight is someone's password.  A check of the file before a
+	 * reload is not joined.
+	 */
+	for (i = 0; i < AUTH_MAX; i++) {
+		s = &a->auth[i];
+		if (s->job == NULL) {
+			if (fs == NULL)
+				fs = s;
+			continue;
+		}
+		if (s->run->pw == a->pw &&
+		    memeql_sec(s->run->user, user, HTPASSWD_USER_MAX + 1) &
+		    memeql_sec(s->run->pass, pass, HTPASSWD_PASS_MAX + 1)) {
+			auth_wait(s, q, c);
+			return 1;
+		}
+	}
+	if (fs == NULL) {
+		reply_retry(q, c, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+		    "too many passwords are being checked; try again in a "
+		    "second", 1);
+		return -1;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		reply_error(q, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+		    "out of memory");
+		return -1;
+	}
+	memcpy(r->user, user, sizeof(r->user));
+	memcpy(r->pass, pass, sizeof(r->pass));
+	r->pw = htpasswd_ref(a->pw);
+	if ((fs->job = job_start(auth_run, r, auth_run_free)) == NULL) {
+		auth_run_free(r);
+		reply_error(q, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+		    "cannot start a thread to check the password");
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	if (epoll_ctl(a->auth_ep, EPOLL_CTL_ADD, job_fd(fs->job), &ev) == -1) {
+		log_warn("web: epoll_ctl");
+		job_release(fs->job);
+		fs->job = NULL;
+		reply_error(q, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+		    "cannot wait for the password check");
+		return -1;
+	}
+	a->nauth++;
+	fs->run = r;
+	fs->addr = q->addr;
+	fs->has_addr = q->has_addr;
+	q->origin = true;
+	auth_wait(fs, q, c);
+	return 1;
+}
+
+/* Checks that have ended: their requests go on, or get 401. */
+static void
+auth_reap(struct api *a, int64_t now)
+{
+	struct auth_slot *s;
+	struct req *q, *next;
+	bool ok;
+	size_t i;
+
+	for (i = 0; i < AUTH_MAX; i++) {
+		s = &a->auth[i];
+		if (s->job == NULL || !job_done(s->job))
+			continue;
+		ok = s->run->ok == 1;
+		if (s->origin_left && s->has_addr)
+			auth_count(a, (struct sockaddr *)&s->addr,
+			    s->run->user, ok, now);
+		for (q = s->waiters; q != NULL; q = next) {
+			next = q->slot_next;
+			if (q->has_addr)
+				auth_count(a, (struct sockaddr *)&q->addr,
+				    s->run->user, ok, now);
+			q->auth = ok ? AUTH_PASSED : AUTH_FAILED;
+			q->slot = NULL;
+			q->slot_next = NULL;
+			MHD_resume_connection(q->c);
+		}
+		auth_slot_clear(a, s);
+	}
+}
+
+/*
+ * Authentication: 0 when the request may go on, 1 when it waits for a
+ * password check on a thread, -1 when it has been answered (or could not
+ * be: then the connection must close).
+ */
 static int
 authenticate(struct api *a, struct req *q, struct MHD_Connection *c)
 {
@@ -472,10 +784,9 @@ authenticate(struct api *a, struct req *q, struct MHD_Connection *c)
 	const struct sockaddr *sa;
 	const char *h;
 	char user[HTPASSWD_USER_MAX + 1], pass[HTPASSWD_PASS_MAX + 1];
-	struct MHD_Response *r;
 	unsigned wait;
-	char ra[INET6_ADDRSTRLEN];
 	int64_t now = mono_ms();
+	int rc;
 
 	if (a->pw == NULL)
 		return 0;
@@ -484,82 +795,50 @@ authenticate(struct api *a, struct req *q, struct MHD_Connection *c)
 	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
 	if (sa != NULL && (wait = ratelimit_check(&a->rl, sa, now)) != 0) {
-		cJSON *o = cJSON_CreateObject(), *e;
-		char *s;
-
-		e = cJSON_AddObjectToObject(o, "error");
-		cJSON_AddStringToObject(e, "code", "too_many_requests");
-		cJSON_AddStringToObject(e, "message", "too many failed logins "
-		    "from this address; try again later");
-		s = cJSON_PrintUnformatted(o);
-		cJSON_Delete(o);
-		if (s == NULL || (r = MHD_create_response_from_buffer(strlen(s),
-		    s, MHD_RESPMEM_MUST_FREE)) == NULL) {
-			free(s);
-			return -1;
-		}
-		add_common_headers(r, "application/json");
-		snprintf(ra, sizeof(ra), "%u", wait);
-		MHD_add_response_header(r, "Retry-After", ra);
-		queue(q, c, MHD_HTTP_TOO_MANY_REQUESTS, r);
+		reply_retry(q, c, MHD_HTTP_TOO_MANY_REQUESTS,
+		    "too_many_requests", "too many failed logins from this "
+		    "address; try again later", wait);
 		return -1;
 	}
-	user[0] = pass[0] = '\0';
+	if (sa != NULL && (sa->sa_family == AF_INET ||
+	    sa->sa_family == AF_INET6)) {
+		memcpy(&q->addr, sa, sa->sa_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+		q->has_addr = true;
+	}
+	/* Zeroed whole: auth_start compares the buffers, not the strings. */
+	memset(user, 0, sizeof(user));
+	memset(pass, 0, sizeof(pass));
 	if (h != NULL && htpasswd_parse_basic(h, user, sizeof(user), pass,
-	    sizeof(pass)) == 0 && htpasswd_check(a->pw, user, pass) == 1) {
-		if (sa != NULL)
-			ratelimit_success(&a->rl, sa, now);
+	    sizeof(pass)) == 0) {
+		/* A password that matched before: microseconds, here. */
+		if (htpasswd_cached(a->pw, user, pass) == 1) {
+			explicit_bzero(pass, sizeof(pass));
+			auth_count(a, sa, user, true, now);
+			return 0;
+		}
+		rc = auth_start(a, q, c, user, pass);
 		explicit_bzero(pass, sizeof(pass));
-		return 0;
+		return rc;
 	}
 	/* A browser's first request carries no password: not a failure. */
-	if (h != NULL && sa != NULL) {
-		ratelimit_fail(&a->rl, sa, now);
-		log_info("failed web login as \"%.64s\" from %s", user,
-		    addr_str(sa, ra, sizeof(ra)));
-	}
+	if (h != NULL)
+		auth_count(a, sa, user, false, now);
 	explicit_bzero(pass, sizeof(pass));
-	{
-		char *s = strdup("{\"error\":{\"code\":\"unauthorized\","
-		    "\"message\":\"a user name and password are needed\"}}");
-
-		if (s == NULL || (r = MHD_create_response_from_buffer(strlen(s),
-		    s, MHD_RESPMEM_MUST_FREE)) == NULL) {
-			free(s);
-			return -1;
-		}
-	}
-	add_common_headers(r, "application/json");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-	    "Basic realm=\"portkeeper\", charset=\"UTF-8\"");
-	queue(q, c, MHD_HTTP_UNAUTHORIZED, r);
+	unauthorized(q, c);
 	return -1;
 }
 
 /*
- * The checks made on a request's headers, before its body: returns 0 when
- * it may go on, else it has been answered.
+ * The checks of a request's headers after the Host and the password:
+ * returns 0 when it may go on, else it has been answered.
  */
 static int
-precheck(struct api *a, struct req *q, struct MHD_Connection *c,
-    const char *method)
+precheck_request(struct req *q, struct MHD_Connection *c, const char *method)
 {
-	const char *host, *cl, *ct;
+	const char *cl, *ct;
 	unsigned long n;
 
-	if (q->l->web) {
-		host = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_HOST);
-		if (!websec_host_allowed(host, a->hosts, a->nhosts)) {
-			reply_error(q, c, 421, "misdirected", "this server does "
-			    "not answer to the host name \"%.100s\"; add it "
-			    "to allowed_hosts in [web] if it is yours",
-			    host != NULL ? host : "");
-			return -1;
-		}
-		if (q->route != R_HEALTH && authenticate(a, q, c) == -1)
-			return -1;
-	}
 	if (q->route == R_NONE) {
 		reply_error(q, c, MHD_HTTP_NOT_FOUND, "not_found",
 		    "no such resource");
@@ -610,6 +889,72 @@ precheck(struct api *a, struct req *q, struct MHD_Connection *c,
 		}
 	}
 	return 0;
+}
+
+/*
+ * The checks made on a request's headers, before its body: returns 0 when
+ * it may go on, 1 when it waits for its password check, -1 when it has
+ * been answered.
+ */
+static int
+precheck(struct api *a, struct req *q, struct MHD_Connection *c,
+    const char *method)
+{
+	const char *host;
+	int rc;
+
+	if (q->l->web) {
+		host = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_HOST);
+		if (!websec_host_allowed(host, a->hosts, a->nhosts)) {
+			reply_error(q, c, 421, "misdirected", "this server does "
+			    "not answer to the host name \"%.100s\"; add it "
+			    "to allowed_hosts in [web] if it is yours",
+			    host != NULL ? host : "");
+			return -1;
+		}
+		if (q->route != R_HEALTH && (rc = authenticate(a, q, c)) != 0)
+			return rc;
+	}
+	return precheck_request(q, c, method);
+}
+
+/*
+ * The handler's call after a password check on a thread: libmicrohttpd
+ * calls it again with the request's headers, as if for the first time
+ * (no body has been read yet).  The rest of the header checks run now.
+ */
+static enum MHD_Result
+auth_resumed(struct api *a, struct req *q, struct MHD_Connection *c,
+    const char *method)
+{
+	enum req_auth st = q->auth;
+
+	q->auth = AUTH_NONE;
+	switch (st) {
+	case AUTH_WAIT:
+		if (!a->stopping) {
+			/* Not for us: keep waiting. */
+			q->auth = AUTH_WAIT;
+			MHD_suspend_connection(c);
+			return MHD_YES;
+		}
+		auth_leave(q);
+		reply_error(q, c, MHD_HTTP_SERVICE_UNAVAILABLE, "stopping",
+		    "portkeeperd is stopping");
+		break;
+	case AUTH_FAILED:
+		unauthorized(q, c);
+		break;
+	case AUTH_PASSED:
+		if (precheck_request(q, c, method) == 0)
+			return MHD_YES;
+		break;
+	case AUTH_NONE:
+		return MHD_YES;
+	}
+	/* An answer that could not be queued must not let it through. */
+	return q->answered ? MHD_YES : MHD_NO;
 }
 
 /* Handlers. */
@@ -728,6 +1073,10 @@ post_doctor(struct api *a, struct req *q, struct MHD_Connection *c)
 	if (a->doc_job != NULL)
 		return reply_error(q, c, MHD_HTTP_CONFLICT, "busy", "a "
 		    "diagnosis is already running; try again in a few seconds");
+	/* Nothing may be suspended when libmicrohttpd stops. */
+	if (a->stopping)
+		return reply_error(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "stopping", "portkeeperd is stopping");
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return MHD_NO;
 	r->opts.spec.ext = port;
@@ -1128,10 +1477,15 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 			return MHD_NO;
 		*con_cls = q;
 		q->l = l;
+		q->c = c;
 		q->route = route_find(url, q);
-		precheck(a, q, c, method);
+		/* An answer that could not be queued must not let it through. */
+		if (precheck(a, q, c, method) == -1 && !q->answered)
+			return MHD_NO;
 		return MHD_YES;
 	}
+	if (q->auth != AUTH_NONE)
+		return auth_resumed(a, q, c, method);
 	/* Answered early: what is left of the body is read and dropped. */
 	if (q->answered) {
 		*upload_data_size = 0;
@@ -1179,6 +1533,9 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	/* The client left while the doctor ran: nobody waits for it now. */
 	if (q->doctor && l->api->doc_conn == c)
 		l->api->doc_conn = NULL;
+	/* Nor for its password check, which still counts when it ends. */
+	if (q->auth == AUTH_WAIT)
+		auth_leave(q);
 	free(q->body);
 	free(q);
 	*con_cls = NULL;
@@ -1360,6 +1717,10 @@ web_start(struct api *a, const struct config_web *w)
 
 	if (web_settings(a, w) == -1)
 		return -1;
+	if ((a->auth_ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		log_warn("web: epoll_create1");
+		return -1;
+	}
 	if (w->tls_cert[0] != '\0') {
 		if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
 			log_warnx("web: this libmicrohttpd has no TLS");
@@ -1401,6 +1762,7 @@ api_start(struct pkd *d)
 		return -1;
 	a->d = d;
 	a->unix_l.fd = a->web_l.fd = -1;
+	a->auth_ep = -1;
 	ratelimit_init(&a->rl);
 	d->api = a;
 	if ((fd = unix_listen(a, d->cfg.socket)) != -1) {
@@ -1457,18 +1819,32 @@ void
 api_stop(struct pkd *d)
 {
 	struct api *a = d->api;
+	struct auth_slot *s;
+	struct req *q;
+	int64_t now = mono_ms();
+	size_t k;
 	int i;
 
 	if (a == NULL)
 		return;
-	/* Streams end and a waiting diagnosis is told why. */
+	/*
+	 * Streams end, and a waiting diagnosis and requests waiting for
+	 * their password check are told why.  The threads get a moment to
+	 * end, so that nothing is left running as the daemon exits.
+	 */
 	a->stopping = true;
 	if (a->doc != NULL)
 		a->doc->stop = 1;
 	if (a->doc_job != NULL)
-		job_wait(a->doc_job, mono_ms() + 3000);
+		job_wait(a->doc_job, now + 3000);
+	for (k = 0; k < AUTH_MAX; k++)
+		if (a->auth[k].job != NULL)
+			job_wait(a->auth[k].job, now + AUTH_STOP_MS);
 	if (a->doc_conn != NULL)
 		MHD_resume_connection(a->doc_conn);
+	for (k = 0; k < AUTH_MAX; k++)
+		for (q = a->auth[k].waiters; q != NULL; q = q->slot_next)
+			MHD_resume_connection(q->c);
 	api_resume_all(a);
 	for (i = 0; i < 3; i++) {
 		if (a->unix_l.mhd != NULL)
@@ -1484,6 +1860,14 @@ api_stop(struct pkd *d)
 		MHD_stop_daemon(a->web_l.mhd);
 	if (a->doc_job != NULL)
 		job_release(a->doc_job);
+	/* A thread that overran is abandoned: it frees its own at the end. */
+	for (k = 0; k < AUTH_MAX; k++) {
+		s = &a->auth[k];
+		if (s->job != NULL)
+			auth_slot_clear(a, s);
+	}
+	if (a->auth_ep != -1)
+		close(a->auth_ep);
 	htpasswd_free(a->pw);
 	free(a->tls_cert);
 	free(a->tls_key);
@@ -1506,6 +1890,9 @@ api_fds(struct pkd *d, int *fds, int max)
 		fds[n++] = a->web_l.fd;
 	if (a->doc_job != NULL && n < max)
 		fds[n++] = job_fd(a->doc_job);
+	/* One descriptor for every password check in flight. */
+	if (a->nauth > 0 && n < max)
+		fds[n++] = a->auth_ep;
 	return n;
 }
 
@@ -1549,6 +1936,8 @@ api_run(struct pkd *d, int64_t now)
 		a->doc_job = NULL;
 		a->doc = NULL;
 	}
+	if (a->nauth > 0)
+		auth_reap(a, now);
 	for (s = a->sse; s != NULL; s = s->next) {
 		if (s->suspended && sse_due(s, now)) {
 			s->suspended = false;

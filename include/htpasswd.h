@@ -8,8 +8,10 @@
  * default of htpasswd, and $1$) with a warning that it is weak.  Unsalted
  * {SHA}, DES crypt and plaintext passwords are refused at load.
  *
- * A struct htpasswd may be shared by threads: htpasswd_check serializes
- * its callers.
+ * A struct htpasswd may be shared by threads: its cache is guarded by a
+ * lock that is never held while a hash runs, and it is reference-counted,
+ * so that a thread checking a password keeps the file it started with
+ * while the daemon loads a new one.
  */
 #ifndef PK_HTPASSWD_H
 #define PK_HTPASSWD_H
@@ -42,8 +44,23 @@ struct htpasswd	*htpasswd_load(const char *path, char *err, size_t errlen);
 int		 htpasswd_check(struct htpasswd *, const char *user,
 		    const char *password);
 
+/*
+ * The cache alone: returns 1 when user and password matched before and are
+ * still remembered, 0 otherwise (an unknown user included), never running
+ * the hash.  It costs microseconds whatever the answer, so it may run where
+ * nothing may block; a 0 is no verdict, only that htpasswd_check is needed.
+ */
+int		 htpasswd_cached(struct htpasswd *, const char *user,
+		    const char *password);
+
 /* The number of users. */
 size_t		 htpasswd_count(const struct htpasswd *);
+
+/*
+ * Takes another reference to h and returns h.  htpasswd_free drops one;
+ * the last frees h.
+ */
+struct htpasswd	*htpasswd_ref(struct htpasswd *);
 
 void		 htpasswd_free(struct htpasswd *);
 

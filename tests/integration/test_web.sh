@@ -3,7 +3,10 @@
 # laptop: authentication, every error status, the Host and Origin checks,
 # forwards added and removed (on the router, and after a restart), the
 # event stream, metrics, the page's files, the doctor, a slowloris client,
-# 100 parallel connections, failed logins limited, and TLS on [::].
+# 100 parallel connections, passwords checked off the loop (the API answering
+# quickly under a password attack from many addresses, 503 busy beyond the
+# checks in flight, SIGHUP during a check), failed logins limited, and TLS
+# on [::].
 . "$(dirname "$0")/lib.sh"
 require_netns
 PKD=${PORTKEEPERD:-$(dirname "$PORTKEEPER")/portkeeperd}
@@ -14,6 +17,12 @@ CONF=$T_WORK/portkeeper.conf
 SOCK=$T_WORK/api.sock
 mkdir -p "$T_WORK/state"
 htpasswd -nbB -C 5 admin secret > "$T_WORK/htpasswd"
+# Users whose first check is a real bcrypt run, as htpasswd -B makes by
+# default (cost 10, about 55 ms); hup's takes four times as long.
+for u in slow fresh crowd poster put; do
+	htpasswd -nbB -C 10 "$u" "pw-$u" >> "$T_WORK/htpasswd"
+done
+htpasswd -nbB -C 12 hup pw-hup >> "$T_WORK/htpasswd"
 cat > "$CONF" <<CONF
 [portkeeper]
 lease = 120
@@ -198,6 +207,138 @@ note "parallel: $(sort "$T_WORK/par" | uniq -c | tr "\n" " ")"
 check "100 parallel connections all served" eval \
     '[ "$(grep -c "^200$" "$T_WORK/par")" = 100 ]'
 
+# Passwords the cache does not know are checked on threads while their
+# requests wait; everything else goes on.  A new user's first login, with
+# and without a body, right and wrong:
+web -u fresh:pw-fresh "$BASE/api/status"
+check "a new user's first login (a bcrypt on a thread): 200" names_are "['web']"
+web -u fresh:wrong "$BASE/api/status"
+check "the same user with a wrong password: 401" eval '[ "$CODE" = 401 ] && error_code unauthorized'
+web -u poster:pw-poster -X POST "${JSON[@]}" -d '{"name":"late","external":8092}' "$BASE/api/forwards"
+check "a POST whose password is checked on a thread keeps its body: 201" eval \
+    '[ "$CODE" = 201 ] && has_header "Location: /api/forwards/late"'
+web "${AUTH[@]}" -X DELETE "$BASE/api/forwards/late"
+check "and DELETE it: 204" [ "$CODE" = 204 ]
+web -u put:pw-put -X PUT "$BASE/api/status"
+check "the checks after the password still run after the thread: 405" eval \
+    '[ "$CODE" = 405 ] && error_code method_not_allowed'
+urls=()
+for i in $(seq 8); do urls+=(-o /dev/null "$BASE/api/status"); done
+in_ns laptop curl -s -Z --parallel-max 8 -u crowd:pw-crowd \
+    -w '%{http_code}\n' "${urls[@]}" > "$T_WORK/crowd" 2>/dev/null
+note "8 parallel first requests of one user: $(sort "$T_WORK/crowd" | uniq -c | tr "\n" " ")"
+check "8 parallel first requests with one new password share a check: all 200" eval \
+    '[ "$(grep -c "^200$" "$T_WORK/crowd")" = 8 ]'
+# SIGHUP swaps the password file while a check (bcrypt cost 12) runs.
+in_ns laptop curl -s --max-time 10 -o /dev/null -w '%{http_code}' -u hup:pw-hup \
+    "$BASE/api/status" > "$T_WORK/hup" 2>/dev/null &
+HUP_PID=$!
+sleep 0.05
+kill -HUP "$PKD_PID"
+wait "$HUP_PID"
+check "SIGHUP during a password check: the check still answers, 200" [ "$(cat "$T_WORK/hup")" = 200 ]
+check "and the daemon still serves" until_ok 5 eval \
+    'web "${AUTH[@]}" "$BASE/api/status"; [ "$CODE" = 200 ]'
+
+# A password attack from 24 addresses on the LAN (the limit is per
+# address): every wrong password costs a bcrypt run.  Meanwhile requests
+# with the right, cached, password and health checks must answer in well
+# under 100 ms.  Checked on the loop, the attack's 24 requests in flight
+# would make each of them wait 24 x 55 ms, over a second.
+LAN=${PK_PI%.*}
+for i in $(seq 100 123) $(seq 130 141); do
+	in_ns laptop ip addr add "$LAN.$i/24" dev eth0
+done
+cat > "$T_WORK/hammer.py" <<'PY'
+# usage: hammer.py attack|burst HOST FIRST N STOPFILE
+# Each of N threads, from LAN address FIRST+i, asks for /api/status as
+# "slow" with a new wrong password each time: until STOPFILE exists
+# (attack), or once, all at the same moment (burst).  Prints the counts of
+# the answers and whether every 503 was "busy" with Retry-After: 1.
+import base64, collections, http.client, json, os, sys, threading, time
+mode, host, first, n, stop = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+prefix = host.rsplit('.', 1)[0] + '.'
+codes, busy, lock = collections.Counter(), [], threading.Lock()
+barrier = threading.Barrier(n)
+def one(src, pw):
+    c = http.client.HTTPConnection(host, 8088, timeout=20, source_address=(src, 0))
+    tok = base64.b64encode(('slow:' + pw).encode()).decode()
+    c.request('GET', '/api/status', headers={'Authorization': 'Basic ' + tok})
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r.status, r.getheader('Retry-After'), body
+def client(i):
+    src, k = prefix + str(first + i), 0
+    barrier.wait()
+    while True:
+        k += 1
+        try:
+            st, ra, body = one(src, 'wrong-%d-%d' % (i, k))
+        except Exception as e:
+            st, ra, body = type(e).__name__, None, b''
+        with lock:
+            codes[str(st)] += 1
+            if st == 503:
+                busy.append(ra == '1' and json.loads(body)['error']['code'] == 'busy')
+        if mode == 'burst' or os.path.exists(stop):
+            return
+        if st != 401:
+            time.sleep(0.01)    # 429 and 503 come at once: no busy loop
+ts = [threading.Thread(target=client, args=(i,)) for i in range(n)]
+for t in ts: t.start()
+for t in ts: t.join()
+print(json.dumps({'codes': codes, 'busy_ok': all(busy)}))
+PY
+# lat ARGS...: 15 requests, 100 ms apart; prints "CODE SECONDS" for each.
+lat() {
+	local i
+	for i in $(seq 15); do
+		in_ns laptop curl -s -o /dev/null --max-time 10 -w '%{http_code} %{time_total}\n' "$@"
+		sleep 0.1
+	done
+}
+# median FILE, maxof FILE: of the second column, in ms.
+median() { awk '{print $2 * 1000}' "$1" | sort -n | awk '{v[NR] = $1} END {printf "%.1f", v[int((NR + 1) / 2)]}'; }
+maxof() { awk '{print $2 * 1000}' "$1" | sort -n | tail -1; }
+below() { awk -v m="$1" -v lim="$2" 'BEGIN { exit !(m < lim) }'; }
+web "${AUTH[@]}" "$BASE/api/status"
+lat "$BASE/api/health" > "$T_WORK/lat_idle"
+rm -f "$T_WORK/stop"
+in_ns laptop "$PY" "$T_WORK/hammer.py" attack "$PK_PI" 100 24 "$T_WORK/stop" > "$T_WORK/attack" 2>&1 &
+ATTACK_PID=$!
+sleep 0.5
+start=$(date +%s%N)
+lat "$BASE/api/health" > "$T_WORK/lat_health" &
+LAT_PID=$!
+lat "${AUTH[@]}" "$BASE/api/status" > "$T_WORK/lat_status"
+wait "$LAT_PID"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+touch "$T_WORK/stop"
+wait "$ATTACK_PID"
+OUT=$(cat "$T_WORK/attack")
+n401=$(json 'j["codes"].get("401", 0)')
+mh=$(median "$T_WORK/lat_health")
+ms_=$(median "$T_WORK/lat_status")
+note "idle: health median $(median "$T_WORK/lat_idle") ms"
+note "under attack from 24 addresses for ${ms} ms, $n401 wrong passwords checked, answers $(json 'j["codes"]'):"
+note "  health median $mh ms (max $(maxof "$T_WORK/lat_health") ms), cached-password status median $ms_ ms (max $(maxof "$T_WORK/lat_status") ms)"
+note "  serialized on the loop, $n401 bcrypt runs of ~55 ms would have held it ~$((${n401:-0} * 55)) ms of those $ms ms"
+check "the attack kept bcrypt busy (at least 24 wrong passwords checked)" \
+    [ "${n401:-0}" -ge 24 ]
+check "every answer meanwhile was 200" eval \
+    '[ "$(cat "$T_WORK/lat_health" "$T_WORK/lat_status" | grep -vc "^200 ")" = 0 ]'
+check "under attack, /api/health's median answer is under 50 ms" below "$mh" 50
+check "under attack, a cached password's median answer is under 50 ms" below "$ms_" 50
+
+# A burst from 12 more addresses at once: 4 checks run, the rest are told
+# at once to come back in a second; nothing else happens to them.
+sleep 1
+in_ns laptop "$PY" "$T_WORK/hammer.py" burst "$PK_PI" 130 12 "$T_WORK/stop" > "$T_WORK/burst" 2>&1
+OUT=$(cat "$T_WORK/burst")
+note "a burst of 12 wrong passwords at once: $(json 'j["codes"]')"
+check "a burst beyond the checks in flight: 401 for 4 or more, 503 busy with Retry-After: 1 for the rest" \
+    json_is 'j["codes"].get("401", 0) >= 4 and j["codes"].get("503", 0) >= 1 and j["codes"].get("401", 0) + j["codes"].get("503", 0) == 12 and j["busy_ok"]' True
 # Failed logins: the eleventh wrong password within a minute gets 429.
 for i in $(seq 10); do web -u admin:guess$i "$BASE/api/status"; done
 web -u admin:guess11 "$BASE/api/status"

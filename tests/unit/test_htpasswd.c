@@ -1,6 +1,7 @@
 /*
  * htpasswd files: every hash format against vectors from apache2-utils,
- * refused and malformed files, the cache, Basic headers, hashing.
+ * refused and malformed files, the cache (alone, too, and from threads at
+ * once), references, Basic headers, hashing.
  *
  * The .c is included to look at the cache's fill level.
  */
@@ -12,6 +13,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,27 +390,51 @@ now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* fn(h, user, pw) must answer want; returns the seconds it took. */
+static double
+timed(int (*fn)(struct htpasswd *, const char *, const char *),
+    struct htpasswd *h, const char *user, const char *pw, int want)
+{
+	double t0 = now_s();
+
+	assert_int_equal(fn(h, user, pw), want);
+	return now_s() - t0;
+}
+
+/* n users "u0", "u1"... whose passwords are their names (bcrypt cost 4). */
+static struct htpasswd *
+load_numbered(int n)
+{
+	char text[32 * 100], hash[HTPASSWD_HASH_MAX], err[256], u[16];
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(u, sizeof(u), "u%d", i);
+		assert_int_equal(htpasswd_hash(u, 4, hash, sizeof(hash), err,
+		    sizeof(err)), 0);
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+		    "%s:%s\n", u, hash);
+	}
+	return must_load(text);
+}
+
 static void
 test_cache(void **state)
 {
 	struct htpasswd *h;
-	char text[32 * 100], hash[HTPASSWD_HASH_MAX], err[256], u[16];
-	double t0, first, cached;
-	size_t len = 0;
+	char u[16];
+	double first, cached;
 	int i;
 
 	(void)state;
 	h = must_load(BCRYPT_ALICE "\n" BCRYPT_BOB "\n");
 	assert_int_equal(h->ncached, 0);
-	t0 = now_s();
-	assert_int_equal(htpasswd_check(h, "alice", "pw"), 1);
-	first = now_s() - t0;
+	first = timed(htpasswd_check, h, "alice", "pw", 1);
 	assert_int_equal(h->ncached, 1);
 
 	/* The remembered pair is fast; a wrong password is not let in. */
-	t0 = now_s();
-	assert_int_equal(htpasswd_check(h, "alice", "pw"), 1);
-	cached = now_s() - t0;
+	cached = timed(htpasswd_check, h, "alice", "pw", 1);
 	if (cached * 10 > first)
 		fail_msg("cached check took %.6f s, bcrypt %.6f s", cached,
 		    first);
@@ -425,14 +452,7 @@ test_cache(void **state)
 	htpasswd_free(h);
 
 	/* More users than slots: the cache stays bounded and right. */
-	for (i = 0; i < 20; i++) {
-		snprintf(u, sizeof(u), "u%d", i);
-		assert_int_equal(htpasswd_hash(u, 4, hash, sizeof(hash), err,
-		    sizeof(err)), 0);
-		len += (size_t)snprintf(text + len, sizeof(text) - len,
-		    "%s:%s\n", u, hash);
-	}
-	h = must_load(text);
+	h = load_numbered(20);
 	for (i = 0; i < 40; i++) {
 		snprintf(u, sizeof(u), "u%d", i % 20);
 		assert_int_equal(htpasswd_check(h, u, u), 1);
@@ -442,6 +462,184 @@ test_cache(void **state)
 	/* Another user's remembered password is not this user's. */
 	assert_int_equal(htpasswd_check(h, "u1", "u19"), 0);
 	htpasswd_free(h);
+}
+
+/* The cache alone: it answers what matched before, and never hashes. */
+static void
+test_cached(void **state)
+{
+	struct htpasswd *h;
+	char big[HTPASSWD_PASS_MAX + 2];
+	double first, alone;
+
+	(void)state;
+	h = must_load(BCRYPT_ALICE "\n" BCRYPT_BOB "\n");
+	assert_int_equal(htpasswd_cached(h, "alice", "pw"), 0);
+	assert_int_equal(h->ncached, 0);
+	first = timed(htpasswd_check, h, "alice", "pw", 1);
+	alone = timed(htpasswd_cached, h, "alice", "pw", 1);
+	if (alone * 10 > first)
+		fail_msg("the cache alone took %.6f s, bcrypt %.6f s", alone,
+		    first);
+	/* No verdict on anything else, and nothing remembered by it. */
+	assert_int_equal(htpasswd_cached(h, "alice", "pW"), 0);
+	assert_int_equal(htpasswd_cached(h, "alice", ""), 0);
+	assert_int_equal(htpasswd_cached(h, "bob", "p:w"), 0);
+	assert_int_equal(htpasswd_cached(h, "bob", "pw"), 0);
+	assert_int_equal(htpasswd_cached(h, "nobody", "pw"), 0);
+	assert_int_equal(htpasswd_cached(h, "Alice", "pw"), 0);
+	assert_int_equal(h->ncached, 1);
+	/* A wrong password, even checked in full, is never cached. */
+	assert_int_equal(htpasswd_check(h, "bob", "pw"), 0);
+	assert_int_equal(htpasswd_cached(h, "bob", "pw"), 0);
+	assert_int_equal(htpasswd_check(h, "bob", "p:w"), 1);
+	assert_int_equal(htpasswd_cached(h, "bob", "p:w"), 1);
+	assert_int_equal(htpasswd_cached(h, "alice", "pw"), 1);
+	/* Hostile arguments: 0, never a crash. */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(htpasswd_cached(h, "alice", big), 0);
+	assert_int_equal(htpasswd_cached(h, big, "pw"), 0);
+	assert_int_equal(htpasswd_cached(h, NULL, "pw"), 0);
+	assert_int_equal(htpasswd_cached(h, "alice", NULL), 0);
+	assert_int_equal(htpasswd_cached(NULL, "alice", "pw"), 0);
+	htpasswd_free(h);
+}
+
+/* A reference outlives htpasswd_free of the first (a reload). */
+static void
+test_ref(void **state)
+{
+	struct htpasswd *h, *h2;
+
+	(void)state;
+	h = must_load(BCRYPT_ALICE "\n");
+	assert_int_equal(htpasswd_check(h, "alice", "pw"), 1);
+	h2 = htpasswd_ref(h);
+	assert_ptr_equal(h2, h);
+	assert_int_equal(h->refs, 2);
+	htpasswd_free(h);
+	assert_int_equal(htpasswd_cached(h2, "alice", "pw"), 1);
+	assert_int_equal(htpasswd_check(h2, "alice", "pv"), 0);
+	htpasswd_free(h2);
+}
+
+/* Threads checking at once, as the daemon's do; the cache churns. */
+#define T_THREADS	4
+#define T_USERS		20		/* more than CACHE_SLOTS */
+#define T_ROUNDS	30
+
+struct t_arg {
+	struct htpasswd	*h;
+	int		 id;
+	int		 wrong;		/* answers that were wrong */
+};
+
+static void *
+t_check(void *p)
+{
+	struct t_arg *a = p;
+	char u[16], bad[24];
+	int i;
+
+	for (i = 0; i < T_ROUNDS; i++) {
+		snprintf(u, sizeof(u), "u%d", (a->id * 7 + i) % T_USERS);
+		snprintf(bad, sizeof(bad), "%sx", u);
+		a->wrong += htpasswd_check(a->h, u, u) != 1;
+		a->wrong += htpasswd_check(a->h, u, bad) != 0;
+		a->wrong += htpasswd_cached(a->h, u, bad) != 0;
+		a->wrong += htpasswd_check(a->h, "nobody", u) != 0;
+	}
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	struct htpasswd *h;
+	struct t_arg args[T_THREADS];
+	pthread_t tid[T_THREADS];
+	char u[16];
+	int i, n = 0, wrong = 0;
+
+	(void)state;
+	h = load_numbered(T_USERS);
+	for (i = 0; i < T_THREADS; i++) {
+		args[i].h = htpasswd_ref(h);
+		args[i].id = i;
+		args[i].wrong = 0;
+		assert_int_equal(pthread_create(&tid[i], NULL, t_check,
+		    &args[i]), 0);
+	}
+	/* The loop's part meanwhile: the cache alone, never a false yes. */
+	for (i = 0; i < 2000; i++) {
+		snprintf(u, sizeof(u), "u%d", i % T_USERS);
+		n += htpasswd_cached(h, u, u);
+		wrong += htpasswd_cached(h, u, "u") != 0;
+	}
+	for (i = 0; i < T_THREADS; i++) {
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+		wrong += args[i].wrong;
+		htpasswd_free(args[i].h);
+	}
+	assert_int_equal(wrong, 0);
+	assert_int_equal(h->ncached, CACHE_SLOTS);
+	assert_int_equal(h->refs, 1);
+	htpasswd_free(h);
+	(void)n;
+}
+
+/*
+ * The cache answers at once while another thread runs a bcrypt: the lock
+ * is not held while hashing.
+ */
+struct t_slow {
+	struct htpasswd	*h;
+	atomic_int	 state;		/* 1 hashing, 2 done */
+	double		 took;		/* seconds per wrong check */
+};
+
+static void *
+t_slow_check(void *p)
+{
+	struct t_slow *a = p;
+	double t0;
+	int i;
+
+	atomic_store(&a->state, 1);
+	t0 = now_s();
+	for (i = 0; i < 3; i++)
+		(void)htpasswd_check(a->h, "alice", "wrong");
+	a->took = (now_s() - t0) / 3;
+	atomic_store(&a->state, 2);
+	return NULL;
+}
+
+static void
+test_cached_while_hashing(void **state)
+{
+	struct t_slow a;
+	pthread_t tid;
+	double t, worst = 0;
+	int n = 0;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.h = must_load(BCRYPT_ALICE "\n" BCRYPT_BOB "\n");
+	assert_int_equal(htpasswd_check(a.h, "bob", "p:w"), 1);
+	assert_int_equal(pthread_create(&tid, NULL, t_slow_check, &a), 0);
+	while (atomic_load(&a.state) == 0)
+		;
+	while (atomic_load(&a.state) == 1) {
+		if ((t = timed(htpasswd_cached, a.h, "bob", "p:w", 1)) > worst)
+			worst = t;
+		n++;
+	}
+	assert_int_equal(pthread_join(tid, NULL), 0);
+	if (n == 0 || worst * 4 > a.took)
+		fail_msg("%d cached checks, the slowest %.6f s, while a bcrypt "
+		    "took %.6f s", n, worst, a.took);
+	htpasswd_free(a.h);
 }
 
 /* Long, empty and odd inputs to check: 0, never a crash. */
@@ -632,6 +830,10 @@ main(void)
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_cached),
+		cmocka_unit_test(test_ref),
+		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_cached_while_hashing),
 		cmocka_unit_test(test_hostile_check),
 		cmocka_unit_test(test_hostile_file),
 		cmocka_unit_test(test_parse_basic),
