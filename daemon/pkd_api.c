@@ -987,6 +987,17 @@ get_forwards(struct api *a, struct req *q, struct MHD_Connection *c)
 	return reply_json(q, c, MHD_HTTP_OK, o);
 }
 
+/* The HTTP status for a body webapi refused. */
+static unsigned
+body_status(const struct webapi_error *err)
+{
+	if (strcmp(err->code, "too_large") == 0)
+		return MHD_HTTP_CONTENT_TOO_LARGE;
+	if (strcmp(err->code, "internal") == 0)
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	return MHD_HTTP_BAD_REQUEST;
+}
+
 static enum MHD_Result
 post_forward(struct api *a, struct req *q, struct MHD_Connection *c)
 {
@@ -999,9 +1010,8 @@ post_forward(struct api *a, struct req *q, struct MHD_Connection *c)
 	int rc;
 
 	if (webapi_parse_forward(q->body, q->len, &f, &err) == -1)
-		return reply_error(q, c, strcmp(err.code, "too_large") == 0 ?
-		    MHD_HTTP_CONTENT_TOO_LARGE : MHD_HTTP_BAD_REQUEST, err.code,
-		    "%s", err.msg);
+		return reply_error(q, c, body_status(&err), err.code, "%s",
+		    err.msg);
 	if ((rc = pkd_forward_add(a->d, &f, msg, sizeof(msg))) != 0)
 		return reply_error(q, c, rc == PKD_CONFLICT ?
 		    MHD_HTTP_CONFLICT : MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -1068,7 +1078,7 @@ post_doctor(struct api *a, struct req *q, struct MHD_Connection *c)
 	size_t i;
 
 	if (webapi_parse_doctor(q->body, q->len, &port, &proto, &err) == -1)
-		return reply_error(q, c, MHD_HTTP_BAD_REQUEST, err.code, "%s",
+		return reply_error(q, c, body_status(&err), err.code, "%s",
 		    err.msg);
 	if (a->doc_job != NULL)
 		return reply_error(q, c, MHD_HTTP_CONFLICT, "busy", "a "
