@@ -30,16 +30,93 @@ task_open(struct portmap *pm, struct task *t, const char *desc)
 	    &t->err);
 }
 
+/*
+ * Hands a task's results to the loop.  The release store orders every
+ * write to the task before it: the loop, which loads the flag with
+ * acquire, sees the results whole or not at all.
+ */
+static void
+task_publish(struct task *t)
+{
+	atomic_store_explicit(&t->done, true, memory_order_release);
+}
+
+static void
+task_run(struct portmap *pm, const struct round *r, struct task *t)
+{
+	struct pm_mapping m;
+	char desc[80];
+
+	pm_clearerr(&t->err);
+	snprintf(desc, sizeof(desc), "portkeeper %s", t->name);
+	switch (t->op) {
+	case TASK_OPEN:
+		task_open(pm, t, desc);
+		break;
+	case TASK_VERIFY:
+		/*
+		 * After a reboot every forward is gone: make them all, unless
+		 * UPnP can look (miniupnpd also resets its epoch when only its
+		 * WAN address changed).
+		 */
+		if (r->rebooted && !r->info.upnp_found) {
+			t->verified = 0;
+			t->restored = true;
+			task_open(pm, t, desc);
+			break;
+		}
+		t->verified = portmap_verify(pm, &t->spec, &m, &t->err);
+		if (t->verified == 0) {
+			t->restored = true;
+			task_open(pm, t, desc);
+		} else if (t->verified == 2) {
+			/*
+			 * NAT-PMP cannot list, and two restarts in quick
+			 * succession fool the epoch rule; asking for the mapping
+			 * again is the check (RFC 6886 section 3.3: it returns
+			 * the one in place or makes it).
+			 */
+			task_open(pm, t, desc);
+			t->refreshed = true;
+		} else if (t->verified == 3) {
+			t->rc = -1;
+			pm_seterr(&t->err, PME_CONFLICT, 0, "port %u/%s is now "
+			    "forwarded to %s:%u, not to this host", t->spec.ext,
+			    proto_str(t->spec.proto), m.int_client, m.int_port);
+		} else
+			t->rc = t->verified == -1 ? -1 : 0;
+		break;
+	case TASK_CLOSE:
+		t->rc = portmap_close(pm, &t->spec, &t->removed,
+		    &t->res.method, &t->err);
+		break;
+	}
+}
+
+/* Without a router, every task fails as the probe did. */
+static void
+round_fail_all(struct round *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nt; i++) {
+		r->t[i].rc = -1;
+		r->t[i].err = r->probe_err;
+		task_publish(&r->t[i]);
+	}
+}
+
 void
 round_run(void *arg)
 {
 	struct round *r = arg;
 	struct portmap *pm;
-	char desc[80];
 	size_t i;
 
 	if ((pm = portmap_new(r->via, r->timeout_ms, &r->probe_err)) == NULL) {
 		r->probe_rc = -1;
+		atomic_store_explicit(&r->probed, true, memory_order_release);
+		round_fail_all(r);
 		return;
 	}
 	r->ni = *portmap_netinfo(pm);
@@ -52,61 +129,20 @@ round_run(void *arg)
 	    epoch_reset(r->epoch_prev, r->epoch_mono_prev, r->info.epoch,
 	    r->epoch_mono))
 		r->rebooted = true;
+	atomic_store_explicit(&r->probed, true, memory_order_release);
 
-	for (i = 0; i < r->nt; i++) {
-		struct task *t = &r->t[i];
-		struct pm_mapping m;
-
-		pm_clearerr(&t->err);
-		snprintf(desc, sizeof(desc), "portkeeper %s", t->name);
-		if (r->probe_rc == -1) {
-			t->rc = -1;
-			t->err = r->probe_err;
-			continue;
-		}
-		switch (t->op) {
-		case TASK_OPEN:
-			task_open(pm, t, desc);
+	if (r->probe_rc == -1)
+		round_fail_all(r);
+	for (i = 0; r->probe_rc == 0 && i < r->nt; i++) {
+		/*
+		 * The loop gave up on the round and has applied what was
+		 * complete: what is left would only talk to the router behind
+		 * the back of the next round.
+		 */
+		if (atomic_load_explicit(&r->abandoned, memory_order_relaxed))
 			break;
-		case TASK_VERIFY:
-			/*
-			 * After a reboot every forward is gone: make them all,
-			 * unless UPnP can look (miniupnpd also resets its
-			 * epoch when only its WAN address changed).
-			 */
-			if (r->rebooted && !r->info.upnp_found) {
-				t->verified = 0;
-				t->restored = true;
-				task_open(pm, t, desc);
-				break;
-			}
-			t->verified = portmap_verify(pm, &t->spec, &m, &t->err);
-			if (t->verified == 0) {
-				t->restored = true;
-				task_open(pm, t, desc);
-			} else if (t->verified == 2) {
-				/*
-				 * NAT-PMP cannot list, and two restarts in quick
-				 * succession fool the epoch rule; asking for the
-				 * mapping again is the check (RFC 6886 section
-				 * 3.3: it returns the one in place or makes it).
-				 */
-				task_open(pm, t, desc);
-				t->refreshed = true;
-			} else if (t->verified == 3) {
-				t->rc = -1;
-				pm_seterr(&t->err, PME_CONFLICT, 0, "port %u/%s "
-				    "is now forwarded to %s:%u, not to this host",
-				    t->spec.ext, proto_str(t->spec.proto),
-				    m.int_client, m.int_port);
-			} else
-				t->rc = t->verified == -1 ? -1 : 0;
-			break;
-		case TASK_CLOSE:
-			t->rc = portmap_close(pm, &t->spec, &t->removed,
-			    &t->res.method, &t->err);
-			break;
-		}
+		task_run(pm, r, &r->t[i]);
+		task_publish(&r->t[i]);
 	}
 	portmap_free(pm);
 }

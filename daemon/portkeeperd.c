@@ -42,7 +42,7 @@
 #define RETRY_MAX_MS		60000
 #define NETCHECK_DEBOUNCE_MS	200
 #define SHUTDOWN_WAIT_MS	8000
-#define LAST_SEEN_SAVE_MS	(3600 * 1000)	/* see round_finished */
+#define LAST_SEEN_SAVE_MS	(3600 * 1000)	/* see probe_finished */
 #define WEBFWD_FILE		"forwards.conf"
 
 static void	plan_closes(struct pkd *);
@@ -667,6 +667,17 @@ note_network(struct pkd *d, const struct netinfo *ni)
 	watch_open(&d->w, ni);
 }
 
+/*
+ * Whether the mapper thread has finished with t.  Only then may the loop
+ * read its results: the acquire pairs with the thread's release
+ * (pkd_round.c), so that they are whole.
+ */
+static bool
+task_complete(const struct task *t)
+{
+	return atomic_load_explicit(&t->done, memory_order_acquire);
+}
+
 /* Whether the round found any forward missing on the router. */
 static bool
 round_lost_any(const struct round *r)
@@ -674,137 +685,167 @@ round_lost_any(const struct round *r)
 	size_t i;
 
 	for (i = 0; i < r->nt; i++)
-		if (r->t[i].restored)
+		if (task_complete(&r->t[i]) && r->t[i].restored)
 			return true;
 	return false;
 }
 
+/* What the round's probe found: the network, the router, its addresses. */
 static void
-round_finished(struct pkd *d, int64_t now)
+probe_finished(struct pkd *d, const struct round *r, bool timed_out)
 {
-	struct round *r = d->round;
-	size_t i;
+	char old[16];
 
 	if (r->ni_ok)
 		note_network(d, &r->ni);
-	if (r->probe_rc == 0) {
-		char old[16];
-
-		d->info = r->info;
-		d->info_ok = true;
-		d->info_time = wall_now();
-		d->gw_error[0] = '\0';
-		if (r->info.upnp_found)
-			str_copy(d->w.location, r->info.upnp_location,
-			    sizeof(d->w.location));
-		if (r->info.natpmp_found) {
-			d->epoch_known = true;
-			d->epoch = r->info.epoch;
-			d->epoch_mono = r->epoch_mono;
-		}
-		if (r->rebooted && round_lost_any(r))
-			pkd_event(d, EV_ROUTER_RESTARTED, NULL, "the router's "
-			    "NAT-PMP epoch went back to %u: it restarted and "
-			    "forgot its forwards", r->info.epoch);
-		else if (r->rebooted)
-			log_info("the router's NAT-PMP epoch went back to %u, "
-			    "but it still has every forward", r->info.epoch);
-		if (r->info.external_ip[0] != '\0' &&
-		    state_note_external_ip(&d->st, r->info.external_ip,
-		    wall_now(), old) == 1) {
-			d->st_dirty = true;
-			if (old[0] != '\0')
-				pkd_event(d, EV_EXTERNAL_IP_CHANGED, NULL,
-				    "the router's external address is now %s "
-				    "(was %s)", r->info.external_ip, old);
-			else
-				pkd_event(d, EV_EXTERNAL_IP_CHANGED, NULL,
-				    "the router's external address is %s",
-				    r->info.external_ip);
-		} else if (r->info.external_ip[0] != '\0' &&
-		    mono_ms() - d->st_touched >= LAST_SEEN_SAVE_MS) {
-			/*
-			 * Only last_seen moved: worth a write now and then,
-			 * not every minute on a Pi's SD card.
-			 */
-			d->st_dirty = true;
-		}
-	} else {
+	if (r->probe_rc == -1) {
 		d->info_ok = false;
 		/* Once per change: a router that is away stays away a while. */
 		if (strcmp(d->gw_error, r->probe_err.msg) != 0)
 			log_warnx("%s", r->probe_err.msg);
 		str_copy(d->gw_error, r->probe_err.msg, sizeof(d->gw_error));
+		return;
 	}
+	d->info = r->info;
+	d->info_ok = true;
+	d->info_time = wall_now();
+	d->gw_error[0] = '\0';
+	if (r->info.upnp_found)
+		str_copy(d->w.location, r->info.upnp_location,
+		    sizeof(d->w.location));
+	if (r->info.natpmp_found) {
+		d->epoch_known = true;
+		d->epoch = r->info.epoch;
+		d->epoch_mono = r->epoch_mono;
+	}
+	if (r->rebooted && round_lost_any(r))
+		pkd_event(d, EV_ROUTER_RESTARTED, NULL, "the router's NAT-PMP "
+		    "epoch went back to %u: it restarted and forgot its "
+		    "forwards", r->info.epoch);
+	else if (r->rebooted && !timed_out)
+		log_info("the router's NAT-PMP epoch went back to %u, but it "
+		    "still has every forward", r->info.epoch);
+	else if (r->rebooted)
+		log_info("the router's NAT-PMP epoch went back to %u; the "
+		    "forwards checked before the deadline were all there",
+		    r->info.epoch);
+	if (r->info.external_ip[0] != '\0' &&
+	    state_note_external_ip(&d->st, r->info.external_ip, wall_now(),
+	    old) == 1) {
+		d->st_dirty = true;
+		if (old[0] != '\0')
+			pkd_event(d, EV_EXTERNAL_IP_CHANGED, NULL, "the router's "
+			    "external address is now %s (was %s)",
+			    r->info.external_ip, old);
+		else
+			pkd_event(d, EV_EXTERNAL_IP_CHANGED, NULL, "the router's "
+			    "external address is %s", r->info.external_ip);
+	} else if (r->info.external_ip[0] != '\0' &&
+	    mono_ms() - d->st_touched >= LAST_SEEN_SAVE_MS) {
+		/*
+		 * Only last_seen moved: worth a write now and then, not every
+		 * minute on a Pi's SD card.
+		 */
+		d->st_dirty = true;
+	}
+}
 
+/* What the mapper thread did for one forward; t is complete. */
+static void
+task_finished(struct pkd *d, const struct round *r, const struct task *t,
+    int64_t now)
+{
+	struct fwd *f;
+	size_t j;
+
+	if (t->op == TASK_CLOSE) {
+		if (t->rc == -1 && t->err.code != PME_CONFLICT) {
+			log_warnx("removing %s: %s", t->name, t->err.msg);
+			d->closing_at = now + RETRY_MAX_MS / 2;
+			return;
+		}
+		/* Done, or another host's now: either way not ours. */
+		for (j = 0; j < d->nclosing; j++) {
+			if (strcmp(d->closing[j].name, t->name) == 0 &&
+			    d->closing[j].ext == t->spec.ext) {
+				d->closing[j] = d->closing[--d->nclosing];
+				break;
+			}
+		}
+		if (fwd_find(d, t->name) == NULL)
+			state_remove(&d->st, t->name);
+		d->st_dirty = true;
+		if (t->rc == 0 && t->removed)
+			pkd_event(d, EV_MAPPING_REMOVED, t->name, "forward of "
+			    "port %u/%s removed from the router", t->spec.ext,
+			    proto_str(t->spec.proto));
+		return;
+	}
+	if ((f = fwd_find(d, t->name)) == NULL)
+		return;		/* removed by a reload meanwhile */
+	if (t->restored)
+		pkd_event(d, EV_MAPPING_LOST, f->cfg.name, "the router no "
+		    "longer forwarded port %u/%s%s", f->cfg.ext,
+		    proto_str(f->cfg.proto), r->rebooted ?
+		    " (it restarted)" : "");
+	if (t->rc == -1)
+		fwd_failed(d, f, &t->err, now, t->restored);
+	else if (t->op == TASK_OPEN || t->restored || t->refreshed)
+		fwd_done(d, f, t, now);
+}
+
+/*
+ * Applies a round's results.  At its deadline (timed_out) the mapper thread
+ * may still be at work: what it completed counts as if the round had ended,
+ * and only the forwards it had not got to fail.  Only the fields the loop
+ * wrote itself are read of those (name, op): the thread writes the others.
+ */
+static void
+round_finished(struct pkd *d, int64_t now, bool timed_out)
+{
+	struct round *r = d->round;
+	struct pm_error late;
+	size_t i, ndone = 0;
+	bool probed;
+
+	probed = atomic_load_explicit(&r->probed, memory_order_acquire);
+	if (probed)
+		probe_finished(d, r, timed_out);
+	pm_seterr(&late, PME_TIMEOUT, 0, "the router did not finish answering "
+	    "in time");
 	for (i = 0; i < r->nt; i++) {
-		struct task *t = &r->t[i];
+		const struct task *t = &r->t[i];
 		struct fwd *f;
 
-		if (t->op == TASK_CLOSE) {
-			size_t j;
-
-			if (t->rc == -1 && t->err.code != PME_CONFLICT) {
-				log_warnx("removing %s: %s", t->name,
-				    t->err.msg);
-				d->closing_at = now + RETRY_MAX_MS / 2;
-				continue;
-			}
-			/* Done, or another host's now: either way not ours. */
-			for (j = 0; j < d->nclosing; j++) {
-				if (strcmp(d->closing[j].name, t->name) == 0 &&
-				    d->closing[j].ext == t->spec.ext) {
-					d->closing[j] = d->closing[--d->nclosing];
-					break;
-				}
-			}
-			if (fwd_find(d, t->name) == NULL)
-				state_remove(&d->st, t->name);
-			d->st_dirty = true;
-			if (t->rc == 0 && t->removed)
-				pkd_event(d, EV_MAPPING_REMOVED, t->name,
-				    "forward of port %u/%s removed from the "
-				    "router", t->spec.ext,
-				    proto_str(t->spec.proto));
-			continue;
-		}
-		if ((f = fwd_find(d, t->name)) == NULL)
-			continue;	/* removed by a reload meanwhile */
-		if (t->restored)
-			pkd_event(d, EV_MAPPING_LOST, f->cfg.name, "the "
-			    "router no longer forwarded port %u/%s%s",
-			    f->cfg.ext, proto_str(f->cfg.proto), r->rebooted ?
-			    " (it restarted)" : "");
-		if (t->rc == -1)
-			fwd_failed(d, f, &t->err, now, t->restored);
-		else if (t->op == TASK_OPEN || t->restored || t->refreshed)
-			fwd_done(d, f, t, now);
+		if (task_complete(t)) {
+			task_finished(d, r, t, now);
+			ndone++;
+		} else if (t->op != TASK_CLOSE &&
+		    (f = fwd_find(d, t->name)) != NULL)
+			fwd_failed(d, f, &late, now, false);
+		/* A removal left undone stays on the closing list. */
 	}
+	if (timed_out)
+		log_warnx("a round of router work missed its deadline %s%zu of "
+		    "%zu task(s) done; abandoning the rest", probed ? "with " :
+		    "before the router was found, ", ndone, r->nt);
 	save_state(d);
 }
 
 static void
 round_reap(struct pkd *d, int64_t now, bool timed_out)
 {
+	/* An abandoned thread stops before its next task. */
+	if (timed_out)
+		atomic_store_explicit(&d->round->abandoned, true,
+		    memory_order_relaxed);
 	/* A round changes states, leases and addresses: the status moves. */
 	d->gen++;
-	if (timed_out) {
-		size_t i;
-		struct pm_error e;
-
-		pm_seterr(&e, PME_TIMEOUT, 0, "the router did not finish "
-		    "answering in time");
-		log_warnx("a round of router work missed its deadline; "
-		    "abandoning it");
-		for (i = 0; i < d->round->nt; i++) {
-			struct fwd *f = fwd_find(d, d->round->t[i].name);
-
-			if (f != NULL && d->round->t[i].op != TASK_CLOSE)
-				fwd_failed(d, f, &e, now, false);
-		}
-	} else
-		round_finished(d, now);
-	/* The job owns the round; releasing frees it once the thread is done. */
+	round_finished(d, now, timed_out);
+	/*
+	 * The job owns the round; releasing frees it once the thread is done,
+	 * so this is the last the loop sees of it.
+	 */
 	job_release(d->job);
 	d->job = NULL;
 	d->round = NULL;
@@ -878,16 +919,12 @@ shutdown_forwards(struct pkd *d)
 	int64_t now = mono_ms(), deadline = now + SHUTDOWN_WAIT_MS;
 	size_t i;
 
-	/* Let a round in flight finish first (or give up on it). */
-	if (d->job != NULL) {
-		if (job_wait(d->job, deadline) == 0)
-			round_reap(d, mono_ms(), false);
-		else {
-			job_release(d->job);
-			d->job = NULL;
-			d->round = NULL;
-		}
-	}
+	/*
+	 * Let a round in flight finish first, or give up on it keeping what it
+	 * did: state.json must know every forward the router made for us.
+	 */
+	if (d->job != NULL)
+		round_reap(d, mono_ms(), job_wait(d->job, deadline) == -1);
 	if (!d->cfg.remove_on_exit)
 		return;
 	for (i = 0; i < d->nfwd; i++) {
@@ -915,9 +952,11 @@ shutdown_forwards(struct pkd *d)
 		return;
 	if (job_wait(d->job, deadline) == 0)
 		round_reap(d, mono_ms(), false);
-	else
+	else {
+		round_reap(d, mono_ms(), true);
 		log_warnx("the router did not answer in time; forwards left "
 		    "in place");
+	}
 }
 
 static int

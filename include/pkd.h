@@ -6,6 +6,7 @@
 #ifndef PK_PKD_H
 #define PK_PKD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <microhttpd.h>
@@ -50,14 +51,27 @@ struct task {
 	bool				removed;
 	struct portmap_open_result	res;
 	struct pm_error			err;
+	/*
+	 * Set by the mapper thread (release) once the results above are
+	 * written, never to be touched by it again.  The loop reads the
+	 * results only after seeing it set (acquire): at a round's deadline
+	 * it keeps what the router did and fails only the rest.
+	 */
+	atomic_bool			done;
 };
 
-/* A round: probe the router, then run every task, on the mapper thread. */
+/*
+ * A round: probe the router, then run every task, on the mapper thread.
+ * The loop writes everything above "Results" before the thread starts and
+ * only reads it afterwards.
+ */
 struct round {
 	enum pm_method		via;
 	int			timeout_ms;
 	struct task		*t;
 	size_t			nt;
+	/* Set by the loop when it gives up on the round: no task more. */
+	atomic_bool		abandoned;
 	/* NAT-PMP epoch as last seen, to tell a router that rebooted. */
 	bool			have_epoch;
 	uint32_t		epoch_prev;
@@ -70,9 +84,15 @@ struct round {
 	bool			ni_ok;
 	bool			rebooted;	/* the epoch went backwards */
 	int64_t			epoch_mono;	/* when the epoch was read */
+	/* As task.done, for the results of the probe above. */
+	atomic_bool		probed;
 };
 
-/* Runs a round (on the mapper thread); frees nothing. */
+/*
+ * Runs a round (on the mapper thread); frees nothing.  It publishes the
+ * probe's results and then each task's as they are complete (see
+ * task.done), and stops between tasks once the round is abandoned.
+ */
 void	round_run(void *arg);
 void	round_free(void *arg);
 

@@ -9,8 +9,9 @@ miniupnpd switched off, or on another LAN host as a rogue IGD.  Standard
 library only.  See README.md next to it for the modes.
 
 usage: hostile_router.py [--addr ADDR] [--upnp MODE] [--natpmp MODE]
-                         [--ext-ip ADDR] [--modes FILE] [--log FILE]
-                         [--ready FILE] [--alt-source ADDR] [--notify]
+                         [--ext-ip ADDR] [--after N] [--modes FILE]
+                         [--log FILE] [--ready FILE] [--alt-source ADDR]
+                         [--notify]
 """
 
 import argparse
@@ -32,6 +33,9 @@ ANNOUNCE_PORT = 5350
 IGD = "urn:schemas-upnp-org:device:InternetGatewayDevice:1"
 WANIP = "urn:schemas-upnp-org:service:WANIPConnection:1"
 UUID = "uuid:0badc0de-dead-beef-0000-%012x"
+# slow-after: how late each answer comes.  portkeeper gives a UPnP call
+# 4.3 s; what is left is the margin for a busy machine.
+SLOW_AFTER_S = 3.8
 
 UPNP_MODES = {
     "off": "no SSDP answer and no HTTP server",
@@ -57,6 +61,10 @@ UPNP_MODES = {
                          "and markup in it",
     "ext-ip": "GetExternalIPAddress answers --ext-ip (999.1.1.1, 0.0.0.0, "
               "<script>...); everything else says yes",
+    "slow-after": "a working IGD that makes the first --after forwards "
+                  "(AddPortMapping) at once; from the next AddPortMapping "
+                  "on, every SOAP answer comes %.1f s late, just within "
+                  "the client's deadline per call" % SLOW_AFTER_S,
 }
 NATPMP_MODES = {
     "off": "nothing listens on UDP 5351 (ICMP port unreachable)",
@@ -189,12 +197,13 @@ def http_head(status, length=None, ctype="text/xml; charset=\"utf-8\"",
 class Modes:
     """How to misbehave now: from the command line, or from --modes FILE,
     re-read whenever it changes (lines "upnp=MODE", "natpmp=MODE",
-    "ext-ip=VALUE", "gen=N").  The NAT-PMP thread logs "ready gen N" once
-    it has opened or closed its socket for generation N."""
+    "ext-ip=VALUE", "after=N", "gen=N").  The NAT-PMP thread logs "ready
+    gen N" once it has opened or closed its socket for generation N."""
 
     def __init__(self, args):
         self.upnp, self.natpmp, self.ext_ip = args.upnp, args.natpmp, \
             args.ext_ip
+        self.after = args.after
         self.gen = "0"
         self.path = args.modes
         self.stamp = None
@@ -204,6 +213,11 @@ class Modes:
         with self.lock:
             self.reload()
             return self.upnp, self.natpmp, self.ext_ip, self.gen
+
+    def get_after(self):
+        with self.lock:
+            self.reload()
+            return self.after
 
     def reload(self):
         if not self.path:
@@ -224,10 +238,12 @@ class Modes:
         if vals.get("natpmp") in NATPMP_MODES:
             self.natpmp = vals["natpmp"]
         self.ext_ip = vals.get("ext-ip", self.ext_ip)
+        if vals.get("after", "").isdigit():
+            self.after = int(vals["after"])
         self.gen = vals.get("gen", self.gen)
-        log("modes: upnp %s, natpmp %s, ext-ip %s, gen %s" % (
+        log("modes: upnp %s, natpmp %s, ext-ip %s, after %d, gen %s" % (
             self.upnp, self.natpmp, printable(self.ext_ip.encode()),
-            self.gen))
+            self.after, self.gen))
 
 
 class Router:
@@ -240,6 +256,19 @@ class Router:
         self.lock = threading.Lock()
         self.http_port = 0
         self.big = None
+        # slow-after: AddPortMapping requests seen in this generation of
+        # the modes, and whether the router has turned slow.
+        self.adds_gen = None
+        self.adds = 0
+
+    def slow_now(self, action, gen, after):
+        """slow-after: whether this SOAP request is answered late."""
+        with self.lock:
+            if gen != self.adds_gen:
+                self.adds_gen, self.adds = gen, 0
+            if action == "AddPortMapping":
+                self.adds += 1
+            return self.adds > after
 
     # SOAP for the modes that answer at all.
     def soap(self, action, params, mode, ext_ip):
@@ -354,7 +383,7 @@ class HTTPHandler(socketserver.BaseRequestHandler):
         req = self.read_request()
         if req is None:
             return
-        mode, _, ext_ip, _ = router.modes.get()
+        mode, _, ext_ip, gen = router.modes.get()
         line, hdrs, body = req
         parts = line.split(" ")
         path = parts[1] if len(parts) > 1 else ""
@@ -378,6 +407,12 @@ class HTTPHandler(socketserver.BaseRequestHandler):
                       b"\x00\x01<<</s:Body>")
             return
         status, payload = router.soap(action, params, mode, ext_ip)
+        if mode == "slow-after" and router.slow_now(
+                action, gen, router.modes.get_after()):
+            time.sleep(SLOW_AFTER_S)
+            log("http answered %s%s %.1f s late" % (
+                action, " ext " + printable(params["NewExternalPort"].encode())
+                if "NewExternalPort" in params else "", SLOW_AFTER_S))
         if mode == "drip-soap":
             self.drip(http_head(status, len(payload)) + payload)
             return
@@ -597,11 +632,14 @@ def main():
     p.add_argument("--natpmp", default="off", choices=NATPMP_MODES)
     p.add_argument("--ext-ip", default="11.22.33.2",
                    help="the external address claimed (ok and ext-ip modes)")
+    p.add_argument("--after", type=int, default=0, metavar="N",
+                   help="upnp slow-after: how many forwards to make at "
+                   "once before turning slow (default 0)")
     p.add_argument("--alt-source", default="",
                    help="another local address, for natpmp wrong-source")
     p.add_argument("--modes", help="re-read the modes from this file "
-                   "whenever it changes (upnp=, natpmp=, ext-ip=, gen= "
-                   "lines)")
+                   "whenever it changes (upnp=, natpmp=, ext-ip=, after=, "
+                   "gen= lines)")
     p.add_argument("--notify", action="store_true",
                    help="also advertise: SSDP NOTIFY and NAT-PMP "
                    "announcements every second")

@@ -6,8 +6,10 @@
 # Throughout, portkeeperd stays up, its API answers within 100 ms, each new
 # forward fails with a sentence that says what the router did wrong, no
 # bogus address is ever reported as the external one, and the CLI gives a
-# clear error within its timeout.  Then, with the real miniupnpd back, a
-# rogue IGD on the laptop is never used.
+# clear error within its timeout.  Before all that, a router that turns
+# slow part way through a round: at the round's deadline the forwards it
+# made are active and only the rest failed.  Then, with the real miniupnpd
+# back, a rogue IGD on the laptop is never used.
 . "$(dirname "$0")/lib.sh"
 require_netns
 PKD=${PORTKEEPERD:-$(dirname "$PORTKEEPER")/portkeeperd}
@@ -73,11 +75,12 @@ h_stop() {
 	wait "$H_PID" 2>/dev/null
 	H_PID=
 }
-# h_modes UPNP NATPMP EXT_IP: new modes, in effect when this returns.
+# h_modes UPNP NATPMP EXT_IP [AFTER]: new modes, in effect when this
+# returns (AFTER: how many forwards slow-after makes at once).
 h_modes() {
 	H_GEN=$((H_GEN + 1))
-	printf 'upnp=%s\nnatpmp=%s\next-ip=%s\ngen=%s\n' "$@" "$H_GEN" \
-	    > "$T_WORK/modes.new"
+	printf 'upnp=%s\nnatpmp=%s\next-ip=%s\nafter=%s\ngen=%s\n' "$1" "$2" \
+	    "$3" "${4:-0}" "$H_GEN" > "$T_WORK/modes.new"
 	mv "$T_WORK/modes.new" "$T_WORK/modes"
 	H_MARK=$(wc -l < "$H_LOG")
 	until_ok 5 grep -q "ready gen $H_GEN\$" "$H_LOG"
@@ -270,6 +273,79 @@ jcheck() {
 }
 
 # -------------------------------------------------------------------------
+if ! h_start router --modes "$T_WORK/modes" --alt-source 192.168.77.2; then
+	nok "the hostile router starts"
+	exit 1
+fi
+
+# A round that misses its deadline (8 s, and 3 s a task) part way through:
+# a portkeeperd of its own starts with four forwards, all in its first
+# round; the router makes the first at once, then answers every SOAP
+# request 3.8 s late (two a forward: AddPortMapping, then reading the entry
+# back), so that the second and third are made by 15.2 s and the fourth
+# would be by 22.8 s, after the deadline at 20 s.  What the router made
+# must be reported active, and only what it had not finished failed.
+P_SOCK=$T_WORK/partial.sock P_LOG=$SHM/partial.log
+mkdir -p "$SHM/pstate"
+{
+	printf '[portkeeper]\nlease = 120\nstate_dir = %s\nsocket = %s\n' \
+	    "$SHM/pstate" "$P_SOCK"
+	printf 'verify_interval = 3600\n'
+	for i in 1 2 3 4; do
+		printf '\n[forward p%d]\nexternal = %d\ninternal = 8080\n' \
+		    "$i" $((9500 + i))
+	done
+} > "$T_WORK/partial.conf"
+h_modes slow-after off 11.22.33.2 1 || nok "the hostile router turns slow-after"
+start=$(date +%s%N)
+ip netns exec "$PK_NET-pi" "$PKD" -f -v -c "$T_WORK/partial.conf" >> "$P_LOG" 2>&1 &
+P_PID=$!
+if until_ok 35 grep -q "missed its deadline" "$P_LOG"; then
+	ok "a round the router answers too slowly misses its deadline after $(ms_since "$start") ms: $(grep -o "missed its deadline.*" "$P_LOG" | head -1)"
+else
+	nok "a round the router answers too slowly misses its deadline"
+fi
+pk status --socket "$P_SOCK" --json
+echo "$OUT" > "$T_WORK/partial.json"
+# The forwards in order: those the router made (as many as the log says
+# were done, at least the first), then those it had not, with the words
+# of the deadline; every one made was asked of the router.
+if "$PY" - "$T_WORK/partial.json" "$P_LOG" "$H_LOG" > "$T_WORK/jcheck" 2>&1 <<'PARTIAL'
+import json, re, sys
+j = json.load(open(sys.argv[1]))
+log = open(sys.argv[2]).read()
+router = open(sys.argv[3]).read()
+m = re.search(r"missed its deadline with (\d+) of 4 task", log)
+f = {x["name"]: x for x in j["forwards"]}
+got = [(n, f[n]["state"]) for n in ("p1", "p2", "p3", "p4")]
+print(", ".join("%s %s" % g for g in got), "; log:",
+      m.group(0) if m else None)
+if m is None:
+    sys.exit(1)
+done = int(m.group(1))
+for i, n in enumerate(("p1", "p2", "p3", "p4")):
+    if i < done:
+        ok = f[n]["state"] == "active" and f[n]["method"] == "upnp" and \
+            re.search(r"soap AddPortMapping ext %d$" % (9501 + i), router,
+                      re.M)
+    else:
+        ok = f[n]["state"] == "failed" and \
+            "did not finish answering in time" in (f[n]["error"] or "")
+    if not ok:
+        print("%s: %r" % (n, f[n]))
+        sys.exit(1)
+sys.exit(0 if 1 <= done < 4 else 1)
+PARTIAL
+then
+	ok "the forwards the router made are active, only the others failed: $(head -1 "$T_WORK/jcheck")"
+else
+	nok "the forwards the router made are active, only the others failed: $(cat "$T_WORK/jcheck")"
+fi
+kill -TERM "$P_PID"; wait "$P_PID"; rc=$?
+check "that portkeeperd stops cleanly on SIGTERM" [ "$rc" = 0 ]
+# The main daemon starts with no router to find, as before.
+h_modes off off 11.22.33.2 || nok "the hostile router switches off"
+
 start_daemon
 for _ in $(seq 50); do
 	api GET /api/health && [ "$CODE" = 200 ] && break
@@ -277,10 +353,6 @@ for _ in $(seq 50); do
 done
 RSS0=$(awk '/^VmRSS/ {print $2}' "/proc/$PKD_PID/status" 2>/dev/null)
 check "portkeeperd answers on its control socket" [ "$CODE" = 200 ]
-if ! h_start router --modes "$T_WORK/modes" --alt-source 192.168.77.2; then
-	nok "the hostile router starts"
-	exit 1
-fi
 lat_start
 MAX_THREADS=0 N=0
 
@@ -499,9 +571,10 @@ check "portkeeperd stops cleanly on SIGTERM, with no round left hanging" \
     eval '[ "$rc" = 0 ] && [ "$(ms_since "$start")" -lt 3000 ]'
 check "no sanitizer report from the daemon or the CLI" not grep -qE \
     "AddressSanitizer|LeakSanitizer|runtime error:" "$SHM/pkd.log" \
-    "$T_WORK"/cli.*.err "$T_WORK/err"
+    "$P_LOG" "$T_WORK"/cli.*.err "$T_WORK/err"
 note "the whole test took $(( $(ms_since "$T0") / 1000 )) s"
 if [ "$T_FAILED" != 0 ]; then
+	sed 's/^/# partial: /' "$P_LOG" | tail -15
 	sed 's/^/# /' "$SHM/pkd.log" | tail -40
 	sed 's/^/# /' "$T_WORK/hostile.err" 2>/dev/null | tail -10
 fi
