@@ -3,7 +3,7 @@
 # made, the web API (status, a forward added and removed, bad JSON, a wrong
 # password, the page, metrics, the event stream, the doctor), a router
 # restart, a WAN address change, SIGHUP, SIGUSR1, and SIGTERM with a
-# diagnosis still running.  Zero errors and zero leaks.
+# diagnosis and password checks still running.  Zero errors and zero leaks.
 . "$(dirname "$0")/lib.sh"
 require_netns
 PKD=${PORTKEEPERD:-$(dirname "$PORTKEEPER")/portkeeperd}
@@ -16,6 +16,8 @@ http_start 8080 || { nok "HTTP server on the pi"; exit 1; }
 
 mkdir -p "$T_WORK/state"
 htpasswd -nbB -C 5 admin secret > "$T_WORK/htpasswd"
+# Checked on threads, and slow under valgrind: in flight at SIGTERM.
+for u in s1 s2 s3; do htpasswd -nbB -C 10 "$u" pw >> "$T_WORK/htpasswd"; done
 cat > "$T_WORK/conf" <<CONF
 [portkeeper]
 state_dir = $T_WORK/state
@@ -74,10 +76,21 @@ in_ns laptop curl -s --max-time 30 -u admin:secret "${JSON[@]}" -d '{"port":8080
 DOC_PID=$!
 # Under valgrind a diagnosis takes seconds: give the request time to start.
 sleep 2
+AUTH_PIDS=()
+for u in s1 s2 s3; do
+	in_ns laptop curl -s --max-time 30 -o /dev/null -w '%{http_code}\n' \
+	    -u "$u:pw" "$B/api/status" > "$T_WORK/auth-$u" 2>/dev/null &
+	AUTH_PIDS+=($!)
+done
+sleep 0.5
 kill -TERM "$VG_PID"
 wait "$VG_PID"
 rc=$?
-wait "$SSE_PID" "$DOC_PID"
+wait "$SSE_PID" "$DOC_PID" "${AUTH_PIDS[@]}"
+codes=$(cat "$T_WORK"/auth-s? | sort | tr '\n' ' ')
+note "password checks in flight at SIGTERM answered: $codes"
+check "password checks in flight at SIGTERM are answered (200 or 503)" \
+    eval '[ "$(grep -cE "^(200|503)$" "$T_WORK"/auth-s?  | awk -F: "{n+=\$2} END {print n}")" = 3 ]'
 check "event stream carried events" grep -q '^event: ' "$T_WORK/sse"
 # Either it was cut short and told why, or it had finished: never hung up on.
 check "a diagnosis in flight at SIGTERM is answered" \
