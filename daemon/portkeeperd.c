@@ -42,6 +42,7 @@
 #define RETRY_MAX_MS		60000
 #define NETCHECK_DEBOUNCE_MS	200
 #define SHUTDOWN_WAIT_MS	8000
+#define STATE_FLUSH_MS		5000	/* for the last state.json, at exit */
 #define LAST_SEEN_SAVE_MS	(3600 * 1000)	/* see probe_finished */
 #define WEBFWD_FILE		"forwards.conf"
 
@@ -418,19 +419,80 @@ plan_closes(struct pkd *d)
 	}
 }
 
+/* A write of state.json failed: said once per distinct error. */
 static void
-save_state(struct pkd *d)
+state_failed(struct pkd *d, const char *err)
+{
+	if (strcmp(d->st_error, err) != 0)
+		log_warnx("%s", err);
+	str_copy(d->st_error, err, sizeof(d->st_error));
+	/* What failed to be written is written again at the next save. */
+	d->st_dirty = true;
+}
+
+/* The writer finished writes: what came of them. */
+static void
+state_collect(struct pkd *d)
 {
 	char err[512];
 
+	switch (writer_collect(d->st_writer, err, sizeof(err))) {
+	case -1:
+		state_failed(d, err);
+		break;
+	case 1:
+		if (d->st_error[0] != '\0')
+			log_warnx("%s/%s written again", d->cfg.state_dir,
+			    STATE_FILE);
+		d->st_error[0] = '\0';
+		break;
+	}
+}
+
+/*
+ * Hands the state to the writer thread: the loop only serializes it, the
+ * fsyncs that make the write atomic happen off the loop.
+ */
+static void
+save_state(struct pkd *d)
+{
+	char *text, *nl, err[PATH_MAX + 64];
+	size_t len;
+
 	if (!d->st_dirty)
 		return;
-	if (state_save(d->cfg.state_dir, &d->st, err, sizeof(err)) == -1)
-		log_warnx("%s", err);
-	else {
-		d->st_dirty = false;
-		d->st_touched = mono_ms();
+	/* One JSON document ending in a newline, as state_save writes it. */
+	if ((text = state_to_json(&d->st)) == NULL ||
+	    (nl = realloc(text, (len = strlen(text)) + 2)) == NULL) {
+		free(text);
+		snprintf(err, sizeof(err), "%s/%s: %s", d->cfg.state_dir,
+		    STATE_FILE, strerror(ENOMEM));
+		state_failed(d, err);
+		return;
 	}
+	nl[len++] = '\n';
+	nl[len] = '\0';
+	writer_put(d->st_writer, nl, len);
+	d->st_dirty = false;
+	d->st_touched = mono_ms();
+}
+
+/*
+ * At a clean stop: waits for the writer to write the last state, so that
+ * nothing is lost, but not forever on a disk that hangs.
+ */
+static void
+state_finish(struct pkd *d)
+{
+	if (writer_flush(d->st_writer, mono_ms() + STATE_FLUSH_MS) == -1) {
+		log_warnx("%s/%s: not written within %d s; the last changes "
+		    "may be lost", d->cfg.state_dir, STATE_FILE,
+		    STATE_FLUSH_MS / 1000);
+		return;		/* the thread still writes: leave it be */
+	}
+	state_collect(d);
+	writer_free(d->st_writer);
+	d->st_writer = NULL;
 }
 
 /* Starts a round if there is work and none is in flight. */
@@ -1037,6 +1099,12 @@ setup(struct pkd *d)
 		log_warn("state directory %s", d->cfg.state_dir);
 		return -1;
 	}
+	if ((d->st_writer = writer_start(d->cfg.state_dir, STATE_FILE,
+	    0600)) == NULL) {
+		log_warn("cannot start the thread that writes %s/%s",
+		    d->cfg.state_dir, STATE_FILE);
+		return -1;
+	}
 	state_init(&d->st);
 	if (state_load(d->cfg.state_dir, &d->st, err, sizeof(err)) == -1) {
 		/* Keep the bad file for a person to look at; start afresh. */
@@ -1160,6 +1228,7 @@ loop(struct pkd *d)
 			next = wd;
 
 		fds[n] = d->sigfd;
+		fds[++n] = writer_fd(d->st_writer);
 		if (d->job != NULL)
 			fds[++n] = job_fd(d->job);
 		if (d->w.pmp_fd != -1)
@@ -1188,6 +1257,8 @@ loop(struct pkd *d)
 			if (fds[i] == d->sigfd) {
 				if (!handle_signals(d))
 					return;
+			} else if (fds[i] == writer_fd(d->st_writer)) {
+				state_collect(d);
 			} else if (d->job != NULL && fds[i] == job_fd(d->job)) {
 				if (job_done(d->job))
 					round_reap(d, now, false);
@@ -1284,7 +1355,9 @@ main(int argc, char **argv)
 
 	shutdown_forwards(&d);
 	save_state(&d);
+	/* The writer writes while the hooks finish. */
 	hookq_drain(&d.hooks, 5000);
+	state_finish(&d);
 	api_stop(&d);
 	watch_close(&d.w);
 	log_warnx("stopped");

@@ -131,6 +131,29 @@ enum watch_news watch_read(struct watch *, int fd, char *why, size_t whylen);
 int	watch_parse_announce(const unsigned char *buf, size_t len,
 	    uint32_t *epoch);
 
+/*
+ * The state writer (pkd_writer.c): a thread that writes one file of dir
+ * atomically (file_write_atomic), off the loop.  writer_start returns NULL
+ * with errno when it cannot start.
+ */
+struct writer;
+struct writer	*writer_start(const char *dir, const char *name,
+		    unsigned int mode);
+/* Hands over len bytes of text (malloc'd, now the writer's) to write. */
+void		 writer_put(struct writer *, char *text, size_t len);
+/* A descriptor that becomes readable when a write finished, for poll(). */
+int		 writer_fd(const struct writer *);
+/*
+ * The outcome of the writes finished since the last call: 0 none, 1 all
+ * written, -1 at least one failed (the last failure's "PATH: reason" in
+ * err).
+ */
+int		 writer_collect(struct writer *, char *err, size_t errlen);
+/* Waits until every text handed over is written: 0, or -1 at deadline. */
+int		 writer_flush(struct writer *, int64_t deadline);
+/* Stops the thread once it wrote what it was given, and frees it all. */
+void		 writer_free(struct writer *);
+
 /* The daemon. */
 struct pkd {
 	char			 cfg_path[PATH_MAX];
@@ -144,6 +167,8 @@ struct pkd {
 	struct state		 st;
 	bool			 st_dirty;
 	int64_t			 st_touched;	/* last write, monotonic ms */
+	struct writer		*st_writer;	/* writes state.json */
+	char			 st_error[512];	/* the last write's, or "" */
 	struct eventlog		 ev;
 	struct hookq		 hooks;
 	struct watch		 w;

@@ -1,0 +1,197 @@
+#!/bin/bash
+# A slow disk: every fsync of portkeeperd takes 1.5 s longer (the shim
+# tests/fault/slowfsync.c, preloaded), as on an SD card under load where
+# one fsync took 1.03 s.  Writing state.json takes two of them.  While the
+# state keeps changing (SIGHUPs that swap forwards, a WAN address change),
+# the API must answer as fast as ever: GET /api/status on the control
+# socket, sent every 100 ms whether the last one came back or not, median
+# and slowest under 100 ms.  A clean stop still writes the last state.
+. "$(dirname "$0")/lib.sh"
+require_netns
+PKD=${PORTKEEPERD:-$(dirname "$PORTKEEPER")/portkeeperd}
+CC=${CC:-cc}
+SLOW_MS=1500
+
+# The shim, built here as test_failalloc builds its driver.
+SHIM=$T_WORK/slowfsync.so
+if ! "$CC" -shared -fPIC -O2 -Wall -Wextra -Werror -o "$SHIM" \
+    "$TOP/tests/fault/slowfsync.c" -ldl > "$T_WORK/cc.log" 2>&1; then
+	sed 's/^/# /' "$T_WORK/cc.log"
+	nok "build the slow fsync shim"
+	exit 1
+fi
+# AddressSanitizer wants to come first; the shim only needs to come before
+# libc.
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+export ASAN_OPTIONS
+
+net_up
+CONF=$T_WORK/portkeeper.conf
+SOCK=$T_WORK/api.sock
+STATE=$T_WORK/state
+LOG=$T_WORK/pkd.log
+FSLOG=$T_WORK/fsync.log
+mkdir -p "$STATE"
+: > "$FSLOG"
+
+# Set A: f1-f3; set B: f1, g1, g2.  Each swap removes two forwards and
+# makes two, and so rewrites state.json.
+write_conf() {
+	{
+		printf '[portkeeper]\nlease = 120\nstate_dir = %s\n' "$STATE"
+		printf 'socket = %s\nverify_interval = 5\n' "$SOCK"
+		# The last state at a stop is then the one of the forwards.
+		printf 'remove_on_exit = no\n'
+		printf '\n[forward f1]\nexternal = 9301\ninternal = 8080\n'
+		if [ "$1" = A ]; then
+			printf '\n[forward f2]\nexternal = 9302\ninternal = 8080\n'
+			printf '\n[forward f3]\nexternal = 9303\ninternal = 8080\n'
+		else
+			printf '\n[forward g1]\nexternal = 9311\ninternal = 8080\n'
+			printf '\n[forward g2]\nexternal = 9312\ninternal = 8080\n'
+		fi
+	} > "$CONF.new" && mv -f "$CONF.new" "$CONF"
+}
+names() {
+	[ "$1" = A ] && echo "[('f1', 'active'), ('f2', 'active'), ('f3', 'active')]" ||
+	    echo "[('f1', 'active'), ('g1', 'active'), ('g2', 'active')]"
+}
+# The set is made, and the state as the daemon holds it says so too.
+set_active() {
+	pk status --socket "$SOCK" --json &&
+	    json_is 'sorted((f["name"], f["state"]) for f in j["forwards"])' "$(names "$1")"
+}
+state_has() {
+	"$PY" - "$STATE/state.json" "$@" <<'EOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+sys.exit(sorted(m["name"] for m in j["mappings"]) != sorted(sys.argv[2:]))
+EOF
+}
+writes() { grep -c '^fsync' "$FSLOG"; }
+
+write_conf A
+ip netns exec "$PK_NET-pi" env LD_PRELOAD="$SHIM" SLOWFSYNC_MS=$SLOW_MS \
+    SLOWFSYNC_LOG="$FSLOG" "$PKD" -f -v -c "$CONF" >> "$LOG" 2>&1 &
+PKD_PID=$!
+check "portkeeperd makes the three forwards of set A" until_ok 15 set_active A
+
+# GET /api/status every 100 ms, each on a thread of its own, so that a
+# loop that blocks shows in every request sent meanwhile, not in one.
+# Each is timed by curl (time_total).  As in test_hostile, a thread that
+# sleeps 10 ms at a time measures how late the machine lets it wake, and
+# each sample carries that lateness summed over its time.
+cat > "$T_WORK/sampler.py" <<'SAMPLER'
+import os, subprocess, sys, threading, time
+sock, out, stop = sys.argv[1:4]
+late = [0.0]
+lock = threading.Lock()
+rows = []
+
+
+def sleeper():
+    while True:
+        t = time.monotonic()
+        time.sleep(0.01)
+        d = time.monotonic() - t - 0.01
+        with lock:
+            late[0] += max(d - 0.002, 0)
+
+
+def one():
+    with lock:
+        l0 = late[0]
+    r = subprocess.run(["curl", "-s", "-o", "/dev/null", "--max-time", "10",
+                        "-w", "%{http_code} %{time_total}", "--unix-socket",
+                        sock, "http://pk/api/status"],
+                       stdout=subprocess.PIPE, text=True)
+    with lock:
+        rows.append("%s %.4f %d\n" % (r.stdout.strip() or "000 10",
+                                      late[0] - l0, r.returncode))
+
+
+threading.Thread(target=sleeper, daemon=True).start()
+threads = []
+next_at = time.monotonic()
+while not os.path.exists(stop):
+    t = threading.Thread(target=one)
+    t.start()
+    threads.append(t)
+    next_at += 0.1
+    time.sleep(max(next_at - time.monotonic(), 0))
+for t in threads:
+    t.join()
+with open(out, "w") as f:
+    f.writelines(rows)
+SAMPLER
+in_ns pi "$PY" "$T_WORK/sampler.py" "$SOCK" "$T_WORK/lat" "$T_WORK/lat.stop" &
+LAT_PID=$!
+w0=$(writes)
+t0=$(date +%s%N)
+
+# The state changes: set B, back to A, the router's WAN address.  Each
+# rewrite takes 3 s; the next change comes as soon as the daemon shows the
+# last one made, so that the writer is busy throughout.
+write_conf B
+kill -HUP "$PKD_PID"
+check "SIGHUP: set B is made" until_ok 20 set_active B
+write_conf A
+kill -HUP "$PKD_PID"
+check "SIGHUP: set A is made again" until_ok 20 set_active A
+OLD_WAN=$PK_WAN
+"$HOMENET" wan-change > "$T_WORK/wan" 2>&1
+NEW_WAN=$(tail -1 "$T_WORK/wan")
+ext_is_new() {
+	pk status --socket "$SOCK" --json && json_is 'j["external_ip"]' "$NEW_WAN"
+}
+check "the new WAN address $NEW_WAN (was $OLD_WAN) is seen" until_ok 15 ext_is_new
+# Until the writer is done with all of it.
+sleep $((SLOW_MS * 2 / 1000 + 1))
+touch "$T_WORK/lat.stop"
+wait "$LAT_PID"
+w1=$(writes)
+note "$(( ($(date +%s%N) - t0) / 1000000 )) ms of changes: $((w1 - w0)) slow fsyncs ($(( (w1 - w0) / 2 )) state.json writes)"
+# (Changes that come while a write is in progress are written together.)
+check "state.json was rewritten while the API was timed (twice at least)" \
+    [ $((w1 - w0)) -ge 4 ]
+
+# A request that got no answer (a full listen queue refuses at once)
+# counts as the slowest there can be: 10 s, curl's limit.
+cat > "$T_WORK/latsum.py" <<'LATSUM'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+bad = [r for r in rows if r[0] != "200"]
+t = [float(r[1]) if r[0] == "200" else 10.0 for r in rows]
+# Less the time the machine itself stalled meanwhile, never below 0.
+c = [max(t[i] - float(r[2]), 0) for i, r in enumerate(rows)]
+answered = [float(r[1]) for r in rows if r[0] == "200"] or [0]
+print("%d requests, median %.1f ms, slowest %.1f ms (%.1f ms less the "
+      "machine's stalls), %d unanswered%s, slowest answer %.1f ms" % (
+          len(t), statistics.median(t) * 1000, max(t) * 1000, max(c) * 1000,
+          len(bad), " (curl exit statuses %s)" % sorted(set(r[3] for r in bad))
+          if bad else "", max(answered) * 1000))
+sys.exit(0 if len(t) >= 50 and not bad and statistics.median(t) < 0.1 and
+         max(c) < 0.1 else 1)
+LATSUM
+"$PY" "$T_WORK/latsum.py" "$T_WORK/lat" > "$T_WORK/lat.sum"
+lat_rc=$?
+note "GET /api/status: $(cat "$T_WORK/lat.sum")"
+check "the API answered within 100 ms throughout (median and slowest)" [ "$lat_rc" = 0 ]
+
+# A clean stop right after a change: the last state is written first.
+write_conf B
+kill -HUP "$PKD_PID"
+check "SIGHUP: set B is made once more" until_ok 20 set_active B
+w0=$(writes)
+start=$(date +%s%N)
+kill -TERM "$PKD_PID"; wait "$PKD_PID"; rc=$?
+note "portkeeperd stopped in $(( ($(date +%s%N) - start) / 1000000 )) ms, after $(( $(writes) - w0 )) slow fsyncs"
+check "SIGTERM stops it cleanly" [ "$rc" = 0 ]
+check "... and state.json holds the last state, set B" state_has f1 g1 g2
+check "... with nothing left half-written" not test -e "$STATE/state.json.tmp"
+check "no write of state.json failed" not grep -qE \
+    "state\.json(\.tmp)?: |rename .*state\.json|not written within" "$LOG"
+check "no sanitizer report" not grep -qE \
+    "AddressSanitizer|LeakSanitizer|runtime error:" "$LOG"
+[ "$T_FAILED" = 0 ] || tail -30 "$LOG" | sed 's/^/# /'
+exit $T_FAILED
