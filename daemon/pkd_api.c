@@ -30,6 +30,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <nettle/memops.h>
 #include <signal.h>
@@ -72,6 +73,15 @@
  * thread still running after this is left to exit() with the daemon.
  */
 #define AUTH_STOP_MS		10000
+/*
+ * Each connection's 32 KiB pool comes from malloc, and glibc keeps what a
+ * burst of connections freed: 64 keep-alive connections left the daemon at
+ * 8 MB instead of 6.  Once the connections fall from TRIM_HIGH or more to
+ * TRIM_LOW or fewer (an open page keeps its event stream and maybe one
+ * more), the free memory goes back to the system.
+ */
+#define TRIM_HIGH		8
+#define TRIM_LOW		2
 
 #define CSP	"default-src 'self'; frame-ancestors 'none'; base-uri 'none'; " \
 		"form-action 'self'"
@@ -193,6 +203,8 @@ struct api {
 	uint64_t		 status_gen;
 	int64_t			 status_sec;
 	bool			 stopping;
+	unsigned		 nconn;		/* open, both listeners */
+	unsigned		 conn_peak;	/* since the last trim */
 };
 
 static const char *
@@ -1530,6 +1542,31 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 	return dispatch(a, q, c, method);
 }
 
+/* Counts open connections, for trim_memory. */
+static void
+conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct api *a = ((struct listener *)cls)->api;
+
+	(void)c;
+	(void)socket_ctx;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		if (++a->nconn > a->conn_peak)
+			a->conn_peak = a->nconn;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && a->nconn > 0)
+		a->nconn--;
+}
+
+static void
+trim_memory(struct api *a)
+{
+	if (a->conn_peak >= TRIM_HIGH && a->nconn <= TRIM_LOW) {
+		malloc_trim(0);
+		a->conn_peak = a->nconn;
+	}
+}
+
 static void
 completed(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
@@ -1683,6 +1720,7 @@ mhd_start(struct listener *l, int fd, unsigned int flags,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, l,
+	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, l,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_END);
@@ -1958,4 +1996,5 @@ api_run(struct pkd *d, int64_t now)
 		MHD_run(a->unix_l.mhd);
 	if (a->web_l.mhd != NULL)
 		MHD_run(a->web_l.mhd);
+	trim_memory(a);
 }
