@@ -106,40 +106,23 @@ api() {
 }
 
 # GET /api/status every 200 ms, timed by curl (time_total), for as long as
-# the test runs.  The machine these tests share can stall for seconds
-# (other test runs, package installs): a thread that sleeps 10 ms at a time
-# measures how late it wakes up, and a sample counts against portkeeperd
-# only when it was slower than 100 ms by more than that lateness.  A daemon
-# whose loop blocks keeps curl waiting while the sleeper wakes on time.
+# the test runs.  A sample counts against portkeeperd only when it was
+# slower than 100 ms by more than the machine stalled meanwhile (stall.py).
 # The same lateness, summed in ms in $T_WORK/stall, corrects the CLI's
 # timings.
 cat > "$T_WORK/sampler.py" <<'SAMPLER'
-import os, subprocess, sys, threading, time
+import os, subprocess, sys, time
+from stall import Stall
 sock, out, stop, stall = sys.argv[1:5]
-late = [0.0]
-lock = threading.Lock()
-
-
-def sleeper():
-    while True:
-        t = time.monotonic()
-        time.sleep(0.01)
-        d = time.monotonic() - t - 0.01
-        with lock:
-            late[0] += max(d - 0.002, 0)
-
-
-threading.Thread(target=sleeper, daemon=True).start()
+clock = Stall()
 with open(out, "a") as f:
     while not os.path.exists(stop):
-        with lock:
-            l0 = late[0]
+        l0 = clock.seconds()
         r = subprocess.run(["curl", "-s", "-o", "/dev/null", "--max-time",
                             "3", "-w", "%{http_code} %{time_total}",
                             "--unix-socket", sock, "http://pk/api/status"],
                            stdout=subprocess.PIPE, text=True)
-        with lock:
-            l1 = late[0]
+        l1 = clock.seconds()
         f.write("%s %.4f\n" % (r.stdout.strip() or "000 3", l1 - l0))
         f.flush()
         with open(stall + ".new", "w") as g:
@@ -151,7 +134,7 @@ SAMPLER
 echo 0 > "$T_WORK/stall"
 lat_start() {
 	rm -f "$T_WORK/lat.stop"
-	in_ns pi "$PY" "$T_WORK/sampler.py" "$SOCK" "$T_WORK/lat" \
+	PYTHONPATH=$TOP/tests/integration in_ns pi "$PY" "$T_WORK/sampler.py" "$SOCK" "$T_WORK/lat" \
 	    "$T_WORK/lat.stop" "$T_WORK/stall" &
 	LAT_PID=$!
 }

@@ -56,14 +56,7 @@ CONF
 # The daemon's log, each line with the wall-clock time it was written at,
 # through a FIFO so that $! is the daemon's PID.
 mkfifo "$T_WORK/log.fifo"
-"$PY" -c '
-import sys, time
-while True:
-    line = sys.stdin.readline()
-    if not line:
-        break
-    sys.stdout.write("%.3f %s" % (time.time(), line))
-    sys.stdout.flush()' < "$T_WORK/log.fifo" > "$LOG" &
+"$PY" "$TOP/tests/integration/stamp.py" < "$T_WORK/log.fifo" > "$LOG" &
 ip netns exec "$PK_NET-pi" "$PKD" -f -vv -c "$CONF" > "$T_WORK/log.fifo" 2>&1 &
 PKD_PID=$!
 t_start=${EPOCHREALTIME/./}

@@ -78,39 +78,29 @@ check "portkeeperd makes the three forwards of set A" until_ok 15 set_active A
 
 # GET /api/status every 100 ms, each on a thread of its own, so that a
 # loop that blocks shows in every request sent meanwhile, not in one.
-# Each is timed by curl (time_total).  As in test_hostile, a thread that
-# sleeps 10 ms at a time measures how late the machine lets it wake, and
-# each sample carries that lateness summed over its time.
+# Each is timed by curl (time_total), and carries how much the machine
+# stalled meanwhile (stall.py).
 cat > "$T_WORK/sampler.py" <<'SAMPLER'
 import os, subprocess, sys, threading, time
+from stall import Stall
 sock, out, stop = sys.argv[1:4]
-late = [0.0]
+clock = Stall()
 lock = threading.Lock()
 rows = []
 
 
-def sleeper():
-    while True:
-        t = time.monotonic()
-        time.sleep(0.01)
-        d = time.monotonic() - t - 0.01
-        with lock:
-            late[0] += max(d - 0.002, 0)
-
-
 def one():
-    with lock:
-        l0 = late[0]
+    l0 = clock.seconds()
     r = subprocess.run(["curl", "-s", "-o", "/dev/null", "--max-time", "10",
                         "-w", "%{http_code} %{time_total}", "--unix-socket",
                         sock, "http://pk/api/status"],
                        stdout=subprocess.PIPE, text=True)
+    late = clock.seconds() - l0
     with lock:
         rows.append("%s %.4f %d\n" % (r.stdout.strip() or "000 10",
-                                      late[0] - l0, r.returncode))
+                                      late, r.returncode))
 
 
-threading.Thread(target=sleeper, daemon=True).start()
 threads = []
 next_at = time.monotonic()
 while not os.path.exists(stop):
@@ -124,7 +114,8 @@ for t in threads:
 with open(out, "w") as f:
     f.writelines(rows)
 SAMPLER
-in_ns pi "$PY" "$T_WORK/sampler.py" "$SOCK" "$T_WORK/lat" "$T_WORK/lat.stop" &
+PYTHONPATH=$TOP/tests/integration in_ns pi "$PY" "$T_WORK/sampler.py" \
+    "$SOCK" "$T_WORK/lat" "$T_WORK/lat.stop" &
 LAT_PID=$!
 w0=$(writes)
 t0=$(date +%s%N)
