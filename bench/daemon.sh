@@ -61,27 +61,10 @@ HTTP_PID=
 MON_PID=
 fail=0
 
-stop_daemon() {
-	local i
-	[ -n "$PKD_PID" ] || return 0
-	kill -TERM "$PKD_PID" 2>/dev/null
-	# It removes its forwards first (up to 8 s when the router is mute).
-	for i in $(seq 100); do
-		kill -0 "$PKD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$PKD_PID" 2>/dev/null
-	wait "$PKD_PID" 2>/dev/null
-	PKD_PID=
-}
-stop_bg() {
-	local pid
-	for pid in "$@"; do
-		[ -n "$pid" ] || continue
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-}
+# shellcheck source=lib.sh
+. "$TOP/bench/lib.sh"
+
+stop_daemon() { stop_pid "$PKD_PID" 100; PKD_PID=; }
 cleanup() {
 	local rc=$?
 	stop_daemon
@@ -96,7 +79,6 @@ trap 'exit 130' INT TERM
 
 say() { echo "bench/daemon: $*" >&2; }
 in_ns() { local h=$1; shift; ip netns exec "$PK_NET-$h" "$@"; }
-now_us() { echo "${EPOCHREALTIME/./}"; }
 
 net_up() {
 	# shellcheck disable=SC2086
@@ -368,7 +350,6 @@ internal = $PORT"
 idle_rows=()
 IDLE_LOAD=
 cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
-status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
 idle_scenario() {
 	local i fwds="" tick a0 a1 t0 t1 cpu_ms pct rss hwm v

@@ -75,26 +75,13 @@ fail=0
 # shellcheck source=../tests/fault/quiet_router.sh
 . "$TOP/tests/fault/quiet_router.sh"
 
-stop_bg() {
-	local pid
-	for pid in "$@"; do
-		[ -n "$pid" ] || continue
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-}
+# shellcheck source=lib.sh
+. "$TOP/bench/lib.sh"
+
 # kill_daemon SIGNAL: stops the daemon, and its log's reader after it.
 kill_daemon() {
-	local i
 	[ -n "$PKD_PID" ] || return 0
-	kill "-$1" "$PKD_PID" 2>/dev/null
-	# SIGTERM removes the forwards first (at most 8 s).
-	for i in $(seq 150); do
-		kill -0 "$PKD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$PKD_PID" 2>/dev/null
-	wait "$PKD_PID" 2>/dev/null
+	stop_pid "$PKD_PID" 150 "$1"
 	PKD_PID=
 	wait "$TS_PID" 2>/dev/null
 	TS_PID=
@@ -113,11 +100,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say() { echo "bench/scale: $*" >&2; }
-now_us() { echo "${EPOCHREALTIME/./}"; }
-cpu_ms() {
-	awk -v t="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%d\n", ($12 + $13) * 1000 / t }' "/proc/$1/stat" 2>/dev/null
-}
-status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 # write_conf N LEASE VERIFY_INTERVAL
 write_conf() {
@@ -144,14 +126,7 @@ start_daemon() {
 	echo "=== $1" >> "$LOG"
 	rm -f "$WORK/log.fifo"
 	mkfifo "$WORK/log.fifo"
-	"$PYTHON" -c '
-import sys, time
-while True:
-    line = sys.stdin.readline()
-    if not line:
-        break
-    sys.stdout.write("%.3f %s" % (time.time(), line))
-    sys.stdout.flush()' < "$WORK/log.fifo" > "$WORK/pkd.log" &
+	"$PYTHON" "$TOP/tests/integration/stamp.py" < "$WORK/log.fifo" > "$WORK/pkd.log" &
 	TS_PID=$!
 	ip netns exec "$PK_NET-pi" "$PKD" -f -vv -c "$WORK/pk.conf" > "$WORK/log.fifo" 2>&1 &
 	PKD_PID=$!

@@ -92,17 +92,9 @@ chmod 755 "$WORK"
 PKD_PID=
 NGINX_PID=
 
-stop_pid() {
-	local pid=$1 i
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null
-	for i in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-}
+# shellcheck source=lib.sh
+. "$TOP/bench/lib.sh"
+
 cleanup() {
 	local rc=$?
 	stop_pid "$NGINX_PID"
@@ -319,19 +311,6 @@ EOF
 }
 
 # The results, one JSON line per round, in files per target.
-# cpu_ms PID...: their CPU time so far (utime + stime), in ms.
-CLK_TCK=$(getconf CLK_TCK)
-cpu_ms() {
-	local pid t=0 f
-	for pid in "$@"; do
-		# The fields after the command name, which ends with ")".
-		f=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
-		# shellcheck disable=SC2086
-		set -- $f
-		t=$((t + ${12} + ${13}))
-	done
-	echo $((t * 1000 / CLK_TCK))
-}
 server_pids() {
 	if [ "$1" = nginx ]; then
 		echo "$NGINX_PID" $(pgrep -P "$NGINX_PID")
