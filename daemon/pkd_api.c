@@ -74,6 +74,11 @@
  */
 #define AUTH_STOP_MS		10000
 /*
+ * How long stopping waits for forwards.conf to be saved: two fsyncs, as
+ * slow as 1.5 s each on a busy SD card.
+ */
+#define SAVE_STOP_MS		5000
+/*
  * Each connection's 32 KiB pool comes from malloc, and glibc keeps what a
  * burst of connections freed: 64 keep-alive connections left the daemon at
  * 8 MB instead of 6.  Once the connections fall from TRIM_HIGH or more to
@@ -146,6 +151,16 @@ enum req_auth {
 
 struct auth_slot;
 
+/*
+ * Where a request that changes the API's forwards is with forwards.conf
+ * (pkd_forward_add_begin and the rest in pkd.h).
+ */
+enum req_save {
+	SAVE_NONE,
+	SAVE_QUEUED,		/* suspended behind the change being saved */
+	SAVE_RUNNING,		/* suspended while a thread saves its change */
+};
+
 /* One request. */
 struct req {
 	enum route		 route;
@@ -164,6 +179,8 @@ struct req {
 	bool			 origin;	/* the one that started it */
 	struct sockaddr_storage	 addr;		/* the client, for the limiter */
 	bool			 has_addr;
+	enum req_save		 save;
+	struct req		*save_next;	/* SAVE_QUEUED: the next */
 };
 
 /*
@@ -197,6 +214,18 @@ struct api {
 	struct MHD_Connection	*doc_conn;	/* suspended, waiting */
 	struct auth_slot	 auth[AUTH_MAX];
 	size_t			 nauth;		/* slots in use */
+	/*
+	 * forwards.conf: the change being saved, on a thread, and the request
+	 * that waits for it (NULL once its client left: the change is still
+	 * applied); the requests with changes of their own, in order; and the
+	 * one of them resumed to go next.
+	 */
+	struct job		*save_job;
+	struct fwd_change	*save;
+	struct req		*save_req;
+	bool			 save_resumed;
+	struct req		*saveq, **saveq_tail;
+	struct req		*save_turn;
 	int			 auth_ep;	/* epoll: their job_fd()s */
 	char			*tls_cert, *tls_key;
 	char			*status;	/* cached document */
@@ -1010,26 +1039,18 @@ body_status(const struct webapi_error *err)
 	return MHD_HTTP_BAD_REQUEST;
 }
 
+/* The 201 of a forward just added: the forward as GET shows it. */
 static enum MHD_Result
-post_forward(struct api *a, struct req *q, struct MHD_Connection *c)
+forward_created(struct api *a, struct req *q, struct MHD_Connection *c,
+    const char *name)
 {
-	struct config_forward f;
-	struct webapi_error err;
 	struct MHD_Response *r;
-	char msg[512], loc[96], *s;
+	char loc[96], *s;
 	cJSON *o;
 	size_t i;
-	int rc;
 
-	if (webapi_parse_forward(q->body, q->len, &f, &err) == -1)
-		return reply_error(q, c, body_status(&err), err.code, "%s",
-		    err.msg);
-	if ((rc = pkd_forward_add(a->d, &f, msg, sizeof(msg))) != 0)
-		return reply_error(q, c, rc == PKD_CONFLICT ?
-		    MHD_HTTP_CONFLICT : MHD_HTTP_INTERNAL_SERVER_ERROR,
-		    rc == PKD_CONFLICT ? "conflict" : "internal", "%s", msg);
 	for (i = 0; i < a->d->nfwd; i++)
-		if (strcmp(a->d->fwd[i].cfg.name, f.name) == 0)
+		if (strcmp(a->d->fwd[i].cfg.name, name) == 0)
 			break;
 	if (i == a->d->nfwd)
 		return reply_error(q, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -1046,19 +1067,117 @@ post_forward(struct api *a, struct req *q, struct MHD_Connection *c)
 	}
 	add_common_headers(r, "application/json");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
-	snprintf(loc, sizeof(loc), "/api/forwards/%s", f.name);
+	snprintf(loc, sizeof(loc), "/api/forwards/%s", name);
 	MHD_add_response_header(r, "Location", loc);
 	return queue(q, c, MHD_HTTP_CREATED, r);
 }
 
-static enum MHD_Result
-delete_forward(struct api *a, struct req *q, struct MHD_Connection *c)
+/*
+ * Changes of forwards.conf, one at a time.  Whether q must wait for the
+ * change being saved (or for the request whose turn it is): it then waits,
+ * suspended, in order.
+ */
+static bool
+save_wait(struct api *a, struct req *q, struct MHD_Connection *c)
 {
-	char msg[512];
+	if (a->save_job == NULL &&
+	    (a->save_turn == NULL || a->save_turn == q)) {
+		a->save_turn = NULL;
+		return false;
+	}
+	q->save = SAVE_QUEUED;
+	q->save_next = NULL;
+	*a->saveq_tail = q;
+	a->saveq_tail = &q->save_next;
+	MHD_suspend_connection(c);
+	return true;
+}
 
-	switch (pkd_forward_remove(a->d, q->name, msg, sizeof(msg))) {
-	case 0:
-		return reply_empty(q, c, MHD_HTTP_NO_CONTENT, NULL);
+/* Lets the first waiting request go, once nothing is being saved. */
+static void
+save_kick(struct api *a)
+{
+	struct req *q;
+
+	/* Stopping: api_stop resumes them all, to be refused. */
+	if (a->stopping || a->save_job != NULL || a->save_turn != NULL ||
+	    (q = a->saveq) == NULL)
+		return;
+	if ((a->saveq = q->save_next) == NULL)
+		a->saveq_tail = &a->saveq;
+	q->save_next = NULL;
+	a->save_turn = q;
+	MHD_resume_connection(q->c);
+}
+
+/* Takes q out of the waiting line (its client left). */
+static void
+save_unqueue(struct api *a, struct req *q)
+{
+	struct req **p;
+
+	for (p = &a->saveq; *p != NULL; p = &(*p)->save_next) {
+		if (*p == q) {
+			*p = q->save_next;
+			break;
+		}
+	}
+	if (a->saveq == NULL)
+		a->saveq_tail = &a->saveq;
+	else
+		for (a->saveq_tail = &a->saveq; *a->saveq_tail != NULL;
+		    a->saveq_tail = &(*a->saveq_tail)->save_next)
+			;
+}
+
+/* Starts the thread that saves ch for q, which waits for it. */
+static enum MHD_Result
+save_start(struct api *a, struct req *q, struct MHD_Connection *c,
+    struct fwd_change *ch)
+{
+	if ((a->save_job = job_start(pkd_forward_save, ch,
+	    pkd_forward_change_free)) == NULL) {
+		pkd_forward_change_free(ch);
+		return reply_error(q, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "internal", "cannot start a thread to save the forward");
+	}
+	a->save = ch;
+	a->save_req = q;
+	a->save_resumed = false;
+	q->save = SAVE_RUNNING;
+	MHD_suspend_connection(c);
+	return MHD_YES;
+}
+
+/*
+ * The change is on disk, or could not be saved: applies it and lets the
+ * next request go.  0, or one of pkd.h's PKD_ codes with msg.
+ */
+static int
+save_finish(struct api *a, bool *add, char *name, size_t namelen,
+    char *msg, size_t msglen)
+{
+	int rc;
+
+	rc = pkd_forward_commit(a->d, a->save, msg, msglen);
+	if (add != NULL)
+		*add = pkd_forward_change_add(a->save, name, namelen);
+	job_release(a->save_job);
+	a->save_job = NULL;
+	a->save = NULL;
+	a->save_req = NULL;
+	save_kick(a);
+	return rc;
+}
+
+static enum MHD_Result
+change_refused(struct req *q, struct MHD_Connection *c, int rc,
+    const char *msg)
+{
+	switch (rc) {
+	case PKD_CONFLICT:
+		return reply_error(q, c, MHD_HTTP_CONFLICT, "conflict", "%s",
+		    msg);
 	case PKD_NOT_FOUND:
 		return reply_error(q, c, MHD_HTTP_NOT_FOUND, "not_found", "%s",
 		    msg);
@@ -1069,6 +1188,97 @@ delete_forward(struct api *a, struct req *q, struct MHD_Connection *c)
 		return reply_error(q, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "internal", "%s", msg);
 	}
+}
+
+static enum MHD_Result
+post_forward(struct api *a, struct req *q, struct MHD_Connection *c)
+{
+	struct config_forward f;
+	struct webapi_error err;
+	struct fwd_change *ch;
+	char msg[512];
+	int rc;
+
+	if (webapi_parse_forward(q->body, q->len, &f, &err) == -1)
+		return reply_error(q, c, body_status(&err), err.code, "%s",
+		    err.msg);
+	if (a->stopping)
+		return reply_error(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "stopping", "portkeeperd is stopping");
+	if (save_wait(a, q, c))
+		return MHD_YES;
+	if ((rc = pkd_forward_add_begin(a->d, &f, &ch, msg, sizeof(msg))) != 0)
+		return change_refused(q, c, rc, msg);
+	return save_start(a, q, c, ch);
+}
+
+static enum MHD_Result
+delete_forward(struct api *a, struct req *q, struct MHD_Connection *c)
+{
+	struct fwd_change *ch;
+	char msg[512];
+	int rc;
+
+	if (a->stopping)
+		return reply_error(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "stopping", "portkeeperd is stopping");
+	if (save_wait(a, q, c))
+		return MHD_YES;
+	if ((rc = pkd_forward_remove_begin(a->d, q->name, &ch, msg,
+	    sizeof(msg))) != 0)
+		return change_refused(q, c, rc, msg);
+	return save_start(a, q, c, ch);
+}
+
+/* The handler again for a request suspended over forwards.conf. */
+static enum MHD_Result
+save_resumed(struct api *a, struct req *q, struct MHD_Connection *c)
+{
+	char msg[512], name[CONFIG_NAME_MAX];
+	enum MHD_Result ret;
+	bool add;
+	int rc;
+
+	if (q->save == SAVE_QUEUED) {
+		/* Its turn, or the daemon stops. */
+		q->save = SAVE_NONE;
+		if (a->save_turn != q) {
+			if (!a->stopping) {
+				/* Not for us: keep waiting. */
+				q->save = SAVE_QUEUED;
+				MHD_suspend_connection(c);
+				return MHD_YES;
+			}
+			save_unqueue(a, q);
+		}
+		ret = q->route == R_FORWARD ? delete_forward(a, q, c) :
+		    post_forward(a, q, c);
+		/* It may have been refused without saving anything. */
+		if (a->save_turn == q)
+			a->save_turn = NULL;
+		save_kick(a);
+		return ret;
+	}
+	if (!job_done(a->save_job)) {
+		if (!a->stopping) {
+			a->save_resumed = false;
+			MHD_suspend_connection(c);
+			return MHD_YES;
+		}
+		/* The disk outlasted the wait at stopping. */
+		q->save = SAVE_NONE;
+		a->save_req = NULL;
+		return reply_error(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "stopping", "portkeeperd is stopping while the disk is "
+		    "still saving the change; it applies at the next start "
+		    "if it was saved");
+	}
+	q->save = SAVE_NONE;
+	rc = save_finish(a, &add, name, sizeof(name), msg, sizeof(msg));
+	if (rc != 0)
+		return change_refused(q, c, rc, msg);
+	return add ? forward_created(a, q, c, name) :
+	    reply_empty(q, c, MHD_HTTP_NO_CONTENT, NULL);
 }
 
 static void
@@ -1531,6 +1741,8 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (q->save != SAVE_NONE)
+		return save_resumed(a, q, c);
 	if (q->doctor) {
 		/* Stopping: answer now, or the daemon could not stop. */
 		if (a->doc_job != NULL && a->doc_conn == c &&
@@ -1583,6 +1795,15 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	/* Nor for its password check, which still counts when it ends. */
 	if (q->auth == AUTH_WAIT)
 		auth_leave(q);
+	/* Nor for its change, which is applied all the same. */
+	if (q->save == SAVE_RUNNING && l->api->save_req == q)
+		l->api->save_req = NULL;
+	if (q->save == SAVE_QUEUED)
+		save_unqueue(l->api, q);
+	if (l->api->save_turn == q) {
+		l->api->save_turn = NULL;
+		save_kick(l->api);
+	}
 	free(q->body);
 	free(q);
 	*con_cls = NULL;
@@ -1811,6 +2032,7 @@ api_start(struct pkd *d)
 	a->d = d;
 	a->unix_l.fd = a->web_l.fd = -1;
 	a->auth_ep = -1;
+	a->saveq_tail = &a->saveq;
 	ratelimit_init(&a->rl);
 	d->api = a;
 	if ((fd = unix_listen(a, d->cfg.socket)) != -1) {
@@ -1888,8 +2110,15 @@ api_stop(struct pkd *d)
 	for (k = 0; k < AUTH_MAX; k++)
 		if (a->auth[k].job != NULL)
 			job_wait(a->auth[k].job, now + AUTH_STOP_MS);
+	if (a->save_job != NULL)
+		job_wait(a->save_job, now + SAVE_STOP_MS);
 	if (a->doc_conn != NULL)
 		MHD_resume_connection(a->doc_conn);
+	/* A change saved meanwhile is answered; the waiting are refused. */
+	if (a->save_req != NULL && !a->save_resumed)
+		MHD_resume_connection(a->save_req->c);
+	for (q = a->saveq; q != NULL; q = q->save_next)
+		MHD_resume_connection(q->c);
 	for (k = 0; k < AUTH_MAX; k++)
 		for (q = a->auth[k].waiters; q != NULL; q = q->slot_next)
 			MHD_resume_connection(q->c);
@@ -1908,6 +2137,9 @@ api_stop(struct pkd *d)
 		MHD_stop_daemon(a->web_l.mhd);
 	if (a->doc_job != NULL)
 		job_release(a->doc_job);
+	/* A change still being saved is saved by its thread, or not at all. */
+	if (a->save_job != NULL)
+		job_release(a->save_job);
 	/* A thread that overran is abandoned: it frees its own at the end. */
 	for (k = 0; k < AUTH_MAX; k++) {
 		s = &a->auth[k];
@@ -1938,6 +2170,8 @@ api_fds(struct pkd *d, int *fds, int max)
 		fds[n++] = a->web_l.fd;
 	if (a->doc_job != NULL && n < max)
 		fds[n++] = job_fd(a->doc_job);
+	if (a->save_job != NULL && n < max)
+		fds[n++] = job_fd(a->save_job);
 	/* One descriptor for every password check in flight. */
 	if (a->nauth > 0 && n < max)
 		fds[n++] = a->auth_ep;
@@ -1966,6 +2200,28 @@ api_deadline(struct pkd *d, int64_t now)
 	return next;
 }
 
+/*
+ * A change saved: its request is resumed to answer, or, when its client
+ * left, the change is applied here.
+ */
+static void
+save_reap(struct api *a)
+{
+	char msg[512];
+
+	if (a->save_job != NULL && job_done(a->save_job)) {
+		if (a->save_req == NULL) {
+			if (save_finish(a, NULL, NULL, 0, msg, sizeof(msg)) != 0)
+				log_warnx("web: a change whose client left: %s",
+				    msg);
+		} else if (!a->save_resumed) {
+			a->save_resumed = true;
+			MHD_resume_connection(a->save_req->c);
+		}
+	}
+	save_kick(a);
+}
+
 void
 api_run(struct pkd *d, int64_t now)
 {
@@ -1986,6 +2242,7 @@ api_run(struct pkd *d, int64_t now)
 	}
 	if (a->nauth > 0)
 		auth_reap(a, now);
+	save_reap(a);
 	for (s = a->sse; s != NULL; s = s->next) {
 		if (s->suspended && sse_due(s, now)) {
 			s->suspended = false;

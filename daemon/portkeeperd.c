@@ -241,20 +241,57 @@ webfwd_load(struct pkd *d)
 	config_free(&wc);
 }
 
-/* Writes the API's forwards (list) to state_dir/forwards.conf. */
-static int
-webfwd_save(struct pkd *d, const struct config_forward *list, size_t n,
-    char *msg, size_t msglen)
-{
-	char *text = NULL, err[512];
-	size_t len = 0, i;
-	FILE *fp;
-	int rc;
+/*
+ * A change of the API's forwards.  The loop checks it and prepares the new
+ * list and the file's text, a thread saves forwards.conf (two fsyncs, which
+ * took seconds on a busy SD card), and the loop applies it once it is on
+ * disk: the API answers only then, because its answer promises that the
+ * forward survives a restart.
+ */
+struct fwd_change {
+	bool			 add;
+	char			 name[CONFIG_NAME_MAX];
+	struct config_forward	 f;		/* add: the new forward */
+	struct config_forward	*list;		/* the API's forwards after it */
+	size_t			 n;
+	char			*text;		/* forwards.conf as it will be */
+	size_t			 len;
+	char			 dir[PATH_MAX];
+	int			 rc;		/* the save: 0 or -1 */
+	char			 err[512];
+};
 
-	if ((fp = open_memstream(&text, &len)) == NULL) {
+void
+pkd_forward_change_free(void *arg)
+{
+	struct fwd_change *ch = arg;
+
+	if (ch == NULL)
+		return;
+	free(ch->list);
+	free(ch->text);
+	free(ch);
+}
+
+/* The change with list (taken over) and the text of forwards.conf. */
+static int
+change_new(struct pkd *d, struct config_forward *list, size_t n,
+    struct fwd_change **out, char *msg, size_t msglen)
+{
+	struct fwd_change *ch;
+	FILE *fp = NULL;
+	size_t i;
+
+	if ((ch = calloc(1, sizeof(*ch))) == NULL ||
+	    (fp = open_memstream(&ch->text, &ch->len)) == NULL) {
+		free(ch);
+		free(list);
 		snprintf(msg, msglen, "out of memory");
-		return -1;
+		return PKD_FAILED;
 	}
+	ch->list = list;
+	ch->n = n;
+	str_copy(ch->dir, d->cfg.state_dir, sizeof(ch->dir));
 	fprintf(fp, "; Forwards added through portkeeperd's web API.  "
 	    "portkeeperd rewrites this\n; file: put forwards of your own in "
 	    "portkeeper.conf.\n");
@@ -263,26 +300,21 @@ webfwd_save(struct pkd *d, const struct config_forward *list, size_t n,
 		    "protocol = %s\n", list[i].name, list[i].ext, list[i].in,
 		    proto_str(list[i].proto));
 	if (fclose(fp) != 0) {
-		free(text);
+		pkd_forward_change_free(ch);
 		snprintf(msg, msglen, "out of memory");
-		return -1;
+		return PKD_FAILED;
 	}
-	rc = file_write_atomic(d->cfg.state_dir, WEBFWD_FILE, text, len, 0640,
-	    err, sizeof(err));
-	free(text);
-	if (rc == -1) {
-		log_warnx("%s", err);
-		snprintf(msg, msglen, "cannot save the forward: %s", err);
-	}
-	return rc;
+	*out = ch;
+	return 0;
 }
 
 int
-pkd_forward_add(struct pkd *d, const struct config_forward *f, char *msg,
-    size_t msglen)
+pkd_forward_add_begin(struct pkd *d, const struct config_forward *f,
+    struct fwd_change **out, char *msg, size_t msglen)
 {
-	struct config_forward *nw, all_one;
+	struct config_forward *nw;
 	size_t i;
+	int rc;
 
 	if (d->webfwd_broken) {
 		snprintf(msg, msglen, "%s", d->webfwd_err);
@@ -302,32 +334,24 @@ pkd_forward_add(struct pkd *d, const struct config_forward *f, char *msg,
 	}
 	if (d->nwebfwd > 0)
 		memcpy(nw, d->webfwd, d->nwebfwd * sizeof(*nw));
-	all_one = *f;
-	all_one.line = 0;
-	nw[d->nwebfwd] = all_one;
-	/* On disk first: a forward the API accepted survives a restart. */
-	if (webfwd_save(d, nw, d->nwebfwd + 1, msg, msglen) == -1) {
-		free(nw);
-		return PKD_FAILED;
-	}
-	free(d->webfwd);
-	d->webfwd = nw;
-	d->nwebfwd++;
-	if (fwd_merge(d, &d->cfg) == -1) {
-		snprintf(msg, msglen, "out of memory");
-		return PKD_FAILED;
-	}
-	log_warnx("forward %s (port %u/%s to %u) added through the API",
-	    f->name, f->ext, proto_str(f->proto), f->in);
+	nw[d->nwebfwd] = *f;
+	nw[d->nwebfwd].line = 0;
+	if ((rc = change_new(d, nw, d->nwebfwd + 1, out, msg, msglen)) != 0)
+		return rc;
+	(*out)->add = true;
+	(*out)->f = nw[d->nwebfwd];
+	str_copy((*out)->name, f->name, sizeof((*out)->name));
 	return 0;
 }
 
 int
-pkd_forward_remove(struct pkd *d, const char *name, char *msg, size_t msglen)
+pkd_forward_remove_begin(struct pkd *d, const char *name,
+    struct fwd_change **out, char *msg, size_t msglen)
 {
 	struct config_forward *nw = NULL;
 	const struct config_forward *cf;
 	size_t i, n = 0;
+	int rc;
 
 	if ((cf = config_find(&d->cfg, name)) != NULL) {
 		snprintf(msg, msglen, "forward \"%s\" is defined in %s at line "
@@ -354,20 +378,56 @@ pkd_forward_remove(struct pkd *d, const char *name, char *msg, size_t msglen)
 	for (i = 0; i < d->nwebfwd; i++)
 		if (strcmp(d->webfwd[i].name, name) != 0)
 			nw[n++] = d->webfwd[i];
-	if (webfwd_save(d, nw, n, msg, msglen) == -1) {
-		free(nw);
+	if ((rc = change_new(d, nw, n, out, msg, msglen)) != 0)
+		return rc;
+	str_copy((*out)->name, name, sizeof((*out)->name));
+	return 0;
+}
+
+bool
+pkd_forward_change_add(const struct fwd_change *ch, char *name, size_t len)
+{
+	str_copy(name, ch->name, len);
+	return ch->add;
+}
+
+/* On a thread of its own (job_start): nothing of the daemon is touched. */
+void
+pkd_forward_save(void *arg)
+{
+	struct fwd_change *ch = arg;
+
+	ch->rc = file_write_atomic(ch->dir, WEBFWD_FILE, ch->text, ch->len,
+	    0640, ch->err, sizeof(ch->err));
+}
+
+int
+pkd_forward_commit(struct pkd *d, struct fwd_change *ch, char *msg,
+    size_t msglen)
+{
+	if (ch->rc == -1) {
+		log_warnx("%s", ch->err);
+		snprintf(msg, msglen, "cannot save the forward: %s", ch->err);
 		return PKD_FAILED;
 	}
+	/* The list moves into the daemon. */
 	free(d->webfwd);
-	d->webfwd = nw;
-	d->nwebfwd = n;
+	d->webfwd = ch->list;
+	d->nwebfwd = ch->n;
+	ch->list = NULL;
+	ch->n = 0;
 	if (fwd_merge(d, &d->cfg) == -1) {
 		snprintf(msg, msglen, "out of memory");
 		return PKD_FAILED;
 	}
-	/* What the router holds for it goes on the closing list. */
-	plan_closes(d);
-	log_warnx("forward %s removed through the API", name);
+	if (ch->add) {
+		log_warnx("forward %s (port %u/%s to %u) added through the API",
+		    ch->f.name, ch->f.ext, proto_str(ch->f.proto), ch->f.in);
+	} else {
+		/* What the router holds for it goes on the closing list. */
+		plan_closes(d);
+		log_warnx("forward %s removed through the API", ch->name);
+	}
 	return 0;
 }
 

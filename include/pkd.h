@@ -206,17 +206,31 @@ void	pkd_event(struct pkd *, enum event_type, const char *forward,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /*
- * Forwards through the API.  0, or one of these with a sentence in msg.
- * Both save state_dir/forwards.conf before changing anything.
+ * Forwards through the API, in three steps, so that the loop never waits
+ * for the disk: *_begin checks the change on the loop and prepares it (0,
+ * or one of these with a sentence in msg); pkd_forward_save, on a thread of
+ * its own (job_start), writes state_dir/forwards.conf; pkd_forward_commit,
+ * back on the loop, applies the change once it is on disk (0, or
+ * PKD_FAILED when it could not be saved: nothing changed).  One change at a
+ * time: the next begins after the last was committed.
  */
 #define PKD_CONFLICT	1	/* the name or external port is taken */
 #define PKD_NOT_FOUND	2
 #define PKD_READ_ONLY	3	/* from portkeeper.conf */
 #define PKD_FAILED	4	/* could not be saved */
-int	pkd_forward_add(struct pkd *, const struct config_forward *,
-	    char *msg, size_t msglen);
-int	pkd_forward_remove(struct pkd *, const char *name, char *msg,
+struct fwd_change;
+int	pkd_forward_add_begin(struct pkd *, const struct config_forward *,
+	    struct fwd_change **, char *msg, size_t msglen);
+int	pkd_forward_remove_begin(struct pkd *, const char *name,
+	    struct fwd_change **, char *msg, size_t msglen);
+void	pkd_forward_save(void *change);
+int	pkd_forward_commit(struct pkd *, struct fwd_change *, char *msg,
 	    size_t msglen);
+/* Whether it adds a forward (or removes one), and the forward's name. */
+bool	pkd_forward_change_add(const struct fwd_change *, char *name,
+	    size_t len);
+/* Frees a change, committed or not (a job's free_arg). */
+void	pkd_forward_change_free(void *change);
 
 /*
  * The HTTP API (docs/api.md), in the daemon's loop: on the control socket,

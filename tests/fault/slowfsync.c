@@ -4,8 +4,9 @@
  * process wait SLOWFSYNC_MS milliseconds (default 1500) before doing the
  * real one: an SD card busy with other writes took 1.03 s for one fsync.
  * With SLOWFSYNC_LOG set, it appends a line per call to that file ("fsync
- * FD MS", MS the time the call took in all), so that a test can tell that
- * the slow calls happened, and when.
+ * FD MS PATH", MS the time the call took in all, PATH the file's name as
+ * /proc/self/fd has it), so that a test can tell that the slow calls
+ * happened, when, and to which file.
  *
  * Build: cc -shared -fPIC -o slowfsync.so slowfsync.c -ldl
  */
@@ -13,6 +14,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +53,15 @@ slow(const char *name, int (*real)(int), int fd)
 {
 	struct timespec ts;
 	long start = now_ms();
-	char line[64];
+	char line[PATH_MAX + 64], proc[32], path[PATH_MAX];
+	ssize_t plen;
 	int rc, saved, lfd, n;
+
+	/* Before the real call: a directory's name, a file's before rename. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if ((plen = readlink(proc, path, sizeof(path) - 1)) < 0)
+		plen = 0;
+	path[plen] = '\0';
 
 	ts.tv_sec = delay_ms / 1000;
 	ts.tv_nsec = (delay_ms % 1000) * 1000000;
@@ -66,8 +75,8 @@ slow(const char *name, int (*real)(int), int fd)
 	saved = errno;
 	if (log_path != NULL && (lfd = open(log_path, O_WRONLY | O_APPEND |
 	    O_CREAT | O_CLOEXEC, 0644)) != -1) {
-		n = snprintf(line, sizeof(line), "%s %d %ld\n", name, fd,
-		    now_ms() - start);
+		n = snprintf(line, sizeof(line), "%s %d %ld %s\n", name, fd,
+		    now_ms() - start, path);
 		/* The log is a help, not the test: a failed write is lost. */
 		if (n > 0 && write(lfd, line, (size_t)n) != n)
 			n = 0;
