@@ -224,7 +224,7 @@ struct api {
 	struct fwd_change	*save;
 	struct req		*save_req;
 	bool			 save_resumed;
-	struct req		*saveq, **saveq_tail;
+	struct req		*saveq;
 	struct req		*save_turn;
 	int			 auth_ep;	/* epoll: their job_fd()s */
 	char			*tls_cert, *tls_key;
@@ -406,10 +406,13 @@ queue(struct req *q, struct MHD_Connection *c, unsigned int status,
 	return ret;
 }
 
-/* Sends body (which this takes over) as JSON; allow is for 405. */
+/*
+ * Sends body (which this takes over) as JSON, with one more header if
+ * hname is not NULL (Allow, Location, Retry-After).
+ */
 static enum MHD_Result
 reply(struct req *q, struct MHD_Connection *c, unsigned int status,
-    char *body, const char *allow)
+    char *body, const char *hname, const char *hvalue)
 {
 	struct MHD_Response *r;
 
@@ -423,14 +426,15 @@ reply(struct req *q, struct MHD_Connection *c, unsigned int status,
 	}
 	add_common_headers(r, "application/json");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
-	if (allow != NULL)
-		MHD_add_response_header(r, "Allow", allow);
+	if (hname != NULL)
+		MHD_add_response_header(r, hname, hvalue);
 	return queue(q, c, status, r);
 }
 
+/* Sends o (which this takes over), with reply's extra header. */
 static enum MHD_Result
-reply_json(struct req *q, struct MHD_Connection *c, unsigned int status,
-    cJSON *o)
+reply_json_hdr(struct req *q, struct MHD_Connection *c, unsigned int status,
+    cJSON *o, const char *hname, const char *hvalue)
 {
 	char *s;
 
@@ -438,24 +442,39 @@ reply_json(struct req *q, struct MHD_Connection *c, unsigned int status,
 		return MHD_NO;
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
-	return reply(q, c, status, s, NULL);
+	return reply(q, c, status, s, hname, hvalue);
+}
+
+static enum MHD_Result
+reply_json(struct req *q, struct MHD_Connection *c, unsigned int status,
+    cJSON *o)
+{
+	return reply_json_hdr(q, c, status, o, NULL, NULL);
+}
+
+/* {"error":{"code":CODE,"message":MSG}} */
+static cJSON *
+error_json(const char *code, const char *msg)
+{
+	cJSON *o = cJSON_CreateObject(), *e;
+
+	e = cJSON_AddObjectToObject(o, "error");
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", msg);
+	return o;
 }
 
 static enum MHD_Result __attribute__((format(printf, 5, 6)))
 reply_error(struct req *q, struct MHD_Connection *c, unsigned int status,
     const char *code, const char *fmt, ...)
 {
-	cJSON *o = cJSON_CreateObject(), *e;
 	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	e = cJSON_AddObjectToObject(o, "error");
-	cJSON_AddStringToObject(e, "code", code);
-	cJSON_AddStringToObject(e, "message", msg);
-	return reply_json(q, c, status, o);
+	return reply_json(q, c, status, error_json(code, msg));
 }
 
 /* An error that says when to try again (Retry-After, in seconds). */
@@ -463,25 +482,11 @@ static enum MHD_Result
 reply_retry(struct req *q, struct MHD_Connection *c, unsigned int status,
     const char *code, const char *msg, unsigned retry)
 {
-	struct MHD_Response *r;
-	cJSON *o = cJSON_CreateObject(), *e;
-	char *s, ra[16];
+	char ra[16];
 
-	e = cJSON_AddObjectToObject(o, "error");
-	cJSON_AddStringToObject(e, "code", code);
-	cJSON_AddStringToObject(e, "message", msg);
-	s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (s == NULL || (r = MHD_create_response_from_buffer(strlen(s), s,
-	    MHD_RESPMEM_MUST_FREE)) == NULL) {
-		free(s);
-		return MHD_NO;
-	}
-	add_common_headers(r, "application/json");
-	MHD_add_response_header(r, "Cache-Control", "no-store");
 	snprintf(ra, sizeof(ra), "%u", retry);
-	MHD_add_response_header(r, "Retry-After", ra);
-	return queue(q, c, status, r);
+	return reply_json_hdr(q, c, status, error_json(code, msg),
+	    "Retry-After", ra);
 }
 
 static enum MHD_Result
@@ -620,20 +625,10 @@ auth_count(struct api *a, const struct sockaddr *sa, const char *user,
 static enum MHD_Result
 unauthorized(struct req *q, struct MHD_Connection *c)
 {
-	struct MHD_Response *r;
-	char *s;
-
-	s = strdup("{\"error\":{\"code\":\"unauthorized\","
-	    "\"message\":\"a user name and password are needed\"}}");
-	if (s == NULL || (r = MHD_create_response_from_buffer(strlen(s), s,
-	    MHD_RESPMEM_MUST_FREE)) == NULL) {
-		free(s);
-		return MHD_NO;
-	}
-	add_common_headers(r, "application/json");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+	return reply_json_hdr(q, c, MHD_HTTP_UNAUTHORIZED,
+	    error_json("unauthorized", "a user name and password are needed"),
+	    MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 	    "Basic realm=\"portkeeper\", charset=\"UTF-8\"");
-	return queue(q, c, MHD_HTTP_UNAUTHORIZED, r);
 }
 
 /* The thread: the full check, bcrypt and all. */
@@ -896,7 +891,7 @@ precheck_request(struct req *q, struct MHD_Connection *c, const char *method)
 		    "\"message\":\"%s is not allowed here: use %s\"}}", method,
 		    route_allow(q->route)) == -1)
 			return -1;
-		reply(q, c, MHD_HTTP_METHOD_NOT_ALLOWED, s,
+		reply(q, c, MHD_HTTP_METHOD_NOT_ALLOWED, s, "Allow",
 		    route_allow(q->route));
 		return -1;
 	}
@@ -1044,9 +1039,7 @@ static enum MHD_Result
 forward_created(struct api *a, struct req *q, struct MHD_Connection *c,
     const char *name)
 {
-	struct MHD_Response *r;
-	char loc[96], *s;
-	cJSON *o;
+	char loc[96];
 	size_t i;
 
 	for (i = 0; i < a->d->nfwd; i++)
@@ -1055,21 +1048,9 @@ forward_created(struct api *a, struct req *q, struct MHD_Connection *c,
 	if (i == a->d->nfwd)
 		return reply_error(q, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "internal", "the forward was saved but is not running");
-	o = forward_json(a->d, &a->d->fwd[i], mono_ms());
-	s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (s == NULL)
-		return MHD_NO;
-	if ((r = MHD_create_response_from_buffer(strlen(s), s,
-	    MHD_RESPMEM_MUST_FREE)) == NULL) {
-		free(s);
-		return MHD_NO;
-	}
-	add_common_headers(r, "application/json");
-	MHD_add_response_header(r, "Cache-Control", "no-store");
 	snprintf(loc, sizeof(loc), "/api/forwards/%s", name);
-	MHD_add_response_header(r, "Location", loc);
-	return queue(q, c, MHD_HTTP_CREATED, r);
+	return reply_json_hdr(q, c, MHD_HTTP_CREATED,
+	    forward_json(a->d, &a->d->fwd[i], mono_ms()), "Location", loc);
 }
 
 /*
@@ -1080,15 +1061,18 @@ forward_created(struct api *a, struct req *q, struct MHD_Connection *c,
 static bool
 save_wait(struct api *a, struct req *q, struct MHD_Connection *c)
 {
+	struct req **p;
+
 	if (a->save_job == NULL &&
 	    (a->save_turn == NULL || a->save_turn == q)) {
 		a->save_turn = NULL;
 		return false;
 	}
+	for (p = &a->saveq; *p != NULL; p = &(*p)->save_next)
+		;
+	*p = q;
 	q->save = SAVE_QUEUED;
 	q->save_next = NULL;
-	*a->saveq_tail = q;
-	a->saveq_tail = &q->save_next;
 	MHD_suspend_connection(c);
 	return true;
 }
@@ -1103,8 +1087,7 @@ save_kick(struct api *a)
 	if (a->stopping || a->save_job != NULL || a->save_turn != NULL ||
 	    (q = a->saveq) == NULL)
 		return;
-	if ((a->saveq = q->save_next) == NULL)
-		a->saveq_tail = &a->saveq;
+	a->saveq = q->save_next;
 	q->save_next = NULL;
 	a->save_turn = q;
 	MHD_resume_connection(q->c);
@@ -1122,12 +1105,6 @@ save_unqueue(struct api *a, struct req *q)
 			break;
 		}
 	}
-	if (a->saveq == NULL)
-		a->saveq_tail = &a->saveq;
-	else
-		for (a->saveq_tail = &a->saveq; *a->saveq_tail != NULL;
-		    a->saveq_tail = &(*a->saveq_tail)->save_next)
-			;
 }
 
 /* Starts the thread that saves ch for q, which waits for it. */
@@ -1668,12 +1645,13 @@ dispatch(struct api *a, struct req *q, struct MHD_Connection *c,
 		    "too_large", "the body is larger than 16 KiB");
 	switch (q->route) {
 	case R_HEALTH:
-		return reply(q, c, MHD_HTTP_OK, strdup("{\"ok\":true}"), NULL);
+		return reply(q, c, MHD_HTTP_OK, strdup("{\"ok\":true}"), NULL,
+		    NULL);
 	case R_STATUS: {
 		const char *s = status_cached(a);
 
 		return reply(q, c, MHD_HTTP_OK, s != NULL ? strdup(s) : NULL,
-		    NULL);
+		    NULL, NULL);
 	}
 	case R_FORWARDS:
 		return get ? get_forwards(a, q, c) : post_forward(a, q, c);
@@ -2032,7 +2010,6 @@ api_start(struct pkd *d)
 	a->d = d;
 	a->unix_l.fd = a->web_l.fd = -1;
 	a->auth_ep = -1;
-	a->saveq_tail = &a->saveq;
 	ratelimit_init(&a->rl);
 	d->api = a;
 	if ((fd = unix_listen(a, d->cfg.socket)) != -1) {
