@@ -41,14 +41,19 @@ DEPS_PKGS	:= gcc make pkgconf libminiupnpc-dev libnatpmp-dev libcjson-dev \
 		   nettle-dev libcrypt-dev apache2-utils openssl socat wrk \
 		   nginx-light chromium nodejs clang libclang-rt-14-dev
 
-# The command line tool, the daemon's own files, and the library: every
-# other module in daemon/, shared by both programs and the unit tests.
-CLI_SRCS	:= daemon/portkeeper.c daemon/cli.c $(wildcard daemon/cmd_*.c)
-DAEMON_SRCS	:= $(wildcard daemon/portkeeperd.c daemon/pkd_*.c)
-LIB_SRCS	:= $(filter-out $(CLI_SRCS) $(DAEMON_SRCS),$(wildcard daemon/*.c))
+# Three folders, one program each: lib/ (the library both programs share,
+# libportkeeper.a), cli/ (portkeeper) and daemon/ (portkeeperd).  The
+# daemon's modules other than its main() also go into libportkeeperd.a, so
+# that unit tests and fuzz targets can link them.
+LIB_SRCS	:= $(wildcard lib/*.c)
+CLI_SRCS	:= $(wildcard cli/*.c)
+DAEMON_SRCS	:= $(wildcard daemon/*.c)
+DAEMON_MAIN	:= daemon/portkeeperd.c
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS	:= $(CLI_SRCS:%.c=$(BUILD)/%.o)
-DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/webui_assets.o
+DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
+DLIB_OBJS	:= $(filter-out $(DAEMON_MAIN:%.c=$(BUILD)/%.o),$(DAEMON_OBJS)) \
+		   $(BUILD)/gen/webui_assets.o
 
 # The web UI's files, embedded into the daemon by a generator that runs on
 # the build machine (HOSTCC, also when cross-building).
@@ -93,16 +98,21 @@ $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 $(BUILD)/libportkeeper.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
+$(BUILD)/libportkeeperd.a: $(DLIB_OBJS)
+	$(AR) rcs $@ $^
+
 $(BUILD)/portkeeper: $(CLI_OBJS) $(BUILD)/libportkeeper.a
 	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS)
 
-$(BUILD)/portkeeperd: $(DAEMON_OBJS) $(BUILD)/libportkeeper.a
+$(BUILD)/portkeeperd: $(DAEMON_MAIN:%.c=$(BUILD)/%.o) $(BUILD)/libportkeeperd.a \
+    $(BUILD)/libportkeeper.a
 	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libportkeeper.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libportkeeperd.a $(BUILD)/libportkeeper.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PK_CFLAGS) $(CFLAGS) -o $@ $< \
-	    $(BUILD)/libportkeeper.a $(PK_LIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+	    $(BUILD)/libportkeeperd.a $(BUILD)/libportkeeper.a $(PK_LIBS) \
+	    $(shell $(PKG_CONFIG) --libs cmocka)
 
 deps:
 	@missing=$$(for p in $(DEPS_PKGS); do \
@@ -159,20 +169,23 @@ $(BUILD)/tests/test_fuzz_api_route $(BUILD)/fuzz/fuzz_api_route: \
     $(BUILD)/gen/webui_assets.o
 
 $(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/tests/fuzz-replay.o \
-    $(BUILD)/libportkeeper.a
+    $(BUILD)/libportkeeperd.a $(BUILD)/libportkeeper.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PK_CFLAGS) $(CFLAGS) -o $@ $< \
-	    $(filter %.o,$^) $(BUILD)/libportkeeper.a $(PK_LIBS)
+	    $(filter %.o,$^) $(BUILD)/libportkeeperd.a $(BUILD)/libportkeeper.a \
+	    $(PK_LIBS)
 
 # One driver for all: it takes the corpus's name from its program's name.
 $(BUILD)/tests/fuzz-replay.o: tests/fuzz/replay.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PK_CFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libportkeeper.a
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/libportkeeperd.a \
+    $(BUILD)/libportkeeper.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(PK_CFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< \
-	    $(filter %.o,$^) $(BUILD)/libportkeeper.a $(PK_LIBS)
+	    $(filter %.o,$^) $(BUILD)/libportkeeperd.a $(BUILD)/libportkeeper.a \
+	    $(PK_LIBS)
 
 fuzz: deps
 	$(MAKE) fuzz-targets BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \

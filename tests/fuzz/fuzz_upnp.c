@@ -12,7 +12,7 @@
 #include "fuzz.h"
 
 /* fill_mapping is static. */
-#include "../../daemon/upnp.c"
+#include "../../lib/upnp.c"
 
 /* A field as upnp.c receives it: at most size - 1 bytes, "" if absent. */
 static void

@@ -18,8 +18,8 @@ LOSS=20		# per cent, each direction
 # machine, which would blur every timing below.
 PATH=/usr/bin:$PATH
 
-# Bounds, from the daemon's timings (daemon/portkeeperd.c, daemon/portmap.c,
-# daemon/pmp.c).  Both of a NAT-PMP request and its answer get through with
+# Bounds, from the daemon's timings (daemon/portkeeperd.c, lib/portmap.c,
+# lib/pmp.c).  Both of a NAT-PMP request and its answer get through with
 # 0.8 * 0.8 = 64 %; a request is resent after 250, 500 and 1000 ms and given
 # up after 2.5 s, so all four tries fail with 0.36^4 = 1.7 %.  A round (the
 # probe, then one request per forward) thus takes at most 3 * 2.5 s and

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../daemon/htpasswd.c"
+#include "../../lib/htpasswd.c"
 
 /*
  * Made with apache2-utils 2.4 (htpasswd -n prints "user:hash"):
