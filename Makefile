@@ -96,9 +96,11 @@ $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
 	$(CC) $(CPPFLAGS) $(PK_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libportkeeper.a: $(LIB_OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/libportkeeperd.a: $(DLIB_OBJS)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/portkeeper: $(CLI_OBJS) $(BUILD)/libportkeeper.a

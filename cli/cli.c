@@ -35,8 +35,8 @@ cli_common_opt(int c, const char *arg, struct cli_opts *o,
 
 	switch (c) {
 	case 'V':
-		if (method_parse(arg, &o->via) == -1) {
-			pm_seterr(err, PME_USAGE, 0, "unknown protocol \"%s\" "
+		if (portmap_method_parse(arg, &o->via) == -1) {
+			pmerr_set(err, PME_USAGE, 0, "unknown protocol \"%s\" "
 			    "for --via: use auto, upnp or natpmp", arg);
 			return -1;
 		}
@@ -46,7 +46,7 @@ cli_common_opt(int c, const char *arg, struct cli_opts *o,
 		return 1;
 	case 't':
 		if (parse_uint(arg, 100, 600000, &v) == -1) {
-			pm_seterr(err, PME_USAGE, 0, "bad --timeout \"%s\": "
+			pmerr_set(err, PME_USAGE, 0, "bad --timeout \"%s\": "
 			    "expected milliseconds from 100 to 600000", arg);
 			return -1;
 		}
@@ -82,7 +82,7 @@ cli_fail(const struct cli_opts *o, const struct pm_error *err)
 
 		cJSON_AddFalseToObject(obj, "ok");
 		e = cJSON_AddObjectToObject(obj, "error");
-		cJSON_AddStringToObject(e, "code", pm_errcode_str(err->code));
+		cJSON_AddStringToObject(e, "code", pmerr_code_str(err->code));
 		cJSON_AddStringToObject(e, "message", err->msg);
 		if (err->router_code != 0)
 			cJSON_AddNumberToObject(e, "router_code",
@@ -90,7 +90,7 @@ cli_fail(const struct cli_opts *o, const struct pm_error *err)
 		cli_print_json(obj);
 	} else
 		fprintf(stderr, "portkeeper: %s\n", err->msg);
-	return pm_exit_status(err->code);
+	return pmerr_exit_status(err->code);
 }
 
 int
@@ -100,7 +100,7 @@ cli_usage_error(const struct cli_opts *o, const char *usage,
 	struct pm_error err;
 	va_list ap;
 
-	pm_clearerr(&err);
+	pmerr_clear(&err);
 	err.code = PME_USAGE;
 	va_start(ap, fmt);
 	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
@@ -125,7 +125,7 @@ cli_parse(const struct cli_spec *spec, int argc, char **argv,
 	int c, nargs;
 
 	cli_opts_init(o, argc, argv);
-	pm_clearerr(&err);
+	pmerr_clear(&err);
 	for (i = 0; spec->longopts != NULL && spec->longopts[i].name != NULL &&
 	    n < nitems(longopts) - nitems(common) - 1; i++)
 		longopts[n++] = spec->longopts[i];
@@ -158,7 +158,7 @@ cli_parse(const struct cli_spec *spec, int argc, char **argv,
 				    spec->opt(c, optarg, spec->ctx, &err) == 0)
 					continue;
 				if (spec->opt == NULL)
-					pm_seterr(&err, PME_USAGE, 0, "unexpected "
+					pmerr_set(&err, PME_USAGE, 0, "unexpected "
 					    "option \"%s\"", argv[optind - 1]);
 				break;
 			}

@@ -51,17 +51,17 @@ cmd_close(int argc, char **argv)
 		cJSON *obj = cJSON_CreateObject();
 
 		cJSON_AddTrueToObject(obj, "ok");
-		cJSON_AddStringToObject(obj, "method", method_str(method));
-		cJSON_AddStringToObject(obj, "protocol", proto_str(spec.proto));
+		cJSON_AddStringToObject(obj, "method", portmap_method_str(method));
+		cJSON_AddStringToObject(obj, "protocol", portspec_proto_str(spec.proto));
 		cJSON_AddNumberToObject(obj, "external_port", spec.ext);
 		cJSON_AddBoolToObject(obj, "removed", removed);
 		cli_print_json(obj);
 	} else if (removed)
-		printf("closed %u/%s via %s\n", spec.ext, proto_str(spec.proto),
-		    method_name(method));
+		printf("closed %u/%s via %s\n", spec.ext, portspec_proto_str(spec.proto),
+		    portmap_method_name(method));
 	else
 		printf("%u/%s was not forwarded; nothing to close\n", spec.ext,
-		    proto_str(spec.proto));
+		    portspec_proto_str(spec.proto));
 	portmap_free(pm);
 	return 0;
 }

@@ -69,14 +69,14 @@ doctor_opt(int c, const char *arg, void *ctx, struct pm_error *err)
 	switch (c) {
 	case 'i':
 		if (parse_uint(arg, 1, 65535, &a->internal) == -1) {
-			pm_seterr(err, PME_USAGE, 0, "bad --internal \"%s\": "
+			pmerr_set(err, PME_USAGE, 0, "bad --internal \"%s\": "
 			    "expected a port from 1 to 65535", arg);
 			return -1;
 		}
 		return 0;
 	case 'p':
 		if (probe_url_parse(arg, &u, ebuf, sizeof(ebuf)) == -1) {
-			pm_seterr(err, PME_USAGE, 0, "%s", ebuf);
+			pmerr_set(err, PME_USAGE, 0, "%s", ebuf);
 			return -1;
 		}
 		a->probe = arg;
@@ -165,7 +165,7 @@ print_report(const struct doctor_report *r)
 	char line[256];
 
 	snprintf(line, sizeof(line), "portkeeper doctor: port %u/%s -> %s:%u "
-	    "(router %s, external address %s)", r->port, proto_str(r->proto),
+	    "(router %s, external address %s)", r->port, portspec_proto_str(r->proto),
 	    r->internal_ip[0] != '\0' ? r->internal_ip : "?", r->internal_port,
 	    r->gateway[0] != '\0' ? r->gateway : "?",
 	    r->external_ip[0] != '\0' ? r->external_ip : "unknown");
@@ -199,7 +199,7 @@ print_audit(const struct doctor_audit *a)
 		const struct doctor_fwd_report *f = &a->fwd[i];
 
 		printf("  %s: %u/%s -> port %u: %s\n", f->name, f->port,
-		    proto_str(f->proto), f->internal_port,
+		    portspec_proto_str(f->proto), f->internal_port,
 		    doctor_verdict_str(f->verdict));
 		print_check("    ", DOC_MAPPING, &f->mapping);
 		print_check("    ", DOC_LISTENER, &f->listener);
@@ -215,7 +215,7 @@ print_audit(const struct doctor_audit *a)
 		const struct doctor_entry *e = &a->ent[i];
 
 		printf("  %u/%s -> %s:%u  %s\n", e->m.ext_port,
-		    proto_str(e->m.proto), e->m.int_client, e->m.int_port,
+		    portspec_proto_str(e->m.proto), e->m.int_client, e->m.int_port,
 		    doctor_entry_kind_str(e->kind));
 		wrap("      ", 6, e->detail);
 	}

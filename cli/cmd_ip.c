@@ -32,7 +32,7 @@ cmd_ip(int argc, char **argv)
 		return rc;
 	if ((pm = portmap_new(o.via, o.timeout_ms, &err)) == NULL)
 		return cli_fail(&o, &err);
-	rc = portmap_probe(pm, 1, &err) == -1 ? pm_exit_status(err.code) : 0;
+	rc = portmap_discover(pm, 1, &err) == -1 ? pmerr_exit_status(err.code) : 0;
 	in = portmap_info(pm);
 	ni = portmap_netinfo(pm);
 	if (o.json) {
@@ -46,7 +46,7 @@ cmd_ip(int argc, char **argv)
 			cJSON_AddFalseToObject(obj, "ok");
 			e = cJSON_AddObjectToObject(obj, "error");
 			cJSON_AddStringToObject(e, "code",
-			    pm_errcode_str(err.code));
+			    pmerr_code_str(err.code));
 			cJSON_AddStringToObject(e, "message", err.msg);
 		}
 		cJSON_AddStringToObject(obj, "internal_ip", ni->internal_str);

@@ -52,7 +52,7 @@ cmd_list(int argc, char **argv)
 			cJSON *m = cJSON_CreateObject();
 
 			cJSON_AddStringToObject(m, "protocol",
-			    proto_str(v[i].proto));
+			    portspec_proto_str(v[i].proto));
 			cJSON_AddNumberToObject(m, "external_port",
 			    v[i].ext_port);
 			cJSON_AddStringToObject(m, "internal_ip",
@@ -76,7 +76,7 @@ cmd_list(int argc, char **argv)
 			char ext[16], in[32], lease[16];
 
 			snprintf(ext, sizeof(ext), "%u/%s", v[i].ext_port,
-			    proto_str(v[i].proto));
+			    portspec_proto_str(v[i].proto));
 			snprintf(in, sizeof(in), "%s:%u", v[i].int_client,
 			    v[i].int_port);
 			if (v[i].lease == 0)

@@ -40,7 +40,7 @@ open_opt(int c, const char *arg, void *ctx, struct pm_error *err)
 	switch (c) {
 	case 'l':
 		if (parse_uint(arg, 0, 0x7fffffff, &a->lease) == -1) {
-			pm_seterr(err, PME_USAGE, 0, "bad --lease \"%s\": "
+			pmerr_set(err, PME_USAGE, 0, "bad --lease \"%s\": "
 			    "expected seconds, 0 or more", arg);
 			return -1;
 		}
@@ -93,8 +93,8 @@ cmd_open(int argc, char **argv)
 		cJSON *obj = cJSON_CreateObject();
 
 		cJSON_AddTrueToObject(obj, "ok");
-		cJSON_AddStringToObject(obj, "method", method_str(res.method));
-		cJSON_AddStringToObject(obj, "protocol", proto_str(spec.proto));
+		cJSON_AddStringToObject(obj, "method", portmap_method_str(res.method));
+		cJSON_AddStringToObject(obj, "protocol", portspec_proto_str(spec.proto));
 		cJSON_AddStringToObject(obj, "external_ip",
 		    portmap_info(pm)->external_ip);
 		cJSON_AddNumberToObject(obj, "external_port", res.ext_port);
@@ -115,8 +115,8 @@ cmd_open(int argc, char **argv)
 			    res.lease);
 		printf("opened %s:%u/%s -> %s:%u via %s, %s\n",
 		    portmap_info(pm)->external_ip, res.ext_port,
-		    proto_str(spec.proto), portmap_netinfo(pm)->internal_str,
-		    spec.in, method_name(res.method), lease_s);
+		    portspec_proto_str(spec.proto), portmap_netinfo(pm)->internal_str,
+		    spec.in, portmap_method_name(res.method), lease_s);
 		if (res.note[0] != '\0')
 			fprintf(stderr, "portkeeper: note: %s\n", res.note);
 	}

@@ -108,26 +108,26 @@ read_current(const char *file, char **bufp, size_t *lenp, struct stat *st,
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		pm_seterr(err, PME_INTERNAL, 0, "%s: %s", file,
+		pmerr_set(err, PME_INTERNAL, 0, "%s: %s", file,
 		    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, st) == -1) {
-		pm_seterr(err, PME_INTERNAL, 0, "%s: %s", file,
+		pmerr_set(err, PME_INTERNAL, 0, "%s: %s", file,
 		    strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		pm_seterr(err, PME_INTERNAL, 0, "%s: not a regular file", file);
+		pmerr_set(err, PME_INTERNAL, 0, "%s: not a regular file", file);
 		goto fail;
 	}
 	if (st->st_size > FILE_MAX) {
-		pm_seterr(err, PME_INTERNAL, 0, "%s: larger than %d bytes",
+		pmerr_set(err, PME_INTERNAL, 0, "%s: larger than %d bytes",
 		    file, FILE_MAX);
 		goto fail;
 	}
 	if ((buf = malloc((size_t)st->st_size + 1)) == NULL) {
-		pm_seterr(err, PME_INTERNAL, 0, "%s", strerror(errno));
+		pmerr_set(err, PME_INTERNAL, 0, "%s", strerror(errno));
 		goto fail;
 	}
 	/* Up to the size fstat saw; a file that grows meanwhile is cut. */
@@ -135,7 +135,7 @@ read_current(const char *file, char **bufp, size_t *lenp, struct stat *st,
 		if ((n = read(fd, buf + len, (size_t)st->st_size - len)) == -1) {
 			if (errno == EINTR)
 				continue;
-			pm_seterr(err, PME_INTERNAL, 0, "%s: %s", file,
+			pmerr_set(err, PME_INTERNAL, 0, "%s: %s", file,
 			    strerror(errno));
 			goto fail;
 		}
@@ -163,17 +163,17 @@ check_dir(const char *file, const char *dir, struct pm_error *err)
 	struct stat st;
 
 	if (stat(dir, &st) == -1) {
-		pm_seterr(err, PME_INTERNAL, 0, "cannot create %s: %s: %s",
+		pmerr_set(err, PME_INTERNAL, 0, "cannot create %s: %s: %s",
 		    file, dir, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		pm_seterr(err, PME_INTERNAL, 0, "cannot create %s: %s is not "
+		pmerr_set(err, PME_INTERNAL, 0, "cannot create %s: %s is not "
 		    "a directory", file, dir);
 		return -1;
 	}
 	if (access(dir, W_OK) == -1) {
-		pm_seterr(err, PME_INTERNAL, 0, "cannot write %s: %s: %s",
+		pmerr_set(err, PME_INTERNAL, 0, "cannot write %s: %s: %s",
 		    file, dir, strerror(errno));
 		return -1;
 	}
@@ -207,26 +207,26 @@ read_line(char *buf, size_t size, struct pm_error *err)
 		if ((n = read(STDIN_FILENO, &c, 1)) == -1) {
 			if (errno == EINTR)
 				continue;
-			pm_seterr(err, PME_INTERNAL, 0, "cannot read the "
+			pmerr_set(err, PME_INTERNAL, 0, "cannot read the "
 			    "password: %s", strerror(errno));
 			return -1;
 		}
 		if (n == 0 || c == '\n')
 			break;
 		if (c == '\0') {
-			pm_seterr(err, PME_INTERNAL, 0, "the password contains "
+			pmerr_set(err, PME_INTERNAL, 0, "the password contains "
 			    "a NUL byte");
 			return -1;
 		}
 		if (len + 1 >= size) {
-			pm_seterr(err, PME_INTERNAL, 0, "the password is longer "
+			pmerr_set(err, PME_INTERNAL, 0, "the password is longer "
 			    "than %d bytes", HTPASSWD_PASS_MAX);
 			return -1;
 		}
 		buf[len++] = c;
 	}
 	if (n == 0 && len == 0) {
-		pm_seterr(err, PME_INTERNAL, 0, "no password on standard input");
+		pmerr_set(err, PME_INTERNAL, 0, "no password on standard input");
 		return -1;
 	}
 	if (len > 0 && buf[len - 1] == '\r')
@@ -246,7 +246,7 @@ prompt(const char *what, char *buf, size_t size, struct pm_error *err)
 	int rc;
 
 	if (tcgetattr(STDIN_FILENO, &saved_tio) == -1) {
-		pm_seterr(err, PME_INTERNAL, 0, "cannot read the terminal's "
+		pmerr_set(err, PME_INTERNAL, 0, "cannot read the terminal's "
 		    "settings: %s", strerror(errno));
 		return -1;
 	}
@@ -283,13 +283,13 @@ get_password(const char *user, char *pw, size_t size, struct pm_error *err)
 			if (strcmp(pw, again) == 0)
 				rc = 0;
 			else
-				pm_seterr(err, PME_INTERNAL, 0, "the passwords "
+				pmerr_set(err, PME_INTERNAL, 0, "the passwords "
 				    "do not match; nothing changed");
 		}
 		explicit_bzero(again, sizeof(again));
 	}
 	if (rc == 0 && pw[0] == '\0') {
-		pm_seterr(err, PME_INTERNAL, 0, "empty password refused");
+		pmerr_set(err, PME_INTERNAL, 0, "empty password refused");
 		rc = -1;
 	}
 	return rc;
@@ -388,7 +388,7 @@ set_owner(const char *path, const struct stat *old, int existed,
 		if (fstatat(AT_FDCWD, path, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    now.st_uid == uid && now.st_gid == gid)
 			return 0;
-		pm_seterr(err, PME_INTERNAL, 0, "%s is written, but cannot get "
+		pmerr_set(err, PME_INTERNAL, 0, "%s is written, but cannot get "
 		    "back its owner %u:%u: %s", path, (unsigned)uid,
 		    (unsigned)gid, strerror(errno));
 		return -1;
@@ -406,7 +406,7 @@ split_path(const char *file, char *dir, size_t dirlen, const char **name,
 	*name = slash != NULL ? slash + 1 : file;
 	if (**name == '\0' || strcmp(*name, ".") == 0 ||
 	    strcmp(*name, "..") == 0) {
-		pm_seterr(err, PME_USAGE, 0, "--file %s names a directory, not "
+		pmerr_set(err, PME_USAGE, 0, "--file %s names a directory, not "
 		    "a file", file);
 		return -1;
 	}
@@ -415,7 +415,7 @@ split_path(const char *file, char *dir, size_t dirlen, const char **name,
 	if (slash == file)
 		return str_copy(dir, "/", dirlen);
 	if ((size_t)(slash - file) >= dirlen) {
-		pm_seterr(err, PME_USAGE, 0, "--file %s: name too long", file);
+		pmerr_set(err, PME_USAGE, 0, "--file %s: name too long", file);
 		return -1;
 	}
 	memcpy(dir, file, (size_t)(slash - file));
@@ -450,7 +450,7 @@ cmd_passwd(int argc, char **argv)
 	user = argv[argi];
 	if ((why = user_problem(user)) != NULL)
 		return cli_usage_error(&o, usage, "bad user name: %s", why);
-	pm_clearerr(&err);
+	pmerr_clear(&err);
 	memset(&st, 0, sizeof(st));
 	if (split_path(a.file, dir, sizeof(dir), &name, &err) == -1)
 		return cli_usage_error(&o, usage, "%s", err.msg);
@@ -467,17 +467,17 @@ cmd_passwd(int argc, char **argv)
 		    "%d bytes of the password\n", BCRYPT_PASS_MAX);
 	if (htpasswd_hash(pw, 0, hash, sizeof(hash), ebuf, sizeof(ebuf)) ==
 	    -1) {
-		pm_seterr(&err, PME_INTERNAL, 0, "%s", ebuf);
+		pmerr_set(&err, PME_INTERNAL, 0, "%s", ebuf);
 		goto out;
 	}
 	if ((text = edit(old != NULL ? old : "", old != NULL ? oldlen : 0,
 	    user, hash, &textlen, &found, &dropped)) == NULL) {
-		pm_seterr(&err, PME_INTERNAL, 0, "%s", strerror(errno));
+		pmerr_set(&err, PME_INTERNAL, 0, "%s", strerror(errno));
 		goto out;
 	}
 	if (file_write_atomic(dir, name, text, textlen, old != NULL ?
 	    st.st_mode & 07777 : NEW_MODE, ebuf, sizeof(ebuf)) == -1) {
-		pm_seterr(&err, PME_INTERNAL, 0, "%s", ebuf);
+		pmerr_set(&err, PME_INTERNAL, 0, "%s", ebuf);
 		goto out;
 	}
 	if (set_owner(a.file, &st, old != NULL, &err) == -1)

@@ -59,21 +59,21 @@ server_opt(int c, const char *arg, void *ctx, struct pm_error *err)
 	case 'l':
 		if (probe_listen_parse(arg, &a->opts.addr, &a->opts.addrlen,
 		    ebuf, sizeof(ebuf)) == -1) {
-			pm_seterr(err, PME_USAGE, 0, "%s", ebuf);
+			pmerr_set(err, PME_USAGE, 0, "%s", ebuf);
 			return -1;
 		}
 		a->listen = arg;
 		return 0;
 	case 'r':
 		if (parse_uint(arg, 1, 100000, &a->rate) == -1) {
-			pm_seterr(err, PME_USAGE, 0, "bad --rate \"%s\": expected "
+			pmerr_set(err, PME_USAGE, 0, "bad --rate \"%s\": expected "
 			    "probes a minute, 1 to 100000", arg);
 			return -1;
 		}
 		return 0;
 	case 'T':
 		if (parse_uint(arg, 100, 30000, &a->connect_ms) == -1) {
-			pm_seterr(err, PME_USAGE, 0, "bad --connect-timeout "
+			pmerr_set(err, PME_USAGE, 0, "bad --connect-timeout "
 			    "\"%s\": expected milliseconds, 100 to 30000", arg);
 			return -1;
 		}

@@ -65,12 +65,12 @@ fetch(const char *path, const char *url, int *status, struct pm_error *err)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (str_copy(sun.sun_path, path, sizeof(sun.sun_path)) == -1) {
-		pm_seterr(err, PME_USAGE, 0, "socket path too long: %s", path);
+		pmerr_set(err, PME_USAGE, 0, "socket path too long: %s", path);
 		return NULL;
 	}
 	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(s, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		pm_seterr(err, PME_NETWORK, 0, "cannot reach portkeeperd at %s: "
+		pmerr_set(err, PME_NETWORK, 0, "cannot reach portkeeperd at %s: "
 		    "%s (is it running? systemctl status portkeeper)", path,
 		    strerror(errno));
 		if (s != -1)
@@ -80,7 +80,7 @@ fetch(const char *path, const char *url, int *status, struct pm_error *err)
 	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: localhost\r\n"
 	    "Accept: application/json\r\n\r\n", url);
 	if (write(s, req, strlen(req)) != (ssize_t)strlen(req)) {
-		pm_seterr(err, PME_NETWORK, 0, "writing to %s: %s", path,
+		pmerr_set(err, PME_NETWORK, 0, "writing to %s: %s", path,
 		    strerror(errno));
 		goto fail;
 	}
@@ -92,24 +92,24 @@ fetch(const char *path, const char *url, int *status, struct pm_error *err)
 			char *nb;
 
 			if (cap >= REPLY_MAX) {
-				pm_seterr(err, PME_BAD_REPLY, 0, "the daemon's "
+				pmerr_set(err, PME_BAD_REPLY, 0, "the daemon's "
 				    "answer is larger than %d bytes", REPLY_MAX);
 				goto fail;
 			}
 			cap = cap ? cap * 2 : 16384;
 			if ((nb = realloc(buf, cap + 1)) == NULL) {
-				pm_seterr(err, PME_INTERNAL, 0, "out of memory");
+				pmerr_set(err, PME_INTERNAL, 0, "out of memory");
 				goto fail;
 			}
 			buf = nb;
 		}
 		if (poll(&pfd, 1, ms_until(deadline)) <= 0) {
-			pm_seterr(err, PME_TIMEOUT, 0, "portkeeperd did not "
+			pmerr_set(err, PME_TIMEOUT, 0, "portkeeperd did not "
 			    "answer within %d ms", STATUS_TIMEOUT);
 			goto fail;
 		}
 		if ((n = read(s, buf + len, cap - len)) < 0) {
-			pm_seterr(err, PME_NETWORK, 0, "reading from %s: %s",
+			pmerr_set(err, PME_NETWORK, 0, "reading from %s: %s",
 			    path, strerror(errno));
 			goto fail;
 		}
@@ -128,7 +128,7 @@ fetch(const char *path, const char *url, int *status, struct pm_error *err)
 	memmove(buf, body, strlen(body) + 1);
 	return buf;
 bad:
-	pm_seterr(err, PME_BAD_REPLY, 0, "portkeeperd sent a malformed answer");
+	pmerr_set(err, PME_BAD_REPLY, 0, "portkeeperd sent a malformed answer");
 	free(buf);
 	return NULL;
 fail:
@@ -234,11 +234,11 @@ cmd_status(int argc, char **argv)
 	if ((argi = cli_parse(&cs, argc, argv, &o, &rc)) == -1)
 		return rc;
 	(void)argi;
-	pm_clearerr(&err);
+	pmerr_clear(&err);
 	if ((body = fetch(a.socket, "/api/status", &status, &err)) == NULL)
 		return cli_fail(&o, &err);
 	if (status != 200 || (doc = cJSON_Parse(body)) == NULL) {
-		pm_seterr(&err, PME_BAD_REPLY, 0, "portkeeperd answered with "
+		pmerr_set(&err, PME_BAD_REPLY, 0, "portkeeperd answered with "
 		    "HTTP %d and %s", status, status == 200 ? "invalid JSON" :
 		    "an error");
 		free(body);

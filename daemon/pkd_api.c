@@ -262,11 +262,11 @@ forward_json(const struct pkd *d, const struct fwd *f, int64_t now)
 	cJSON *x = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(x, "name", f->cfg.name);
-	cJSON_AddStringToObject(x, "protocol", proto_str(f->cfg.proto));
+	cJSON_AddStringToObject(x, "protocol", portspec_proto_str(f->cfg.proto));
 	cJSON_AddNumberToObject(x, "external_port", f->cfg.ext);
 	cJSON_AddNumberToObject(x, "internal_port", f->cfg.in);
 	cJSON_AddStringToObject(x, "source", f->web ? "web" : "config");
-	add_str_or_null(x, "method", f->made ? method_str(f->method) : NULL);
+	add_str_or_null(x, "method", f->made ? portmap_method_str(f->method) : NULL);
 	cJSON_AddStringToObject(x, "state", fwd_state_str(f->state));
 	if (f->made && f->expires_at != 0)
 		cJSON_AddNumberToObject(x, "expires_in",
@@ -326,7 +326,7 @@ api_status_json(struct pkd *d)
 	add_str_or_null(g, "address", d->ni_ok ? d->ni.gateway_str : NULL);
 	add_str_or_null(g, "interface", d->ni_ok ? d->ni.ifname : NULL);
 	add_str_or_null(g, "method", d->info_ok && d->info.method != PM_AUTO ?
-	    method_str(d->info.method) : NULL);
+	    portmap_method_str(d->info.method) : NULL);
 	add_str_or_null(g, "error", d->gw_error);
 	x = cJSON_AddObjectToObject(g, "upnp");
 	cJSON_AddBoolToObject(x, "found", d->info_ok && d->info.upnp_found);
@@ -1577,7 +1577,7 @@ get_metrics(struct api *a, struct req *q, struct MHD_Connection *c)
 		fprintf(fp, "portkeeper_forward_up{forward=\"%s\",protocol="
 		    "\"%s\",external_port=\"%u\"} %d\n",
 		    webapi_label(lbl, sizeof(lbl), d->fwd[i].cfg.name),
-		    proto_str(d->fwd[i].cfg.proto), d->fwd[i].cfg.ext,
+		    portspec_proto_str(d->fwd[i].cfg.proto), d->fwd[i].cfg.ext,
 		    d->fwd[i].state == FWD_ACTIVE);
 	fprintf(fp, "# HELP portkeeper_forward_last_refresh_age_seconds "
 	    "Seconds since a forward's lease was last made or renewed.\n"

@@ -27,7 +27,7 @@
 #include "job.h"
 #include "log.h"
 #include "pkd.h"
-#include "pkd_notify.h"
+#include "notify.h"
 #include "util.h"
 
 #ifndef PK_VERSION
@@ -43,7 +43,7 @@
 #define NETCHECK_DEBOUNCE_MS	200
 #define SHUTDOWN_WAIT_MS	8000
 #define STATE_FLUSH_MS		5000	/* for the last state.json, at exit */
-#define LAST_SEEN_SAVE_MS	(3600 * 1000)	/* see probe_finished */
+#define LAST_SEEN_SAVE_MS	(3600 * 1000)	/* see discover_finished */
 #define WEBFWD_FILE		"forwards.conf"
 
 static void	plan_closes(struct pkd *);
@@ -173,7 +173,7 @@ fwd_clash(const struct config_forward *list, size_t n,
 		if (list[i].ext == f->ext && list[i].proto == f->proto) {
 			snprintf(msg, msglen, "external port %u/%s is "
 			    "forwarded already, by \"%s\"", f->ext,
-			    proto_str(f->proto), list[i].name);
+			    portspec_proto_str(f->proto), list[i].name);
 			return true;
 		}
 	}
@@ -298,7 +298,7 @@ change_new(struct pkd *d, struct config_forward *list, size_t n,
 	for (i = 0; i < n; i++)
 		fprintf(fp, "\n[forward %s]\nexternal = %u\ninternal = %u\n"
 		    "protocol = %s\n", list[i].name, list[i].ext, list[i].in,
-		    proto_str(list[i].proto));
+		    portspec_proto_str(list[i].proto));
 	if (fclose(fp) != 0) {
 		pkd_forward_change_free(ch);
 		snprintf(msg, msglen, "out of memory");
@@ -422,7 +422,7 @@ pkd_forward_commit(struct pkd *d, struct fwd_change *ch, char *msg,
 	}
 	if (ch->add) {
 		log_warnx("forward %s (port %u/%s to %u) added through the API",
-		    ch->f.name, ch->f.ext, proto_str(ch->f.proto), ch->f.in);
+		    ch->f.name, ch->f.ext, portspec_proto_str(ch->f.proto), ch->f.in);
 	} else {
 		/* What the router holds for it goes on the closing list. */
 		plan_closes(d);
@@ -665,7 +665,7 @@ fwd_failed(struct pkd *d, struct fwd *f, const struct pm_error *err,
 		snprintf(msg.msg, sizeof(msg.msg), "port %u/%s still points at "
 		    "this host's old address %s; the router keeps it until its "
 		    "lease runs out, and portkeeperd re-points the forward then",
-		    f->cfg.ext, proto_str(f->cfg.proto), d->prev_internal);
+		    f->cfg.ext, portspec_proto_str(f->cfg.proto), d->prev_internal);
 		msg.code = err->code;
 		err = &msg;
 		changed = f->state != FWD_FAILED ||
@@ -731,23 +731,23 @@ fwd_done(struct pkd *d, struct fwd *f, const struct task *t, int64_t now)
 	if (t->restored)
 		pkd_event(d, EV_MAPPING_RESTORED, f->cfg.name, "forward of "
 		    "port %u/%s to %s:%u made again via %s", f->cfg.ext,
-		    proto_str(f->cfg.proto), d->ni.internal_str, f->cfg.in,
-		    method_name(f->method));
+		    portspec_proto_str(f->cfg.proto), d->ni.internal_str, f->cfg.in,
+		    portmap_method_name(f->method));
 	else if (was == FWD_FAILED)
 		pkd_event(d, EV_MAPPING_RESTORED, f->cfg.name, "port %u/%s is "
 		    "forwarded to %s:%u again via %s", f->cfg.ext,
-		    proto_str(f->cfg.proto), d->ni.internal_str, f->cfg.in,
-		    method_name(f->method));
+		    portspec_proto_str(f->cfg.proto), d->ni.internal_str, f->cfg.in,
+		    portmap_method_name(f->method));
 	else if (was == FWD_PENDING && f->adopted)
 		log_info("%s: port %u/%s forwarded to %s:%u via %s (as in the "
 		    "last run)", f->cfg.name, f->cfg.ext,
-		    proto_str(f->cfg.proto), d->ni.internal_str, f->cfg.in,
-		    method_name(f->method));
+		    portspec_proto_str(f->cfg.proto), d->ni.internal_str, f->cfg.in,
+		    portmap_method_name(f->method));
 	else if (was == FWD_PENDING)
 		pkd_event(d, EV_MAPPING_ADDED, f->cfg.name, "port %u/%s "
 		    "forwarded to %s:%u via %s, lease %u s", f->cfg.ext,
-		    proto_str(f->cfg.proto), d->ni.internal_str, f->cfg.in,
-		    method_name(f->method), lease);
+		    portspec_proto_str(f->cfg.proto), d->ni.internal_str, f->cfg.in,
+		    portmap_method_name(f->method), lease);
 	else
 		log_debug("refreshed %s, lease %u s", f->cfg.name, lease);
 }
@@ -792,7 +792,7 @@ note_network(struct pkd *d, const struct netinfo *ni)
 /*
  * Whether the mapper thread has finished with t.  Only then may the loop
  * read its results: the acquire pairs with the thread's release
- * (pkd_round.c), so that they are whole.
+ * (round.c), so that they are whole.
  */
 static bool
 task_complete(const struct task *t)
@@ -812,20 +812,20 @@ round_lost_any(const struct round *r)
 	return false;
 }
 
-/* What the round's probe found: the network, the router, its addresses. */
+/* What the round's discovery found: the network, the router, its addresses. */
 static void
-probe_finished(struct pkd *d, const struct round *r, bool timed_out)
+discover_finished(struct pkd *d, const struct round *r, bool timed_out)
 {
 	char old[16];
 
 	if (r->ni_ok)
 		note_network(d, &r->ni);
-	if (r->probe_rc == -1) {
+	if (r->discover_rc == -1) {
 		d->info_ok = false;
 		/* Once per change: a router that is away stays away a while. */
-		if (strcmp(d->gw_error, r->probe_err.msg) != 0)
-			log_warnx("%s", r->probe_err.msg);
-		str_copy(d->gw_error, r->probe_err.msg, sizeof(d->gw_error));
+		if (strcmp(d->gw_error, r->discover_err.msg) != 0)
+			log_warnx("%s", r->discover_err.msg);
+		str_copy(d->gw_error, r->discover_err.msg, sizeof(d->gw_error));
 		return;
 	}
 	d->info = r->info;
@@ -900,7 +900,7 @@ task_finished(struct pkd *d, const struct round *r, const struct task *t,
 		if (t->rc == 0 && t->removed)
 			pkd_event(d, EV_MAPPING_REMOVED, t->name, "forward of "
 			    "port %u/%s removed from the router", t->spec.ext,
-			    proto_str(t->spec.proto));
+			    portspec_proto_str(t->spec.proto));
 		return;
 	}
 	if ((f = fwd_find(d, t->name)) == NULL)
@@ -908,7 +908,7 @@ task_finished(struct pkd *d, const struct round *r, const struct task *t,
 	if (t->restored)
 		pkd_event(d, EV_MAPPING_LOST, f->cfg.name, "the router no "
 		    "longer forwarded port %u/%s%s", f->cfg.ext,
-		    proto_str(f->cfg.proto), r->rebooted ?
+		    portspec_proto_str(f->cfg.proto), r->rebooted ?
 		    " (it restarted)" : "");
 	if (t->rc == -1)
 		fwd_failed(d, f, &t->err, now, t->restored);
@@ -928,12 +928,12 @@ round_finished(struct pkd *d, int64_t now, bool timed_out)
 	struct round *r = d->round;
 	struct pm_error late;
 	size_t i, ndone = 0;
-	bool probed;
+	bool discovered;
 
-	probed = atomic_load_explicit(&r->probed, memory_order_acquire);
-	if (probed)
-		probe_finished(d, r, timed_out);
-	pm_seterr(&late, PME_TIMEOUT, 0, "the router did not finish answering "
+	discovered = atomic_load_explicit(&r->discovered, memory_order_acquire);
+	if (discovered)
+		discover_finished(d, r, timed_out);
+	pmerr_set(&late, PME_TIMEOUT, 0, "the router did not finish answering "
 	    "in time");
 	for (i = 0; i < r->nt; i++) {
 		const struct task *t = &r->t[i];
@@ -949,7 +949,7 @@ round_finished(struct pkd *d, int64_t now, bool timed_out)
 	}
 	if (timed_out)
 		log_warnx("a round of router work missed its deadline %s%zu of "
-		    "%zu task(s) done; abandoning the rest", probed ? "with " :
+		    "%zu task(s) done; abandoning the rest", discovered ? "with " :
 		    "before the router was found, ", ndone, r->nt);
 	save_state(d);
 }
@@ -1284,7 +1284,7 @@ loop(struct pkd *d)
 			next = d->netcheck_at;
 		if (api_deadline(d, now) < next)
 			next = api_deadline(d, now);
-		if ((wd = pkd_notify_watchdog(now)) < next)
+		if ((wd = notify_watchdog(now)) < next)
 			next = wd;
 
 		fds[n] = d->sigfd;
@@ -1409,7 +1409,7 @@ main(int argc, char **argv)
 		return 1;
 	log_warnx("started (version %s): %zu forward(s), %s", PK_VERSION,
 	    d.nfwd, d.ni_ok ? d.ni.internal_str : "no network yet");
-	pkd_notify_ready();
+	notify_ready();
 
 	loop(&d);
 

@@ -120,7 +120,7 @@ get_proto(const cJSON *o, enum pm_proto *out, struct webapi_error *err)
 	*out = PM_TCP;
 	if (v == NULL)
 		return 0;
-	if (!cJSON_IsString(v) || proto_parse(v->valuestring, out) == -1)
+	if (!cJSON_IsString(v) || portspec_proto_parse(v->valuestring, out) == -1)
 		return fail(err, "bad_field", "field \"%s\" must be \"tcp\" or "
 		    "\"udp\"", "protocol");
 	return 0;

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "probe.h"
 #include "util.h"
 #include "websec.h"
 
@@ -384,7 +383,7 @@ quote(char q[QUOTE_MAX + 4], const char *s, size_t n)
 
 	memcpy(q, s, k);
 	q[k] = '\0';
-	probe_sanitize(q, k + 1, q);
+	str_printable(q, k + 1, q);
 	if (k < n)
 		memcpy(q + k, "...", 4);
 }

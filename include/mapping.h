@@ -24,8 +24,8 @@ struct pm_mapping {
 };
 
 /* "auto", "upnp", "natpmp"; and back, returning 0 or -1. */
-const char	*method_str(enum pm_method);
-const char	*method_name(enum pm_method);	/* "UPnP-IGD", "NAT-PMP" */
-int		 method_parse(const char *, enum pm_method *);
+const char	*portmap_method_str(enum pm_method);
+const char	*portmap_method_name(enum pm_method);	/* "UPnP-IGD", "NAT-PMP" */
+int		 portmap_method_parse(const char *, enum pm_method *);
 
 #endif

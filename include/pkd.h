@@ -1,7 +1,6 @@
 /*
- * portkeeperd's insides, shared by its files: the forwards it keeps, the
- * rounds of router work its mapper thread runs, the watchers that hear the
- * router reboot, and the control API.
+ * portkeeperd's insides, shared by its files: the forwards it keeps and the
+ * control API.
  */
 #ifndef PK_PKD_H
 #define PK_PKD_H
@@ -16,6 +15,9 @@
 #include "netinfo.h"
 #include "portmap.h"
 #include "state.h"
+#include "round.h"
+#include "watch.h"
+#include "writer.h"
 
 enum fwd_state { FWD_PENDING = 0, FWD_ACTIVE, FWD_FAILED };
 
@@ -34,125 +36,6 @@ struct fwd {
 	bool			web;		/* added through the API */
 	bool			adopted;	/* the last run made it */
 };
-
-/* What the mapper thread does for one forward in a round. */
-enum task_op { TASK_OPEN, TASK_VERIFY, TASK_CLOSE };
-
-struct task {
-	enum task_op			op;
-	char				name[CONFIG_NAME_MAX];
-	struct portspec			spec;
-	uint32_t			lease;
-	/* Results. */
-	int				rc;		/* 0 done, -1 err */
-	int				verified;	/* portmap_verify's answer */
-	bool				restored;	/* verify re-made it */
-	bool				refreshed;	/* verify asked again */
-	bool				removed;
-	struct portmap_open_result	res;
-	struct pm_error			err;
-	/*
-	 * Set by the mapper thread (release) once the results above are
-	 * written, never to be touched by it again.  The loop reads the
-	 * results only after seeing it set (acquire): at a round's deadline
-	 * it keeps what the router did and fails only the rest.
-	 */
-	atomic_bool			done;
-};
-
-/*
- * A round: probe the router, then run every task, on the mapper thread.
- * The loop writes everything above "Results" before the thread starts and
- * only reads it afterwards.
- */
-struct round {
-	enum pm_method		via;
-	int			timeout_ms;
-	struct task		*t;
-	size_t			nt;
-	/* Set by the loop when it gives up on the round: no task more. */
-	atomic_bool		abandoned;
-	/* NAT-PMP epoch as last seen, to tell a router that rebooted. */
-	bool			have_epoch;
-	uint32_t		epoch_prev;
-	int64_t			epoch_mono_prev;
-	/* Results. */
-	int			probe_rc;
-	struct pm_error		probe_err;
-	struct portmap_info	info;
-	struct netinfo		ni;
-	bool			ni_ok;
-	bool			rebooted;	/* the epoch went backwards */
-	int64_t			epoch_mono;	/* when the epoch was read */
-	/* As task.done, for the results of the probe above. */
-	atomic_bool		probed;
-};
-
-/*
- * Runs a round (on the mapper thread); frees nothing.  It publishes the
- * probe's results and then each task's as they are complete (see
- * task.done), and stops between tasks once the round is abandoned.
- */
-void	round_run(void *arg);
-void	round_free(void *arg);
-
-/*
- * RFC 6886 section 3.6: a router whose epoch is less than 7/8 of the time
- * elapsed since the previous reply (minus 2 s) lost its mappings.
- */
-bool	epoch_reset(uint32_t prev, int64_t prev_mono_ms, uint32_t now_epoch,
-	    int64_t now_mono_ms);
-
-/* The watchers: announcements, SSDP NOTIFY and netlink. */
-struct watch {
-	int		pmp_fd;		/* 224.0.0.1:5350 */
-	int		ssdp_fd;	/* 239.255.255.250:1900 */
-	int		nl_fd;		/* rtnetlink address and route groups */
-	struct in_addr	gateway;
-	struct in_addr	local;
-	char		location[256];	/* the IGD's description URL as known */
-	long		bootid;
-};
-
-void	watch_init(struct watch *);
-/* (Re)opens the multicast listeners for this gateway and interface. */
-void	watch_open(struct watch *, const struct netinfo *);
-void	watch_close(struct watch *);
-
-enum watch_news { WATCH_NOTHING = 0, WATCH_ROUTER, WATCH_NETWORK };
-/* Reads what arrived on fd; says whether the router or our network moved. */
-enum watch_news watch_read(struct watch *, int fd, char *why, size_t whylen);
-
-/*
- * Checks an announcement datagram from the gateway: a NAT-PMP public address
- * announcement (RFC 6886 section 3.2.1) or a PCP ANNOUNCE (RFC 6887 section
- * 14.1).  Returns 1 with the epoch, 0 otherwise.
- */
-int	watch_parse_announce(const unsigned char *buf, size_t len,
-	    uint32_t *epoch);
-
-/*
- * The state writer (pkd_writer.c): a thread that writes one file of dir
- * atomically (file_write_atomic), off the loop.  writer_start returns NULL
- * with errno when it cannot start.
- */
-struct writer;
-struct writer	*writer_start(const char *dir, const char *name,
-		    unsigned int mode);
-/* Hands over len bytes of text (malloc'd, now the writer's) to write. */
-void		 writer_put(struct writer *, char *text, size_t len);
-/* A descriptor that becomes readable when a write finished, for poll(). */
-int		 writer_fd(const struct writer *);
-/*
- * The outcome of the writes finished since the last call: 0 none, 1 all
- * written, -1 at least one failed (the last failure's "PATH: reason" in
- * err).
- */
-int		 writer_collect(struct writer *, char *err, size_t errlen);
-/* Waits until every text handed over is written: 0, or -1 at deadline. */
-int		 writer_flush(struct writer *, int64_t deadline);
-/* Stops the thread once it wrote what it was given, and frees it all. */
-void		 writer_free(struct writer *);
 
 /* The daemon. */
 struct pkd {
@@ -177,7 +60,7 @@ struct pkd {
 	char			 prev_internal[16];	/* before a change */
 	struct portmap_info	 info;		/* from the last round */
 	bool			 info_ok;
-	char			 gw_error[384];	/* why the last probe failed */
+	char			 gw_error[384];	/* why the last discovery failed */
 	int64_t			 info_time;	/* wall clock s */
 	struct job		*job;		/* the round in flight */
 	struct round		*round;

@@ -30,28 +30,28 @@ struct pm_error {
 	char		msg[384];
 };
 
-void		 pm_seterr(struct pm_error *, enum pm_errcode, int router_code,
+void		 pmerr_set(struct pm_error *, enum pm_errcode, int router_code,
 		    const char *fmt, ...)
 		    __attribute__((format(printf, 4, 5)));
-void		 pm_clearerr(struct pm_error *);
+void		 pmerr_clear(struct pm_error *);
 /* The stable name of a code, e.g. "no_gateway". */
-const char	*pm_errcode_str(enum pm_errcode);
+const char	*pmerr_code_str(enum pm_errcode);
 /* 2 for usage errors, 1 for everything else, 0 for PME_OK. */
-int		 pm_exit_status(enum pm_errcode);
+int		 pmerr_exit_status(enum pm_errcode);
 
 /*
  * Translates a miniupnpc return value (a UPnP error number such as 718, or
  * one of miniupnpc's negative UPNPCOMMAND_* values) into err.  what says
  * what was attempted, e.g. "forward port 80/tcp".
  */
-void		 pm_upnp_error(struct pm_error *err, int upnp, const char *what);
-enum pm_errcode	 pm_upnp_errcode(int upnp);
+void		 pmerr_upnp(struct pm_error *err, int upnp, const char *what);
+enum pm_errcode	 pmerr_upnp_code(int upnp);
 
 /*
  * Translates a NAT-PMP result code (RFC 6886 section 3.5, 1-5, or any other
  * non-zero value) into err.
  */
-void		 pm_natpmp_error(struct pm_error *err, int result,
+void		 pmerr_natpmp(struct pm_error *err, int result,
 		    const char *what);
 
 #endif

@@ -19,7 +19,7 @@
 
 struct portmap;
 
-/* What the gateway told us while being probed. */
+/* What the gateway told us while being discovered. */
 struct portmap_info {
 	enum pm_method	method;		/* the protocol that serves */
 	bool		upnp_found;
@@ -60,7 +60,7 @@ const struct netinfo *portmap_netinfo(const struct portmap *);
  * short grace period after the first answer).  Returns 0, or -1 with
  * PME_NO_GATEWAY when neither answered.
  */
-int		 portmap_probe(struct portmap *, int all, struct pm_error *err);
+int		 portmap_discover(struct portmap *, int all, struct pm_error *err);
 const struct portmap_info *portmap_info(const struct portmap *);
 
 /*

@@ -24,9 +24,9 @@ int		 portspec_parse(const char *s, int allow_internal,
 		    struct portspec *spec, char *errbuf, size_t errlen);
 
 /* "tcp" / "udp", and the upper-case form UPnP wants. */
-const char	*proto_str(enum pm_proto);
-const char	*proto_upnp(enum pm_proto);
+const char	*portspec_proto_str(enum pm_proto);
+const char	*portspec_proto_upnp(enum pm_proto);
 /* Parses "tcp"/"TCP"/"udp"/"UDP"; returns 0 or -1. */
-int		 proto_parse(const char *, enum pm_proto *);
+int		 portspec_proto_parse(const char *, enum pm_proto *);
 
 #endif

@@ -183,9 +183,6 @@ int	probe_ask(const struct probe_url *u, uint16_t port,
 int	probe_answer_parse(const char *buf, size_t len, const char *url,
 	    struct probe_answer *a, struct pm_error *err);
 
-/* Copies s into dst as printable ASCII (others become '?'), cut to fit. */
-void	probe_sanitize(char *dst, size_t dstlen, const char *s);
-
 /* The address in sa as text, IPv4-mapped IPv6 shown as IPv4. */
 void	probe_addr_str(const struct sockaddr *sa, char *buf, size_t len);
 

@@ -21,6 +21,13 @@ int	ms_until(int64_t deadline);
 int	str_copy(char *dst, const char *src, size_t dstsz);
 
 /*
+ * Copies s into dst of size dstlen as printable ASCII (any other byte
+ * becomes '?'), cut to fit: for text from a router, a peer or a file that
+ * goes into a log line, a sentence or JSON.  dst may be s.
+ */
+void	str_printable(char *dst, size_t dstlen, const char *s);
+
+/*
  * Parses a decimal unsigned integer in [min, max] that fills the whole
  * string: no sign, no spaces, no trailing characters.  Returns 0 or -1.
  */

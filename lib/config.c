@@ -262,7 +262,7 @@ set_path(const char *v, char *dst, size_t dstsz)
 static int
 set_method(struct parse *p, const char *v)
 {
-	return method_parse(v, &p->cfg->method);
+	return portmap_method_parse(v, &p->cfg->method);
 }
 
 static int
@@ -345,7 +345,7 @@ set_internal(struct parse *p, const char *v)
 static int
 set_protocol(struct parse *p, const char *v)
 {
-	return proto_parse(v, &cur_fwd(p)->proto);
+	return portspec_proto_parse(v, &cur_fwd(p)->proto);
 }
 
 int
@@ -492,7 +492,7 @@ forward_end(struct parse *p)
 			return fail(p, f->line, "forward \"%s\" uses external "
 			    "port %u/%s, which forward \"%s\" at line %d "
 			    "already uses", f->name, f->ext,
-			    proto_str(f->proto), g->name, g->line);
+			    portspec_proto_str(f->proto), g->name, g->line);
 	}
 	return 0;
 }
@@ -994,7 +994,7 @@ config_print(const struct config *cfg, FILE *fp)
 	size_t i;
 
 	fprintf(fp, "[portkeeper]\n");
-	fprintf(fp, "method = %s\n", method_str(cfg->method));
+	fprintf(fp, "method = %s\n", portmap_method_str(cfg->method));
 	fprintf(fp, "lease = %lu\n", (unsigned long)cfg->lease);
 	fprintf(fp, "state_dir = %s\n", cfg->state_dir);
 	if (cfg->on_change[0] != '\0')
@@ -1028,6 +1028,6 @@ config_print(const struct config *cfg, FILE *fp)
 		fprintf(fp, "\n[forward %s]\n", f->name);
 		fprintf(fp, "external = %u\n", f->ext);
 		fprintf(fp, "internal = %u\n", f->in);
-		fprintf(fp, "protocol = %s\n", proto_str(f->proto));
+		fprintf(fp, "protocol = %s\n", portspec_proto_str(f->proto));
 	}
 }

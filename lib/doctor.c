@@ -252,7 +252,7 @@ doctor_parse_addrs(const void *buf, size_t len, struct in_addr addr,
 		out->valid = have_ci ? ci.ifa_valid : 0xffffffffu;
 		out->preferred = have_ci ? ci.ifa_prefered : 0xffffffffu;
 		out->flags = flags;
-		probe_sanitize(out->label, sizeof(out->label), label);
+		str_printable(out->label, sizeof(out->label), label);
 	}
 	return left == 0 ? 0 : -1;
 }
@@ -455,7 +455,7 @@ router_stage1(void *arg)
 	c->probe0_rc = -1;
 	if ((c->pm = portmap_new(c->via, c->timeout_ms, &c->new_err)) == NULL)
 		return;
-	if ((c->probe0_rc = portmap_probe(c->pm, 0, &c->probe0_err)) == -1)
+	if ((c->probe0_rc = portmap_discover(c->pm, 0, &c->probe0_err)) == -1)
 		return;
 	if (!c->want_probe || __atomic_load_n(&c->stop, __ATOMIC_SEQ_CST) ||
 	    !addr_class_is_public(portmap_info(c->pm)->external_class))
@@ -483,7 +483,7 @@ router_stage2(void *arg)
 {
 	struct router_call *c = arg;
 
-	c->probe1_rc = portmap_probe(c->pm, 1, &c->probe1_err);
+	c->probe1_rc = portmap_discover(c->pm, 1, &c->probe1_err);
 	c->info = *portmap_info(c->pm);
 	if (c->probe1_rc == -1)
 		return;
@@ -957,7 +957,7 @@ external_ip_result(struct doctor_check *checks, char ext_ip[16],
 	const char *advice = "forwarding from the internet cannot work "
 	    "through it; ask the ISP for a public IPv4 address, use IPv6, or "
 	    "use a tunnel or relay (a small VPS, say)";
-	const char *via = method_name(in->method);
+	const char *via = portmap_method_name(in->method);
 
 	str_copy(ext_ip, in->external_ip, 16);
 	switch (in->external_class) {
@@ -1119,7 +1119,7 @@ mapping_result(struct run *R)
 	if (c->verify_rc == 0) {
 		check_set(r->checks, DOC_MAPPING, DOC_FAIL, DOCR_ABSENT, "the "
 		    "router has no forward of port %u/%s; %s", s->ext,
-		    proto_str(s->proto), keeps);
+		    portspec_proto_str(s->proto), keeps);
 		return;
 	}
 	if (m->lease == 0)
@@ -1129,18 +1129,18 @@ mapping_result(struct run *R)
 	if (m->desc[0] != '\0') {
 		char d[80];
 
-		probe_sanitize(d, sizeof(d), m->desc);
+		str_printable(d, sizeof(d), m->desc);
 		snprintf(desc, sizeof(desc), "\"%s\", ", d);
 	}
 	if (!m->this_host) {
 		str_copy(r->holder, m->int_client, sizeof(r->holder));
 		r->holder_port = m->int_port;
-		probe_sanitize(r->holder_desc, sizeof(r->holder_desc), m->desc);
+		str_printable(r->holder_desc, sizeof(r->holder_desc), m->desc);
 		check_set(r->checks, DOC_MAPPING, DOC_FAIL, DOCR_CONFLICT, "port "
 		    "%u/%s is forwarded to %s:%u (%s%s), another host on the "
 		    "LAN: only one host can have it; free it there, or use "
 		    "another external port for this host", s->ext,
-		    proto_str(s->proto), m->int_client, m->int_port, desc,
+		    portspec_proto_str(s->proto), m->int_client, m->int_port, desc,
 		    lease);
 		return;
 	}
@@ -1150,7 +1150,7 @@ mapping_result(struct run *R)
 			    DOCR_OTHER_PORT, "the router forwards port %u/%s to "
 			    "this host's port %u, not to %u: close it "
 			    "(portkeeper close %u%s) and open %u:%u", s->ext,
-			    proto_str(s->proto), m->int_port, r->internal_port,
+			    portspec_proto_str(s->proto), m->int_port, r->internal_port,
 			    s->ext, s->proto == PM_UDP ? "/udp" : "", s->ext,
 			    r->internal_port);
 			return;
@@ -1166,12 +1166,12 @@ mapping_result(struct run *R)
 		check_set(r->checks, DOC_MAPPING, DOC_FAIL, DOCR_DISABLED, "the "
 		    "router has the forward of port %u/%s to %s:%u, but it is "
 		    "disabled: enable it in the router's admin page, or close "
-		    "and open it again", s->ext, proto_str(s->proto),
+		    "and open it again", s->ext, portspec_proto_str(s->proto),
 		    m->int_client, m->int_port);
 		return;
 	}
 	check_set(r->checks, DOC_MAPPING, DOC_PASS, DOCR_NONE, "the router "
-	    "forwards port %u/%s to %s:%u (%s%s)", s->ext, proto_str(s->proto),
+	    "forwards port %u/%s to %s:%u (%s%s)", s->ext, portspec_proto_str(s->proto),
 	    m->int_client, m->int_port, desc, lease);
 }
 
@@ -1216,7 +1216,7 @@ hairpin_result(struct run *R, const struct hairpin_call *h)
 			    "this host through %s:%u), but %s:%u/%s did not "
 			    "answer from inside: see the mapping and listener "
 			    "checks", wan, h->probe_port, wan, h->ext,
-			    proto_str(R->o->spec.proto));
+			    portspec_proto_str(R->o->spec.proto));
 			return;
 		} else
 			snprintf(ext, sizeof(ext), "; UDP port %u itself cannot "
@@ -1286,7 +1286,7 @@ outside_result(struct run *R, const struct outside_call *a,
 	}
 	str_copy(r->source_seen, a->ans.source_seen, sizeof(r->source_seen));
 	snprintf(where, sizeof(where), "%s:%u/%s", a->ans.source_seen, s->ext,
-	    proto_str(s->proto));
+	    portspec_proto_str(s->proto));
 	if (r->checks[DOC_EXTERNAL_IP].status == DOC_PASS &&
 	    strcmp(a->ans.source_seen, r->external_ip) != 0) {
 		check_set(r->checks, DOC_EXTERNAL, DOC_FAIL, DOCR_OTHER_NAT,
@@ -1592,7 +1592,7 @@ doctor_conclude(struct doctor_report *r)
 {
 	const struct doctor_check *c = r->checks;
 	char *s = r->summary, fwd[32], in[48];
-	const char *proto = proto_str(r->proto);
+	const char *proto = portspec_proto_str(r->proto);
 	size_t sz = sizeof(r->summary);
 
 	r->verdict = doctor_verdict(c);
@@ -1816,7 +1816,7 @@ doctor_report_json(const struct doctor_report *r)
 	if (obj == NULL)
 		return NULL;
 	cJSON_AddNumberToObject(obj, "port", r->port);
-	cJSON_AddStringToObject(obj, "protocol", proto_str(r->proto));
+	cJSON_AddStringToObject(obj, "protocol", portspec_proto_str(r->proto));
 	add_str_or_null(obj, "internal_ip", r->internal_ip);
 	cJSON_AddNumberToObject(obj, "internal_port", r->internal_port);
 	add_str_or_null(obj, "external_ip", r->external_ip);
@@ -1828,7 +1828,7 @@ doctor_report_json(const struct doctor_report *r)
 	cJSON_AddBoolToObject(obj, "ok", r->verdict == DOCV_OK);
 	add_str_or_null(obj, "gateway", r->gateway);
 	add_str_or_null(obj, "method", r->upnp || r->natpmp ?
-	    method_str(r->method) : NULL);
+	    portmap_method_str(r->method) : NULL);
 	add_str_or_null(obj, "forward", r->forward_name);
 	add_str_or_null(obj, "probe", r->probe_url);
 	add_str_or_null(obj, "source_seen", r->source_seen);
@@ -1969,23 +1969,23 @@ audit_mapping(struct doctor_check *checks, const struct doctor_audit *a,
 		check_set(checks, DOC_MAPPING, DOC_FAIL, DOCR_ABSENT, "the "
 		    "router has no forward of port %u/%s: portkeeperd keeps it "
 		    "when it runs (portkeeper status)", f->ext,
-		    proto_str(f->proto));
+		    portspec_proto_str(f->proto));
 	else if (!m->this_host)
 		check_set(checks, DOC_MAPPING, DOC_FAIL, DOCR_CONFLICT, "port "
 		    "%u/%s is forwarded to %s:%u, another host on the LAN",
-		    f->ext, proto_str(f->proto), m->int_client, m->int_port);
+		    f->ext, portspec_proto_str(f->proto), m->int_client, m->int_port);
 	else if (m->int_port != f->in)
 		check_set(checks, DOC_MAPPING, DOC_FAIL, DOCR_OTHER_PORT, "the "
 		    "router forwards port %u/%s to this host's port %u, not to "
 		    "%u as configured: portkeeperd re-points it at its next "
-		    "check", f->ext, proto_str(f->proto), m->int_port, f->in);
+		    "check", f->ext, portspec_proto_str(f->proto), m->int_port, f->in);
 	else if (!m->enabled)
 		check_set(checks, DOC_MAPPING, DOC_FAIL, DOCR_DISABLED, "the "
 		    "router has the forward of port %u/%s, but disabled",
-		    f->ext, proto_str(f->proto));
+		    f->ext, portspec_proto_str(f->proto));
 	else
 		check_set(checks, DOC_MAPPING, DOC_PASS, DOCR_NONE, "the router "
-		    "forwards port %u/%s to %s:%u", f->ext, proto_str(f->proto),
+		    "forwards port %u/%s to %s:%u", f->ext, portspec_proto_str(f->proto),
 		    m->int_client, m->int_port);
 }
 
@@ -2134,7 +2134,7 @@ doctor_audit_run(const struct doctor_opts *o, const struct config *cfg,
 			const struct config_forward *f;
 
 			e->m = rc->list[i];
-			probe_sanitize(e->m.desc, sizeof(e->m.desc),
+			str_printable(e->m.desc, sizeof(e->m.desc),
 			    rc->list[i].desc);
 			e->kind = doctor_classify(&e->m, ni.internal,
 			    da.found ? da.prefixlen : 0, cfg, &f);
@@ -2204,7 +2204,7 @@ verdict:
 			sapp(a->summary, sz, "Forwards with a problem:");
 		}
 		sapp(a->summary, sz, "%s %s (%u/%s): %s", bad > 1 ? ";" : "",
-		    a->fwd[i].name, a->fwd[i].port, proto_str(a->fwd[i].proto),
+		    a->fwd[i].name, a->fwd[i].port, portspec_proto_str(a->fwd[i].proto),
 		    doctor_verdict_str(a->fwd[i].verdict));
 	}
 	if (bad > 0)
@@ -2269,7 +2269,7 @@ doctor_audit_json(const struct doctor_audit *a)
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "name", f->name);
 		cJSON_AddNumberToObject(o, "port", f->port);
-		cJSON_AddStringToObject(o, "protocol", proto_str(f->proto));
+		cJSON_AddStringToObject(o, "protocol", portspec_proto_str(f->proto));
 		cJSON_AddNumberToObject(o, "internal_port", f->internal_port);
 		ch = cJSON_AddArrayToObject(o, "checks");
 		cJSON_AddItemToArray(ch, check_json(DOC_LISTENER,
@@ -2286,7 +2286,7 @@ doctor_audit_json(const struct doctor_audit *a)
 		const struct doctor_entry *e = &a->ent[i];
 
 		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "protocol", proto_str(e->m.proto));
+		cJSON_AddStringToObject(o, "protocol", portspec_proto_str(e->m.proto));
 		cJSON_AddNumberToObject(o, "external_port", e->m.ext_port);
 		cJSON_AddStringToObject(o, "internal_ip", e->m.int_client);
 		cJSON_AddNumberToObject(o, "internal_port", e->m.int_port);

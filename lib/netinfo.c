@@ -81,12 +81,12 @@ netinfo_get(struct netinfo *ni, struct pm_error *err)
 
 	memset(ni, 0, sizeof(*ni));
 	if (read_file("/proc/net/route", text, sizeof(text)) == -1) {
-		pm_seterr(err, PME_NO_ROUTE, 0, "cannot read the routing "
+		pmerr_set(err, PME_NO_ROUTE, 0, "cannot read the routing "
 		    "table /proc/net/route: %s", strerror(errno));
 		return -1;
 	}
 	if (netinfo_parse_routes(text, &ni->gateway, ni->ifname) == -1) {
-		pm_seterr(err, PME_NO_ROUTE, 0, "this host has no IPv4 default "
+		pmerr_set(err, PME_NO_ROUTE, 0, "this host has no IPv4 default "
 		    "route, so there is no home router to ask; check the "
 		    "network connection (ip route)");
 		return -1;
@@ -100,7 +100,7 @@ netinfo_get(struct netinfo *ni, struct pm_error *err)
 	 * address the router knows us by.
 	 */
 	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
-		pm_seterr(err, PME_NETWORK, 0, "socket: %s", strerror(errno));
+		pmerr_set(err, PME_NETWORK, 0, "socket: %s", strerror(errno));
 		return -1;
 	}
 	memset(&sin, 0, sizeof(sin));
@@ -109,7 +109,7 @@ netinfo_get(struct netinfo *ni, struct pm_error *err)
 	sin.sin_addr = ni->gateway;
 	if (connect(s, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
 	    getsockname(s, (struct sockaddr *)&sin, &slen) == -1) {
-		pm_seterr(err, PME_NO_ROUTE, 0, "cannot find this host's "
+		pmerr_set(err, PME_NO_ROUTE, 0, "cannot find this host's "
 		    "address towards the gateway %s: %s", ni->gateway_str,
 		    strerror(errno));
 		close(s);

@@ -24,7 +24,7 @@ static const char *const errcode_names[] = {
 };
 
 void
-pm_seterr(struct pm_error *err, enum pm_errcode code, int router_code,
+pmerr_set(struct pm_error *err, enum pm_errcode code, int router_code,
     const char *fmt, ...)
 {
 	va_list ap;
@@ -39,13 +39,13 @@ pm_seterr(struct pm_error *err, enum pm_errcode code, int router_code,
 }
 
 void
-pm_clearerr(struct pm_error *err)
+pmerr_clear(struct pm_error *err)
 {
 	memset(err, 0, sizeof(*err));
 }
 
 const char *
-pm_errcode_str(enum pm_errcode code)
+pmerr_code_str(enum pm_errcode code)
 {
 	if ((size_t)code >= nitems(errcode_names) ||
 	    errcode_names[code] == NULL)
@@ -54,7 +54,7 @@ pm_errcode_str(enum pm_errcode code)
 }
 
 int
-pm_exit_status(enum pm_errcode code)
+pmerr_exit_status(enum pm_errcode code)
 {
 	if (code == PME_OK)
 		return 0;
@@ -114,7 +114,7 @@ static const struct {
 };
 
 enum pm_errcode
-pm_upnp_errcode(int upnp)
+pmerr_upnp_code(int upnp)
 {
 	size_t i;
 
@@ -125,58 +125,58 @@ pm_upnp_errcode(int upnp)
 }
 
 void
-pm_upnp_error(struct pm_error *err, int upnp, const char *what)
+pmerr_upnp(struct pm_error *err, int upnp, const char *what)
 {
 	size_t i;
 
 	for (i = 0; i < nitems(upnp_errors); i++) {
 		if (upnp_errors[i].upnp == upnp) {
-			pm_seterr(err, upnp_errors[i].code, upnp,
+			pmerr_set(err, upnp_errors[i].code, upnp,
 			    "could not %s: %s", what, upnp_errors[i].text);
 			return;
 		}
 	}
 	if (upnp < 0)
-		pm_seterr(err, PME_BAD_REPLY, upnp, "could not %s: the "
+		pmerr_set(err, PME_BAD_REPLY, upnp, "could not %s: the "
 		    "router's UPnP service failed (miniupnpc error %d)",
 		    what, upnp);
 	else
-		pm_seterr(err, PME_REFUSED, upnp, "could not %s: the router "
+		pmerr_set(err, PME_REFUSED, upnp, "could not %s: the router "
 		    "refused with UPnP error %d", what, upnp);
 }
 
 void
-pm_natpmp_error(struct pm_error *err, int result, const char *what)
+pmerr_natpmp(struct pm_error *err, int result, const char *what)
 {
 	switch (result) {
 	case 1:
-		pm_seterr(err, PME_UNSUPPORTED, result, "could not %s: the "
+		pmerr_set(err, PME_UNSUPPORTED, result, "could not %s: the "
 		    "router does not support NAT-PMP version 0 (NAT-PMP result "
 		    "1, unsupported version)", what);
 		break;
 	case 2:
-		pm_seterr(err, PME_NOT_AUTHORIZED, result, "could not %s: the "
+		pmerr_set(err, PME_NOT_AUTHORIZED, result, "could not %s: the "
 		    "router refused; NAT-PMP may be switched off for this host "
 		    "(NAT-PMP result 2, not authorized)", what);
 		break;
 	case 3:
-		pm_seterr(err, PME_NO_PUBLIC_ADDRESS, result, "could not %s: "
+		pmerr_set(err, PME_NO_PUBLIC_ADDRESS, result, "could not %s: "
 		    "the router has no public address (NAT-PMP result 3, "
 		    "network failure): its internet link is down, or it sits "
 		    "behind carrier-grade NAT or another router", what);
 		break;
 	case 4:
-		pm_seterr(err, PME_OUT_OF_RESOURCES, result, "could not %s: "
+		pmerr_set(err, PME_OUT_OF_RESOURCES, result, "could not %s: "
 		    "the router cannot create more mappings (NAT-PMP result 4, "
 		    "out of resources)", what);
 		break;
 	case 5:
-		pm_seterr(err, PME_UNSUPPORTED, result, "could not %s: the "
+		pmerr_set(err, PME_UNSUPPORTED, result, "could not %s: the "
 		    "router does not support this request (NAT-PMP result 5, "
 		    "unsupported opcode)", what);
 		break;
 	default:
-		pm_seterr(err, PME_REFUSED, result, "could not %s: the router "
+		pmerr_set(err, PME_REFUSED, result, "could not %s: the router "
 		    "refused with unknown NAT-PMP result %d", what, result);
 		break;
 	}

@@ -76,7 +76,7 @@ pmp_bad_replies(const struct pmp *p, struct pm_error *err)
 {
 	if (p->nbad == 0)
 		return 0;
-	pm_seterr(err, PME_BAD_REPLY, 0, "the router misbehaves: it answered "
+	pmerr_set(err, PME_BAD_REPLY, 0, "the router misbehaves: it answered "
 	    "the NAT-PMP request %u time%s, never validly (the last reply, "
 	    "%zu bytes, was %s)", p->nbad, p->nbad == 1 ? "" : "s",
 	    p->bad_len, p->bad_why);
@@ -91,7 +91,7 @@ pmp_open(struct pmp *p, struct in_addr gateway, struct pm_error *err)
 	memset(p, 0, sizeof(*p));
 	p->pending_op = -1;
 	if ((rc = initnatpmp(&p->nat, 1, gateway.s_addr)) < 0) {
-		pm_seterr(err, PME_NETWORK, 0, "cannot open a NAT-PMP socket "
+		pmerr_set(err, PME_NETWORK, 0, "cannot open a NAT-PMP socket "
 		    "(libnatpmp error %d): %s", rc, strerror(errno));
 		return -1;
 	}
@@ -183,11 +183,11 @@ pmp_read(struct pmp *p, struct pmp_reply *r, struct pm_error *err)
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;
 		if (errno == ECONNREFUSED) {
-			pm_seterr(err, PME_NO_GATEWAY, 0, "the router does not "
+			pmerr_set(err, PME_NO_GATEWAY, 0, "the router does not "
 			    "run NAT-PMP (port 5351 unreachable)");
 			return -1;
 		}
-		pm_seterr(err, PME_NETWORK, 0, "NAT-PMP: %s", strerror(errno));
+		pmerr_set(err, PME_NETWORK, 0, "NAT-PMP: %s", strerror(errno));
 		return -1;
 	}
 	if (p->pending_op == -1)
@@ -217,7 +217,7 @@ pmp_wait(struct pmp *p, int64_t deadline, struct pmp_reply *r,
 
 		if (now >= deadline) {
 			if (!pmp_bad_replies(p, err))
-				pm_seterr(err, PME_TIMEOUT, 0, "the router "
+				pmerr_set(err, PME_TIMEOUT, 0, "the router "
 				    "stopped answering NAT-PMP requests");
 			return -1;
 		}

@@ -9,12 +9,11 @@
 #include "log.h"
 #include "pmp.h"
 #include "portmap.h"
-#include "probe.h"
 #include "upnp.h"
 #include "util.h"
 
-/* After the first protocol answers, how long `all` probes wait for the other. */
-#define PROBE_GRACE_MS		500
+/* After the first protocol answers, how long `all` discovery waits for the other. */
+#define DISCOVER_GRACE_MS		500
 /*
  * With auto, NAT-PMP gets this head start before UPnP discovery begins, as
  * in Happy Eyeballs (RFC 8305): a NAT-PMP router answers within a few
@@ -71,7 +70,7 @@ struct portmap {
 	int			 timeout_ms;
 	struct netinfo		 ni;
 	struct portmap_info	 info;
-	int			 probed;
+	int			 discovered;
 	enum pm_method		 first;		/* the first to answer */
 	struct pmp		 pmp;
 	enum proto_state	 nat_state;
@@ -82,7 +81,7 @@ struct portmap {
 };
 
 const char *
-method_str(enum pm_method m)
+portmap_method_str(enum pm_method m)
 {
 	switch (m) {
 	case PM_UPNP:	return "upnp";
@@ -93,7 +92,7 @@ method_str(enum pm_method m)
 }
 
 const char *
-method_name(enum pm_method m)
+portmap_method_name(enum pm_method m)
 {
 	switch (m) {
 	case PM_UPNP:	return "UPnP-IGD";
@@ -104,7 +103,7 @@ method_name(enum pm_method m)
 }
 
 int
-method_parse(const char *s, enum pm_method *m)
+portmap_method_parse(const char *s, enum pm_method *m)
 {
 	if (strcmp(s, "auto") == 0)
 		*m = PM_AUTO;
@@ -220,13 +219,13 @@ upnp_run(struct portmap *pm, struct upnp_call *c, struct upnp_call *out,
 	c->deadline = deadline - UPNP_MARGIN_MS;
 	if ((j = job_start(upnp_call_run, c, upnp_call_free)) == NULL) {
 		upnp_call_free(c);
-		pm_seterr(err, PME_INTERNAL, 0, "cannot start a thread");
+		pmerr_set(err, PME_INTERNAL, 0, "cannot start a thread");
 		return -1;
 	}
 	if (job_wait(j, deadline) == -1) {
 		job_release(j);
 		pm->up_state = PS_FAILED;
-		pm_seterr(err, PME_TIMEOUT, 0, "the router's UPnP service did "
+		pmerr_set(err, PME_TIMEOUT, 0, "the router's UPnP service did "
 		    "not answer within %d ms", pm->timeout_ms + 2000);
 		return -1;
 	}
@@ -245,7 +244,7 @@ portmap_new(enum pm_method via, int timeout_ms, struct pm_error *err)
 	struct portmap *pm;
 
 	if ((pm = calloc(1, sizeof(*pm))) == NULL) {
-		pm_seterr(err, PME_INTERNAL, 0, "out of memory");
+		pmerr_set(err, PME_INTERNAL, 0, "out of memory");
 		return NULL;
 	}
 	pm->via = via;
@@ -256,7 +255,7 @@ portmap_new(enum pm_method via, int timeout_ms, struct pm_error *err)
 	}
 	if ((pm->sess = calloc(1, sizeof(*pm->sess))) == NULL) {
 		free(pm);
-		pm_seterr(err, PME_INTERNAL, 0, "out of memory");
+		pmerr_set(err, PME_INTERNAL, 0, "out of memory");
 		return NULL;
 	}
 	pthread_mutex_init(&pm->sess->lock, NULL);
@@ -308,13 +307,13 @@ check_external(char ip[16], const char *via, struct pm_error *err)
 	if (cls != ADDR_INVALID && cls != ADDR_UNSPECIFIED &&
 	    cls != ADDR_LOOPBACK && cls != ADDR_MULTICAST)
 		return 0;
-	probe_sanitize(shown, sizeof(shown), ip);
+	str_printable(shown, sizeof(shown), ip);
 	if (cls == ADDR_INVALID)
-		pm_seterr(err, PME_BAD_REPLY, 0, "the router misbehaves: it "
+		pmerr_set(err, PME_BAD_REPLY, 0, "the router misbehaves: it "
 		    "gave \"%s\" as its external address (%s), which is not an "
 		    "IPv4 address", shown, via);
 	else
-		pm_seterr(err, PME_BAD_REPLY, 0, "the router misbehaves: it "
+		pmerr_set(err, PME_BAD_REPLY, 0, "the router misbehaves: it "
 		    "gave %s as its external address (%s), a %s address no "
 		    "router's WAN can have", shown, via, addr_class_str(cls));
 	ip[0] = '\0';
@@ -342,7 +341,7 @@ nat_answered(struct portmap *pm, const struct pmp_reply *r)
 		str_copy(in->natpmp_external_ip, ip,
 		    sizeof(in->natpmp_external_ip));
 	else
-		pm_natpmp_error(&in->natpmp_error, r->result,
+		pmerr_natpmp(&in->natpmp_error, r->result,
 		    "get the external address");
 	if (pm->first == PM_AUTO)
 		pm->first = PM_NATPMP;
@@ -429,21 +428,21 @@ choose(struct portmap *pm)
 }
 
 int
-portmap_probe(struct portmap *pm, int all, struct pm_error *err)
+portmap_discover(struct portmap *pm, int all, struct pm_error *err)
 {
 	int64_t start = mono_ms(), deadline = start + pm->timeout_ms;
 	int64_t grace = INT64_MAX, upnp_at = INT64_MAX;
 	struct pm_error e;
 
-	if (!pm->probed) {
-		pm->probed = 1;
+	if (!pm->discovered) {
+		pm->discovered = 1;
 		if (pm->via != PM_UPNP) {
 			if (pmp_open(&pm->pmp, pm->ni.gateway, &e) == -1) {
 				pm->nat_state = PS_FAILED;
 				pm->info.natpmp_error = e;
 			} else if (pmp_send_public(&pm->pmp) == -1) {
 				pm->nat_state = PS_FAILED;
-				pm_seterr(&pm->info.natpmp_error, PME_NETWORK, 0,
+				pmerr_set(&pm->info.natpmp_error, PME_NETWORK, 0,
 				    "cannot send a NAT-PMP request to %s",
 				    pm->ni.gateway_str);
 			} else
@@ -454,7 +453,7 @@ portmap_probe(struct portmap *pm, int all, struct pm_error *err)
 			    pm->nat_state == PS_PENDING ?
 			    start + NATPMP_HEAD_START_MS : start;
 	} else if (all && pm->up_state == PS_OFF && pm->via != PM_NATPMP)
-		upnp_at = start;	/* an earlier probe never needed it */
+		upnp_at = start;	/* an earlier discovery never needed it */
 
 	while (pm->nat_state == PS_PENDING || pm->up_state == PS_PENDING ||
 	    upnp_at != INT64_MAX) {
@@ -467,7 +466,7 @@ portmap_probe(struct portmap *pm, int all, struct pm_error *err)
 		if (pm->first != PM_AUTO && !all)
 			break;
 		if (pm->first != PM_AUTO && grace == INT64_MAX)
-			grace = now + PROBE_GRACE_MS;
+			grace = now + DISCOVER_GRACE_MS;
 		if (now >= deadline || now >= grace)
 			break;
 		if (upnp_at != INT64_MAX &&
@@ -475,7 +474,7 @@ portmap_probe(struct portmap *pm, int all, struct pm_error *err)
 			upnp_at = INT64_MAX;
 			if (upnp_start_discovery(pm, deadline, all) == -1) {
 				pm->up_state = PS_FAILED;
-				pm_seterr(&pm->info.upnp_error, PME_INTERNAL, 0,
+				pmerr_set(&pm->info.upnp_error, PME_INTERNAL, 0,
 				    "cannot start a thread");
 			}
 		}
@@ -516,7 +515,7 @@ portmap_probe(struct portmap *pm, int all, struct pm_error *err)
 		upnp_wait_discovery(pm, mono_ms() + UPNP_MARGIN_MS);
 	if (pm->first == PM_AUTO && pm->nat_state == PS_PENDING)
 		pmp_bad_replies(&pm->pmp, &pm->info.natpmp_error);
-	log_debug("probe: NAT-PMP %d, UPnP %d after %lld ms", pm->nat_state,
+	log_debug("discover: NAT-PMP %d, UPnP %d after %lld ms", pm->nat_state,
 	    pm->up_state, (long long)(mono_ms() - start));
 
 	if (pm->first == PM_AUTO) {
@@ -525,7 +524,7 @@ portmap_probe(struct portmap *pm, int all, struct pm_error *err)
 		    "neither UPnP-IGD nor NAT-PMP";
 		enum pm_errcode nc = pm->info.natpmp_error.code;
 
-		pm_seterr(err, PME_NO_GATEWAY, 0, "%s answered at the default "
+		pmerr_set(err, PME_NO_GATEWAY, 0, "%s answered at the default "
 		    "gateway %s within %d ms: switch on UPnP or NAT-PMP in the "
 		    "router's settings, or forward the port by hand in its "
 		    "admin page", which, pm->ni.gateway_str, pm->timeout_ms);
@@ -553,35 +552,35 @@ no_public_address(struct portmap *pm, struct pm_error *err)
 	switch (in->external_class) {
 	case ADDR_NONE:
 		if (in->method == PM_NATPMP && in->natpmp_result == 3)
-			pm_seterr(err, PME_NO_PUBLIC_ADDRESS, 3, "the router "
+			pmerr_set(err, PME_NO_PUBLIC_ADDRESS, 3, "the router "
 			    "has no public address (NAT-PMP result 3): it sits "
 			    "behind carrier-grade NAT or another router, or "
 			    "its internet link is down; %s", advice);
 		else
-			pm_seterr(err, PME_NO_PUBLIC_ADDRESS, 0, "the router "
+			pmerr_set(err, PME_NO_PUBLIC_ADDRESS, 0, "the router "
 			    "reports no external address: it sits behind "
 			    "carrier-grade NAT or another router, or its "
 			    "internet link is down; %s", advice);
 		break;
 	case ADDR_CGNAT:
-		pm_seterr(err, PME_NO_PUBLIC_ADDRESS, 0, "the router's WAN "
+		pmerr_set(err, PME_NO_PUBLIC_ADDRESS, 0, "the router's WAN "
 		    "address %s is in the carrier-grade NAT range "
 		    "100.64.0.0/10: the ISP shares one public address among "
 		    "many customers; %s", in->external_ip, advice);
 		break;
 	case ADDR_PRIVATE:
-		pm_seterr(err, PME_NO_PUBLIC_ADDRESS, 0, "the router's WAN "
+		pmerr_set(err, PME_NO_PUBLIC_ADDRESS, 0, "the router's WAN "
 		    "address %s is private: another router or the ISP's NAT "
 		    "sits in front of it (double NAT); %s", in->external_ip,
 		    advice);
 		break;
 	case ADDR_INVALID:
-		pm_seterr(err, PME_BAD_REPLY, 0, "the router reported "
+		pmerr_set(err, PME_BAD_REPLY, 0, "the router reported "
 		    "\"%.40s\" as its external address, which is not an IPv4 "
 		    "address", in->external_ip);
 		break;
 	default:
-		pm_seterr(err, PME_NO_PUBLIC_ADDRESS, 0, "the router's WAN "
+		pmerr_set(err, PME_NO_PUBLIC_ADDRESS, 0, "the router's WAN "
 		    "address %s is a %s address; %s", in->external_ip,
 		    addr_class_str(in->external_class), advice);
 		break;
@@ -599,7 +598,7 @@ upnp_get_entry(struct portmap *pm, enum pm_proto proto, uint16_t ext,
 	int rc;
 
 	if ((c = upnp_call_new(pm, UOP_GET)) == NULL) {
-		pm_seterr(err, PME_INTERNAL, 0, "out of memory");
+		pmerr_set(err, PME_INTERNAL, 0, "out of memory");
 		return -1;
 	}
 	c->proto = proto;
@@ -636,22 +635,22 @@ conflict(struct portmap *pm, const struct portspec *spec, int router_code,
 	int known = lookup_holder(pm, spec->proto, spec->ext, &m);
 
 	if (known && !m.this_host)
-		pm_seterr(err, PME_CONFLICT, router_code, "port %u/%s is "
+		pmerr_set(err, PME_CONFLICT, router_code, "port %u/%s is "
 		    "already forwarded to %s:%u%s%s%s, another host on the LAN%s; "
 		    "free it there or choose another port", spec->ext,
-		    proto_str(spec->proto), m.int_client, m.int_port,
+		    portspec_proto_str(spec->proto), m.int_client, m.int_port,
 		    m.desc[0] ? " (\"" : "", m.desc, m.desc[0] ? "\")" : "",
 		    extra);
 	else if (known)
-		pm_seterr(err, PME_CONFLICT, router_code, "port %u/%s is "
+		pmerr_set(err, PME_CONFLICT, router_code, "port %u/%s is "
 		    "already forwarded to this host's port %u%s; close it "
-		    "first", spec->ext, proto_str(spec->proto), m.int_port,
+		    "first", spec->ext, portspec_proto_str(spec->proto), m.int_port,
 		    extra);
 	else
-		pm_seterr(err, PME_CONFLICT, router_code, "port %u/%s is "
+		pmerr_set(err, PME_CONFLICT, router_code, "port %u/%s is "
 		    "already forwarded to another host on the LAN%s; free it "
 		    "there or choose another port", spec->ext,
-		    proto_str(spec->proto), extra);
+		    portspec_proto_str(spec->proto), extra);
 }
 
 static int
@@ -663,17 +662,17 @@ open_natpmp(struct portmap *pm, const struct portspec *spec, uint32_t lease,
 	int64_t deadline = mono_ms() + pm->timeout_ms;
 
 	snprintf(what, sizeof(what), "forward port %u/%s", spec->ext,
-	    proto_str(spec->proto));
+	    portspec_proto_str(spec->proto));
 	if (pmp_send_map(&pm->pmp, spec->proto, spec->in, spec->ext,
 	    lease) == -1) {
-		pm_seterr(err, PME_NETWORK, 0, "could not %s: cannot send to "
+		pmerr_set(err, PME_NETWORK, 0, "could not %s: cannot send to "
 		    "the router", what);
 		return -1;
 	}
 	if (pmp_wait(&pm->pmp, deadline, &r, err) == -1)
 		return -1;
 	if (r.result != 0) {
-		pm_natpmp_error(err, r.result, what);
+		pmerr_natpmp(err, r.result, what);
 		return -1;
 	}
 	if (r.ext_port != spec->ext && !any_port) {
@@ -708,7 +707,7 @@ open_upnp(struct portmap *pm, const struct portspec *spec, uint32_t lease,
 
 	for (;;) {
 		if ((c = upnp_call_new(pm, UOP_ADD)) == NULL) {
-			pm_seterr(err, PME_INTERNAL, 0, "out of memory");
+			pmerr_set(err, PME_INTERNAL, 0, "out of memory");
 			return -1;
 		}
 		c->proto = spec->proto;
@@ -749,9 +748,9 @@ open_upnp(struct portmap *pm, const struct portspec *spec, uint32_t lease,
 	if (rc == -1)
 		return -1;
 	if (rc == 0 || !out.m.this_host || out.m.int_port != spec->in) {
-		pm_seterr(err, PME_BAD_REPLY, 0, "the router accepted the "
+		pmerr_set(err, PME_BAD_REPLY, 0, "the router accepted the "
 		    "forward of port %u/%s but its table %s", spec->ext,
-		    proto_str(spec->proto), rc == 0 ? "does not list it" :
+		    portspec_proto_str(spec->proto), rc == 0 ? "does not list it" :
 		    "points it elsewhere");
 		return -1;
 	}
@@ -766,17 +765,17 @@ portmap_open(struct portmap *pm, const struct portspec *spec, uint32_t lease,
 {
 	memset(res, 0, sizeof(*res));
 	if (lease == 0 && pm->via == PM_NATPMP) {
-		pm_seterr(err, PME_USAGE, 0, "NAT-PMP cannot make permanent "
+		pmerr_set(err, PME_USAGE, 0, "NAT-PMP cannot make permanent "
 		    "forwards: give --lease SECONDS");
 		return -1;
 	}
-	if (portmap_probe(pm, 0, err) == -1)
+	if (portmap_discover(pm, 0, err) == -1)
 		return -1;
 	if (lease == 0 && pm->info.method == PM_NATPMP) {
 		/* Permanent forwards need UPnP; wait for it if it is coming. */
 		upnp_wait_discovery(pm, mono_ms() + pm->timeout_ms);
 		if (pm->up_state != PS_FOUND) {
-			pm_seterr(err, PME_UNSUPPORTED, 0, "the router speaks "
+			pmerr_set(err, PME_UNSUPPORTED, 0, "the router speaks "
 			    "only NAT-PMP, which cannot make permanent "
 			    "forwards: give --lease SECONDS");
 			return -1;
@@ -815,17 +814,17 @@ close_natpmp(struct portmap *pm, const struct portspec *spec, bool *removed,
 	if (known && !spec->in_given)
 		in = m.int_port;
 	snprintf(what, sizeof(what), "remove the forward of port %u/%s",
-	    spec->ext, proto_str(spec->proto));
+	    spec->ext, portspec_proto_str(spec->proto));
 	if (pmp_send_map(&pm->pmp, spec->proto, in, spec->ext, 0) == -1 ||
 	    pmp_wait(&pm->pmp, mono_ms() + pm->timeout_ms, &r, err) == -1)
 		return -1;
 	if (r.result != 0) {
-		pm_natpmp_error(err, r.result, what);
+		pmerr_natpmp(err, r.result, what);
 		return -1;
 	}
 	/* NAT-PMP answers success either way; check where we can. */
 	if (lookup_holder(pm, spec->proto, spec->ext, &m)) {
-		pm_seterr(err, PME_REFUSED, 0, "could not %s: the router kept "
+		pmerr_set(err, PME_REFUSED, 0, "could not %s: the router kept "
 		    "it after the NAT-PMP request (it was probably made over "
 		    "UPnP); try --via upnp", what);
 		return -1;
@@ -837,9 +836,9 @@ close_natpmp(struct portmap *pm, const struct portspec *spec, bool *removed,
 	return 0;
 
 foreign:
-	pm_seterr(err, PME_CONFLICT, 0, "port %u/%s is forwarded to %s:%u, "
+	pmerr_set(err, PME_CONFLICT, 0, "port %u/%s is forwarded to %s:%u, "
 	    "not to this host; portkeeper leaves other hosts' forwards alone",
-	    spec->ext, proto_str(spec->proto), m.int_client, m.int_port);
+	    spec->ext, portspec_proto_str(spec->proto), m.int_client, m.int_port);
 	return -1;
 }
 
@@ -855,7 +854,7 @@ portmap_close(struct portmap *pm, const struct portspec *spec, bool *removed,
 	 * With auto, wait for both: UPnP can see the table, so it can tell
 	 * whether there was anything to remove and whose it was.
 	 */
-	if (portmap_probe(pm, pm->via == PM_AUTO, err) == -1)
+	if (portmap_discover(pm, pm->via == PM_AUTO, err) == -1)
 		return -1;
 	if (pm->up_state != PS_FOUND) {
 		*method = PM_NATPMP;
@@ -867,9 +866,9 @@ portmap_close(struct portmap *pm, const struct portspec *spec, bool *removed,
 	if (rc == 0)
 		return 0;	/* nothing to remove */
 	if (!m.this_host) {
-		pm_seterr(err, PME_CONFLICT, 0, "port %u/%s is forwarded to "
+		pmerr_set(err, PME_CONFLICT, 0, "port %u/%s is forwarded to "
 		    "%s:%u, not to this host; portkeeper leaves other hosts' "
-		    "forwards alone", spec->ext, proto_str(spec->proto),
+		    "forwards alone", spec->ext, portspec_proto_str(spec->proto),
 		    m.int_client, m.int_port);
 		return -1;
 	}
@@ -877,7 +876,7 @@ portmap_close(struct portmap *pm, const struct portspec *spec, bool *removed,
 		struct upnp_call *c, out;
 
 		if ((c = upnp_call_new(pm, UOP_DELETE)) == NULL) {
-			pm_seterr(err, PME_INTERNAL, 0, "out of memory");
+			pmerr_set(err, PME_INTERNAL, 0, "out of memory");
 			return -1;
 		}
 		c->proto = spec->proto;
@@ -896,25 +895,25 @@ portmap_list(struct portmap *pm, struct pm_mapping **outv, size_t *n,
 	struct upnp_call *c, out;
 
 	if (pm->via == PM_NATPMP) {
-		pm_seterr(err, PME_UNSUPPORTED, 0, "NAT-PMP has no way to list "
+		pmerr_set(err, PME_UNSUPPORTED, 0, "NAT-PMP has no way to list "
 		    "the router's forwards; use --via upnp or auto");
 		return -1;
 	}
-	if (portmap_probe(pm, 1, err) == -1)
+	if (portmap_discover(pm, 1, err) == -1)
 		return -1;
 	if (pm->up_state != PS_FOUND) {
 		if (pm->info.upnp_error.code != PME_OK &&
 		    pm->info.upnp_error.code != PME_NO_GATEWAY)
 			*err = pm->info.upnp_error;
 		else
-			pm_seterr(err, PME_UNSUPPORTED, 0, "the router "
+			pmerr_set(err, PME_UNSUPPORTED, 0, "the router "
 			    "answers only NAT-PMP, which has no way to list "
 			    "its forwards; switch on UPnP in the router to see "
 			    "its table");
 		return -1;
 	}
 	if ((c = upnp_call_new(pm, UOP_LIST)) == NULL) {
-		pm_seterr(err, PME_INTERNAL, 0, "out of memory");
+		pmerr_set(err, PME_INTERNAL, 0, "out of memory");
 		return -1;
 	}
 	if (upnp_run(pm, c, &out, err) == -1)
@@ -930,7 +929,7 @@ portmap_verify(struct portmap *pm, const struct portspec *spec,
 {
 	int rc;
 
-	if (portmap_probe(pm, 0, err) == -1)
+	if (portmap_discover(pm, 0, err) == -1)
 		return -1;
 	if (pm->up_state != PS_FOUND)
 		return 2;	/* only NAT-PMP: the epoch tells instead */

@@ -6,19 +6,19 @@
 #include "util.h"
 
 const char *
-proto_str(enum pm_proto p)
+portspec_proto_str(enum pm_proto p)
 {
 	return p == PM_UDP ? "udp" : "tcp";
 }
 
 const char *
-proto_upnp(enum pm_proto p)
+portspec_proto_upnp(enum pm_proto p)
 {
 	return p == PM_UDP ? "UDP" : "TCP";
 }
 
 int
-proto_parse(const char *s, enum pm_proto *p)
+portspec_proto_parse(const char *s, enum pm_proto *p)
 {
 	if (strcasecmp(s, "tcp") == 0)
 		*p = PM_TCP;
@@ -54,7 +54,7 @@ portspec_parse(const char *s, int allow_internal, struct portspec *spec,
 	}
 	if ((slash = strchr(buf, '/')) != NULL) {
 		*slash++ = '\0';
-		if (proto_parse(slash, &spec->proto) == -1) {
+		if (portspec_proto_parse(slash, &spec->proto) == -1) {
 			snprintf(errbuf, errlen, "unknown protocol \"%s\" in "
 			    "\"%s\": use tcp or udp", slash, s);
 			return -1;

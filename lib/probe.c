@@ -45,18 +45,6 @@
 #define PROBE_FIELDS_MAX	8
 
 void
-probe_sanitize(char *dst, size_t dstlen, const char *s)
-{
-	size_t i;
-
-	if (dstlen == 0)
-		return;
-	for (i = 0; s[i] != '\0' && i + 1 < dstlen; i++)
-		dst[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-	dst[i] = '\0';
-}
-
-void
 probe_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 {
 	const struct sockaddr_in6 *s6;
@@ -127,7 +115,7 @@ probe_url_parse(const char *s, struct probe_url *u, char *err, size_t errlen)
 		    "http://HOST[:PORT], where portkeeper probe-server runs");
 		return -1;
 	}
-	probe_sanitize(q, sizeof(q), s);
+	str_printable(q, sizeof(q), s);
 	if (strlen(s) >= sizeof(u->text)) {
 		snprintf(err, errlen, "probe URL \"%s...\" is longer than %zu "
 		    "characters", q, sizeof(u->text) - 1);
@@ -241,7 +229,7 @@ probe_listen_parse(const char *s, struct sockaddr_storage *ss,
 	size_t n;
 
 	memset(ss, 0, sizeof(*ss));
-	probe_sanitize(q, sizeof(q), s != NULL ? s : "");
+	str_printable(q, sizeof(q), s != NULL ? s : "");
 	if (s == NULL || (colon = strrchr(s, ':')) == NULL)
 		goto bad;
 	if (parse_uint(colon + 1, 0, 65535, &port) == -1) {
@@ -381,7 +369,7 @@ probe_req_parse(const char *body, size_t len, struct probe_req *r,
 		goto out;
 	}
 	for (it = root->child; it != NULL; it = it->next) {
-		probe_sanitize(name, sizeof(name), it->string != NULL ?
+		str_printable(name, sizeof(name), it->string != NULL ?
 		    it->string : "");
 		if (n == PROBE_FIELDS_MAX) {
 			snprintf(msg, msglen, "too many fields: the fields are "
@@ -426,7 +414,7 @@ probe_req_parse(const char *body, size_t len, struct probe_req *r,
 	r->port = (uint16_t)jt->valuedouble;
 	jt = cJSON_GetObjectItemCaseSensitive(root, "protocol");
 	if (jt != NULL && (!cJSON_IsString(jt) ||
-	    proto_parse(jt->valuestring, &r->proto) == -1)) {
+	    portspec_proto_parse(jt->valuestring, &r->proto) == -1)) {
 		str_copy(field, "protocol", fieldlen);
 		snprintf(msg, msglen, "protocol: expected \"tcp\" or \"udp\"");
 		goto out;
@@ -944,14 +932,14 @@ serve_probe(struct probe_server *ps, struct MHD_Connection *c,
 	probe_connect_back(ci->client_addr, req.port, req.proto, req.token,
 	    ps->connect_ms, &out);
 	log_info("probe from %s: %u/%s %s%s (%d ms)", src, req.port,
-	    proto_str(req.proto), out.reachable ? "reachable" : "unreachable",
+	    portspec_proto_str(req.proto), out.reachable ? "reachable" : "unreachable",
 	    req.token[0] == '\0' ? "" : out.token_echoed ? ", token answered" :
 	    ", token not answered", out.elapsed_ms);
 	obj = cJSON_CreateObject();
 	cJSON_AddBoolToObject(obj, "reachable", out.reachable);
 	cJSON_AddStringToObject(obj, "source_seen", src);
 	cJSON_AddNumberToObject(obj, "port", req.port);
-	cJSON_AddStringToObject(obj, "protocol", proto_str(req.proto));
+	cJSON_AddStringToObject(obj, "protocol", portspec_proto_str(req.proto));
 	if (req.token[0] != '\0')
 		cJSON_AddBoolToObject(obj, "token_echoed", out.token_echoed);
 	cJSON_AddNumberToObject(obj, "elapsed_ms", out.elapsed_ms);
@@ -1024,14 +1012,14 @@ probe_server_start(const struct probe_server_opts *o, struct pm_error *err)
 	int one = 1, zero = 0;
 
 	if ((ps = calloc(1, sizeof(*ps))) == NULL) {
-		pm_seterr(err, PME_INTERNAL, 0, "out of memory");
+		pmerr_set(err, PME_INTERNAL, 0, "out of memory");
 		return NULL;
 	}
 	ps->fd = -1;
 	ps->per_minute = o->rate;
 	ps->connect_ms = o->connect_ms;
 	if ((ps->rate = probe_rate_new(o->rate, PROBE_RATE_SOURCES)) == NULL) {
-		pm_seterr(err, PME_INTERNAL, 0, "out of memory");
+		pmerr_set(err, PME_INTERNAL, 0, "out of memory");
 		goto fail;
 	}
 	/*
@@ -1040,7 +1028,7 @@ probe_server_start(const struct probe_server_opts *o, struct pm_error *err)
 	 */
 	if ((ps->fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC,
 	    0)) == -1) {
-		pm_seterr(err, PME_NETWORK, 0, "socket: %s", strerror(errno));
+		pmerr_set(err, PME_NETWORK, 0, "socket: %s", strerror(errno));
 		goto fail;
 	}
 	setsockopt(ps->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -1055,7 +1043,7 @@ probe_server_start(const struct probe_server_opts *o, struct pm_error *err)
 	if (bind(ps->fd, (const struct sockaddr *)&o->addr, o->addrlen) == -1 ||
 	    listen(ps->fd, 64) == -1) {
 		probe_addr_str((const struct sockaddr *)&o->addr, a, sizeof(a));
-		pm_seterr(err, PME_NETWORK, 0, "cannot listen on %s port %u: %s",
+		pmerr_set(err, PME_NETWORK, 0, "cannot listen on %s port %u: %s",
 		    a, ntohs(((const struct sockaddr_in *)&o->addr)->sin_port),
 		    strerror(errno));
 		goto fail;
@@ -1069,7 +1057,7 @@ probe_server_start(const struct probe_server_opts *o, struct pm_error *err)
 	    MHD_OPTION_NOTIFY_COMPLETED, conn_done, NULL,
 	    MHD_OPTION_END);
 	if (ps->mhd == NULL) {
-		pm_seterr(err, PME_INTERNAL, 0, "libmicrohttpd could not start");
+		pmerr_set(err, PME_INTERNAL, 0, "libmicrohttpd could not start");
 		goto fail;
 	}
 	return ps;
@@ -1130,11 +1118,11 @@ probe_answer_parse(const char *buf, size_t len, const char *url,
 			n = sizeof(first) - 1;
 		memcpy(first, buf, n);
 		first[n] = '\0';
-		probe_sanitize(first, sizeof(first), first);
+		str_printable(first, sizeof(first), first);
 	}
 	if (len < 12 || strncmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ' ||
 	    sscanf(buf + 9, "%3u", &status) != 1) {
-		pm_seterr(err, PME_BAD_REPLY, 0, "the server at %s is not a "
+		pmerr_set(err, PME_BAD_REPLY, 0, "the server at %s is not a "
 		    "portkeeper probe server: it answered \"%s\"", url, first);
 		return -1;
 	}
@@ -1143,26 +1131,26 @@ probe_answer_parse(const char *buf, size_t len, const char *url,
 	else if ((hend = strstr(buf, "\n\n")) != NULL)
 		body = hend + 2;
 	else {
-		pm_seterr(err, PME_BAD_REPLY, 0, "the probe server at %s sent "
+		pmerr_set(err, PME_BAD_REPLY, 0, "the probe server at %s sent "
 		    "an incomplete answer", url);
 		return -1;
 	}
 	root = cJSON_ParseWithLength(body, len - (size_t)(body - buf));
 	if (root == NULL || !cJSON_IsObject(root)) {
-		pm_seterr(err, PME_BAD_REPLY, 0, "the server at %s is not a "
+		pmerr_set(err, PME_BAD_REPLY, 0, "the server at %s is not a "
 		    "portkeeper probe server: it answered \"%s\" without JSON",
 		    url, first);
 		goto out;
 	}
 	if (status != 200) {
 		j = cJSON_GetObjectItemCaseSensitive(root, "error");
-		probe_sanitize(msg, sizeof(msg), cJSON_IsString(j) ?
+		str_printable(msg, sizeof(msg), cJSON_IsString(j) ?
 		    j->valuestring : first);
 		if (status == 429)
-			pm_seterr(err, PME_REFUSED, status, "the probe server at "
+			pmerr_set(err, PME_REFUSED, status, "the probe server at "
 			    "%s turned the request down: %s", url, msg);
 		else
-			pm_seterr(err, PME_REFUSED, status, "the probe server at "
+			pmerr_set(err, PME_REFUSED, status, "the probe server at "
 			    "%s refused the request (HTTP %u): %s", url, status,
 			    msg);
 		goto out;
@@ -1181,11 +1169,11 @@ probe_answer_parse(const char *buf, size_t len, const char *url,
 	a->token_echoed = cJSON_IsTrue(j);
 	j = cJSON_GetObjectItemCaseSensitive(root, "detail");
 	if (cJSON_IsString(j))
-		probe_sanitize(a->detail, sizeof(a->detail), j->valuestring);
+		str_printable(a->detail, sizeof(a->detail), j->valuestring);
 	rc = 0;
 	goto out;
 bad:
-	pm_seterr(err, PME_BAD_REPLY, 0, "the probe server at %s answered "
+	pmerr_set(err, PME_BAD_REPLY, 0, "the probe server at %s answered "
 	    "without \"reachable\" or a valid \"source_seen\"", url);
 out:
 	cJSON_Delete(root);
@@ -1205,7 +1193,7 @@ probe_ask(const struct probe_url *u, uint16_t port, enum pm_proto proto,
 
 	memset(a, 0, sizeof(*a));
 	if (u->host_v6) {
-		pm_seterr(err, PME_USAGE, 0, "the probe URL %s names an IPv6 "
+		pmerr_set(err, PME_USAGE, 0, "the probe URL %s names an IPv6 "
 		    "address, but port forwarding is IPv4: give the probe "
 		    "server's IPv4 address, or a name that has one", u->text);
 		return -1;
@@ -1221,7 +1209,7 @@ probe_ask(const struct probe_url *u, uint16_t port, enum pm_proto proto,
 		hints.ai_socktype = SOCK_STREAM;
 		if ((e = getaddrinfo(u->host, NULL, &hints, &res)) != 0 ||
 		    res == NULL) {
-			pm_seterr(err, PME_NETWORK, 0, "cannot find the IPv4 "
+			pmerr_set(err, PME_NETWORK, 0, "cannot find the IPv4 "
 			    "address of the probe server %s: %s", u->host,
 			    gai_strerror(e));
 			return -1;
@@ -1231,18 +1219,18 @@ probe_ask(const struct probe_url *u, uint16_t port, enum pm_proto proto,
 	}
 	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {
-		pm_seterr(err, PME_NETWORK, 0, "socket: %s", strerror(errno));
+		pmerr_set(err, PME_NETWORK, 0, "socket: %s", strerror(errno));
 		return -1;
 	}
 	if (connect_until(s, (struct sockaddr *)&sin, sizeof(sin), deadline) ==
 	    -1) {
 		e = errno;
 		if (e == ETIMEDOUT)
-			pm_seterr(err, PME_TIMEOUT, 0, "the probe server at %s "
+			pmerr_set(err, PME_TIMEOUT, 0, "the probe server at %s "
 			    "did not answer within %d ms", u->text,
 			    (int)(mono_ms() - t0));
 		else
-			pm_seterr(err, PME_NETWORK, 0, "cannot reach the probe "
+			pmerr_set(err, PME_NETWORK, 0, "cannot reach the probe "
 			    "server at %s: %s%s", u->text, strerror(e),
 			    e == ECONNREFUSED ? " (is portkeeper probe-server "
 			    "running there, on that port?)" : "");
@@ -1250,10 +1238,10 @@ probe_ask(const struct probe_url *u, uint16_t port, enum pm_proto proto,
 	}
 	if (token != NULL && token[0] != '\0')
 		snprintf(body, sizeof(body), "{\"port\":%u,\"protocol\":\"%s\","
-		    "\"token\":\"%s\"}", port, proto_str(proto), token);
+		    "\"token\":\"%s\"}", port, portspec_proto_str(proto), token);
 	else
 		snprintf(body, sizeof(body), "{\"port\":%u,\"protocol\":\"%s\"}",
-		    port, proto_str(proto));
+		    port, portspec_proto_str(proto));
 	if (u->port == 80)
 		snprintf(hostport, sizeof(hostport), "%s", u->host);
 	else
@@ -1264,22 +1252,22 @@ probe_ask(const struct probe_url *u, uint16_t port, enum pm_proto proto,
 	    hostport, PK_VERSION, strlen(body), body);
 	if (n < 0 || (size_t)n >= sizeof(req) ||
 	    send_until(s, req, (size_t)n, deadline) == -1) {
-		pm_seterr(err, PME_NETWORK, 0, "cannot send to the probe server "
+		pmerr_set(err, PME_NETWORK, 0, "cannot send to the probe server "
 		    "at %s: %s", u->text, strerror(errno));
 		goto out;
 	}
 	if ((resp = malloc(PROBE_ANSWER_MAX + 1)) == NULL) {
-		pm_seterr(err, PME_INTERNAL, 0, "out of memory");
+		pmerr_set(err, PME_INTERNAL, 0, "out of memory");
 		goto out;
 	}
 	if ((n = read_until(s, resp, PROBE_ANSWER_MAX + 1, false, deadline)) <=
 	    0) {
 		if (n == -1 && errno == ETIMEDOUT)
-			pm_seterr(err, PME_TIMEOUT, 0, "the probe server at %s "
+			pmerr_set(err, PME_TIMEOUT, 0, "the probe server at %s "
 			    "did not answer within %d ms", u->text,
 			    (int)(mono_ms() - t0));
 		else
-			pm_seterr(err, PME_BAD_REPLY, 0, "the probe server at %s "
+			pmerr_set(err, PME_BAD_REPLY, 0, "the probe server at %s "
 			    "closed the connection without an answer", u->text);
 		goto out;
 	}

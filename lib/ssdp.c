@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "probe.h"
 #include "ssdp.h"
 #include "util.h"
 
@@ -213,14 +212,14 @@ ssdp_search(struct in_addr gateway, struct in_addr local, int64_t deadline,
 
 	inet_ntop(AF_INET, &gateway, gw, sizeof(gw));
 	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1) {
-		pm_seterr(err, PME_NETWORK, 0, "socket: %s", strerror(errno));
+		pmerr_set(err, PME_NETWORK, 0, "socket: %s", strerror(errno));
 		return -1;
 	}
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr = local;
 	if (bind(s, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		pm_seterr(err, PME_NETWORK, 0, "cannot bind for SSDP: %s",
+		pmerr_set(err, PME_NETWORK, 0, "cannot bind for SSDP: %s",
 		    strerror(errno));
 		goto out;
 	}
@@ -275,7 +274,7 @@ ssdp_search(struct in_addr gateway, struct in_addr local, int64_t deadline,
 		}
 		if (ssdp_url_addr(msg.location, &laddr, &lport) == -1 ||
 		    laddr.s_addr != gateway.s_addr) {
-			probe_sanitize(badloc, sizeof(badloc), msg.location);
+			str_printable(badloc, sizeof(badloc), msg.location);
 			gotbad = 1;
 			log_debug("ssdp: ignoring the gateway's IGD answer: "
 			    "its location \"%s\" is not an http:// URL on the "
@@ -287,15 +286,15 @@ ssdp_search(struct in_addr gateway, struct in_addr local, int64_t deadline,
 		goto out;
 	}
 	if (gotbad)
-		pm_seterr(err, PME_BAD_REPLY, 0, "the router misbehaves: it "
+		pmerr_set(err, PME_BAD_REPLY, 0, "the router misbehaves: it "
 		    "answered the UPnP search with the location \"%s\", which "
 		    "is not an http:// URL on the gateway %s", badloc, gw);
 	else if (rogue[0] != '\0')
-		pm_seterr(err, PME_NO_GATEWAY, 0, "no UPnP-IGD answered at the "
+		pmerr_set(err, PME_NO_GATEWAY, 0, "no UPnP-IGD answered at the "
 		    "default gateway %s; an IGD at %s answered but it is not "
 		    "the gateway, so it was ignored", gw, rogue);
 	else
-		pm_seterr(err, PME_NO_GATEWAY, 0, "no UPnP-IGD answered at the "
+		pmerr_set(err, PME_NO_GATEWAY, 0, "no UPnP-IGD answered at the "
 		    "default gateway %s", gw);
 out:
 	close(s);

@@ -316,7 +316,7 @@ parse_mapping(struct pctx *p, const cJSON *o, size_t idx,
 
 	if (get_string(p, o, where, "protocol", 0, &v) == -1)
 		return -1;
-	/* proto_parse also takes "TCP"; the file only ever says "tcp". */
+	/* portspec_proto_parse also takes "TCP"; the file only ever says "tcp". */
 	if (strcmp(v->valuestring, "tcp") == 0)
 		m->proto = PM_TCP;
 	else if (strcmp(v->valuestring, "udp") == 0)
@@ -334,8 +334,8 @@ parse_mapping(struct pctx *p, const cJSON *o, size_t idx,
 
 	if (get_string(p, o, where, "method", 0, &v) == -1)
 		return -1;
-	/* method_parse also takes "auto", which no forward was made with. */
-	if (method_parse(v->valuestring, &m->method) == -1 ||
+	/* portmap_method_parse also takes "auto", which no forward was made with. */
+	if (portmap_method_parse(v->valuestring, &m->method) == -1 ||
 	    m->method == PM_AUTO) {
 		snprintf(p->err, p->errlen, "%smethod: \"%s\" is not upnp or "
 		    "natpmp", where, quote(v->valuestring, q, sizeof(q)));
@@ -584,7 +584,7 @@ state_to_json(const struct state *st)
 		cJSON_AddItemToArray(arr, o);
 		if (cJSON_AddStringToObject(o, "name", m->name) == NULL ||
 		    cJSON_AddStringToObject(o, "protocol",
-		    proto_str(m->proto)) == NULL ||
+		    portspec_proto_str(m->proto)) == NULL ||
 		    cJSON_AddNumberToObject(o, "external_port", m->ext) ==
 		    NULL ||
 		    cJSON_AddNumberToObject(o, "internal_port", m->in) ==
@@ -592,7 +592,7 @@ state_to_json(const struct state *st)
 		    cJSON_AddStringToObject(o, "internal_ip", m->internal_ip) ==
 		    NULL ||
 		    cJSON_AddStringToObject(o, "method",
-		    method_str(m->method)) == NULL ||
+		    portmap_method_str(m->method)) == NULL ||
 		    add_time(o, "expires", m->expires) == -1)
 			goto out;
 	}

@@ -12,7 +12,6 @@
 
 #include "addr.h"
 #include "log.h"
-#include "probe.h"
 #include "upnp.h"
 #include "util.h"
 
@@ -263,10 +262,10 @@ too_slow(const struct http_req *q, size_t got, int64_t start,
 	long long ms = (long long)(mono_ms() - start);
 
 	if (got == 0)
-		pm_seterr(err, PME_TIMEOUT, 0, "could not %s: nothing of %s "
+		pmerr_set(err, PME_TIMEOUT, 0, "could not %s: nothing of %s "
 		    "arrived within %lld ms", q->doing, q->answer, ms);
 	else
-		pm_seterr(err, PME_TIMEOUT, 0, "could not %s: only %zu bytes "
+		pmerr_set(err, PME_TIMEOUT, 0, "could not %s: only %zu bytes "
 		    "of %s arrived in %lld ms; the router misbehaves or is "
 		    "overloaded", q->doing, got, q->answer, ms);
 }
@@ -293,8 +292,8 @@ http_exchange(const struct http_req *q, int64_t deadline, int *status,
 	if (ssdp_url_addr(q->url, &sin.sin_addr, &port) == -1) {
 		char u[100];
 
-		probe_sanitize(u, sizeof(u), q->url);
-		pm_seterr(err, PME_BAD_REPLY, 0, "could not %s: \"%s\" is not "
+		str_printable(u, sizeof(u), q->url);
+		pmerr_set(err, PME_BAD_REPLY, 0, "could not %s: \"%s\" is not "
 		    "an http://ADDRESS URL", q->doing, u);
 		return -1;
 	}
@@ -314,7 +313,7 @@ http_exchange(const struct http_req *q, int64_t deadline, int *status,
 		    "UPnP/1.1\r\n%s\r\n", q->method, path, host, port,
 		    q->headers);
 	if (n < 0 || (size_t)n >= sizeof(req)) {
-		pm_seterr(err, PME_INTERNAL, 0, "could not %s: the request "
+		pmerr_set(err, PME_INTERNAL, 0, "could not %s: the request "
 		    "does not fit in %zu bytes", q->doing, sizeof(req));
 		return -1;
 	}
@@ -322,7 +321,7 @@ http_exchange(const struct http_req *q, int64_t deadline, int *status,
 
 	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {
-		pm_seterr(err, PME_NETWORK, 0, "could not %s: socket: %s",
+		pmerr_set(err, PME_NETWORK, 0, "could not %s: socket: %s",
 		    q->doing, strerror(errno));
 		return -1;
 	}
@@ -332,7 +331,7 @@ http_exchange(const struct http_req *q, int64_t deadline, int *status,
 		goto connfail;
 	}
 	if (!wait_fd(s, POLLOUT, deadline)) {
-		pm_seterr(err, PME_TIMEOUT, 0, "could not %s: the router's UPnP "
+		pmerr_set(err, PME_TIMEOUT, 0, "could not %s: the router's UPnP "
 		    "service at %s:%u did not accept a connection within "
 		    "%lld ms", q->doing, host, port,
 		    (long long)(mono_ms() - start));
@@ -351,7 +350,7 @@ http_exchange(const struct http_req *q, int64_t deadline, int *status,
 			continue;
 		}
 		if (errno != EAGAIN && errno != EINTR) {
-			pm_seterr(err, PME_NETWORK, 0, "could not %s: sending "
+			pmerr_set(err, PME_NETWORK, 0, "could not %s: sending "
 			    "to the router: %s", q->doing, strerror(errno));
 			goto fail;
 		}
@@ -366,7 +365,7 @@ http_exchange(const struct http_req *q, int64_t deadline, int *status,
 
 		if (got == cap) {
 			if (cap == HTTP_READ_MAX) {
-				pm_seterr(err, PME_BAD_REPLY, 0, "could not %s: "
+				pmerr_set(err, PME_BAD_REPLY, 0, "could not %s: "
 				    "the router misbehaves: %s is larger than "
 				    "128 KiB", q->doing, q->answer);
 				goto fail;
@@ -375,7 +374,7 @@ http_exchange(const struct http_req *q, int64_t deadline, int *status,
 			if (cap > HTTP_READ_MAX)
 				cap = HTTP_READ_MAX;
 			if ((nb = realloc(b, cap + 1)) == NULL) {
-				pm_seterr(err, PME_INTERNAL, 0, "out of memory");
+				pmerr_set(err, PME_INTERNAL, 0, "out of memory");
 				goto fail;
 			}
 			b = nb;
@@ -393,7 +392,7 @@ http_exchange(const struct http_req *q, int64_t deadline, int *status,
 			goto connfail;
 		}
 		if (r == -1) {
-			pm_seterr(err, PME_NETWORK, 0, "could not %s: reading "
+			pmerr_set(err, PME_NETWORK, 0, "could not %s: reading "
 			    "%s: %s", q->doing, q->answer, strerror(errno));
 			goto fail;
 		}
@@ -405,7 +404,7 @@ http_exchange(const struct http_req *q, int64_t deadline, int *status,
 		if (rc == 1)
 			break;
 		if (rc == -1) {
-			pm_seterr(err, PME_BAD_REPLY, 0, "could not %s: the "
+			pmerr_set(err, PME_BAD_REPLY, 0, "could not %s: the "
 			    "router misbehaves: %s %s", q->doing, q->answer,
 			    why);
 			goto fail;
@@ -417,7 +416,7 @@ http_exchange(const struct http_req *q, int64_t deadline, int *status,
 	return 0;
 
 connfail:
-	pm_seterr(err, PME_NETWORK, 0, "could not %s: cannot talk to the "
+	pmerr_set(err, PME_NETWORK, 0, "could not %s: cannot talk to the "
 	    "router's UPnP service at %s:%u: %s", q->doing, host, port,
 	    strerror(soerr));
 fail:
@@ -480,7 +479,7 @@ soap_call(struct upnp_igd *igd, int64_t deadline, const char *action,
 
 	memset(pd, 0, sizeof(*pd));
 	/* The router's own words go into our request: printable only. */
-	probe_sanitize(stype, sizeof(stype), igd->data.first.servicetype);
+	str_printable(stype, sizeof(stype), igd->data.first.servicetype);
 	snprintf(body, sizeof(body), "<?xml version=\"1.0\"?>\r\n"
 	    "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" "
 	    "s:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\">"
@@ -498,7 +497,7 @@ soap_call(struct upnp_igd *igd, int64_t deadline, const char *action,
 	i = strlen(body);
 	if (snprintf(body + i, sizeof(body) - i, "</u:%s></s:Body>"
 	    "</s:Envelope>\r\n", action) >= (int)(sizeof(body) - i)) {
-		pm_seterr(err, PME_INTERNAL, 0, "could not %s: the SOAP request "
+		pmerr_set(err, PME_INTERNAL, 0, "could not %s: the SOAP request "
 		    "does not fit", doing);
 		return -1;
 	}
@@ -524,15 +523,15 @@ soap_call(struct upnp_igd *igd, int64_t deadline, const char *action,
 			ClearNameValueList(pd);
 			return (int)c;
 		}
-		probe_sanitize(shown, sizeof(shown), code);
-		pm_seterr(err, PME_BAD_REPLY, 0, "could not %s: the router "
+		str_printable(shown, sizeof(shown), code);
+		pmerr_set(err, PME_BAD_REPLY, 0, "could not %s: the router "
 		    "misbehaves: it answered %s with a fault whose error code "
 		    "\"%s\" is not a number", doing, action, shown);
 		ClearNameValueList(pd);
 		return -1;
 	}
 	if (status != 200) {
-		pm_seterr(err, PME_BAD_REPLY, 0, "could not %s: the router "
+		pmerr_set(err, PME_BAD_REPLY, 0, "could not %s: the router "
 		    "answered %s with HTTP status %d and no UPnP error code",
 		    doing, action, status);
 		ClearNameValueList(pd);
@@ -549,7 +548,7 @@ soap_value(struct NameValueParserData *pd, const char *name,
 	const char *v = GetValueFromNameValueList(pd, name);
 
 	if (v == NULL)
-		pm_seterr(err, PME_BAD_REPLY, 0, "could not %s: the router "
+		pmerr_set(err, PME_BAD_REPLY, 0, "could not %s: the router "
 		    "misbehaves: its answer to %s has no %s", doing, action,
 		    name);
 	return v;
@@ -578,7 +577,7 @@ upnp_discover(struct upnp_igd *igd, struct in_addr gateway,
 	if (ssdp_search(gateway, local, deadline, igd->location, err) == -1)
 		return -1;
 	log_debug("upnp: IGD description at %s", igd->location);
-	probe_sanitize(loc, sizeof(loc), igd->location);
+	str_printable(loc, sizeof(loc), igd->location);
 	snprintf(doing, sizeof(doing), "read the router's UPnP description "
 	    "%s", loc);
 	q.url = igd->location;
@@ -591,7 +590,7 @@ upnp_discover(struct upnp_igd *igd, struct in_addr gateway,
 		return -1;
 	if (status != 200) {
 		free(buf);
-		pm_seterr(err, PME_BAD_REPLY, 0, "the router at %s announced "
+		pmerr_set(err, PME_BAD_REPLY, 0, "the router at %s announced "
 		    "UPnP-IGD but answered HTTP status %d for its description "
 		    "%s", gw, status, loc);
 		return -1;
@@ -602,7 +601,7 @@ upnp_discover(struct upnp_igd *igd, struct in_addr gateway,
 	igd->have_urls = 1;
 	if (igd->data.first.servicetype[0] == '\0' ||
 	    igd->urls.controlURL == NULL || igd->urls.controlURL[0] == '\0') {
-		pm_seterr(err, PME_BAD_REPLY, 0, "the router's UPnP "
+		pmerr_set(err, PME_BAD_REPLY, 0, "the router's UPnP "
 		    "description (%s) has no WANIPConnection or "
 		    "WANPPPConnection service: it is garbled, or not an "
 		    "Internet gateway's", loc);
@@ -614,8 +613,8 @@ upnp_discover(struct upnp_igd *igd, struct in_addr gateway,
 	 */
 	if (ssdp_url_addr(igd->urls.controlURL, &caddr, &cport) == -1 ||
 	    caddr.s_addr != gateway.s_addr) {
-		probe_sanitize(url, sizeof(url), igd->urls.controlURL);
-		pm_seterr(err, PME_BAD_REPLY, 0, "the router's UPnP control "
+		str_printable(url, sizeof(url), igd->urls.controlURL);
+		pmerr_set(err, PME_BAD_REPLY, 0, "the router's UPnP control "
 		    "URL \"%s\" is not an http:// URL on the gateway %s; "
 		    "refusing to use it", url, gw);
 		return -1;
@@ -644,7 +643,7 @@ upnp_external_ip(struct upnp_igd *igd, int64_t deadline, char ip[16],
 	rc = soap_call(igd, deadline, "GetExternalIPAddress", NULL, 0, what,
 	    &pd, err);
 	if (rc > 0)
-		pm_upnp_error(err, rc, what);
+		pmerr_upnp(err, rc, what);
 	if (rc != 0)
 		return -1;
 	if ((v = soap_value(&pd, "NewExternalIPAddress",
@@ -670,7 +669,7 @@ upnp_status(struct upnp_igd *igd, int64_t deadline, int *connected,
 	rc = soap_call(igd, deadline, "GetStatusInfo", NULL, 0, what, &pd,
 	    err);
 	if (rc > 0)
-		pm_upnp_error(err, rc, what);
+		pmerr_upnp(err, rc, what);
 	if (rc != 0)
 		return -1;
 	if ((v = soap_value(&pd, "NewConnectionStatus", "GetStatusInfo",
@@ -678,7 +677,7 @@ upnp_status(struct upnp_igd *igd, int64_t deadline, int *connected,
 		ClearNameValueList(&pd);
 		return -1;
 	}
-	probe_sanitize(status, 64, v);
+	str_printable(status, 64, v);
 	ClearNameValueList(&pd);
 	*connected = strcmp(status, "Connected") == 0;
 	return 0;
@@ -694,7 +693,7 @@ upnp_add(struct upnp_igd *igd, int64_t deadline, enum pm_proto proto,
 	const struct soap_arg args[] = {
 		{ "NewRemoteHost", "" },
 		{ "NewExternalPort", ext },
-		{ "NewProtocol", proto_upnp(proto) },
+		{ "NewProtocol", portspec_proto_upnp(proto) },
 		{ "NewInternalPort", in },
 		{ "NewInternalClient", client },
 		{ "NewEnabled", "1" },
@@ -707,11 +706,11 @@ upnp_add(struct upnp_igd *igd, int64_t deadline, enum pm_proto proto,
 	snprintf(in, sizeof(in), "%u", int_port);
 	snprintf(dur, sizeof(dur), "%u", lease);
 	snprintf(what, sizeof(what), "forward port %u/%s", ext_port,
-	    proto_str(proto));
+	    portspec_proto_str(proto));
 	rc = soap_call(igd, deadline, "AddPortMapping", args, nitems(args),
 	    what, &pd, err);
 	if (rc > 0)
-		pm_upnp_error(err, rc, what);
+		pmerr_upnp(err, rc, what);
 	if (rc != 0)
 		return -1;
 	ClearNameValueList(&pd);
@@ -739,7 +738,7 @@ fill_mapping(struct pm_mapping *m, enum pm_proto proto, const char *ext,
 	m->int_port = (uint16_t)iport;
 	str_copy(m->int_client, client, sizeof(m->int_client));
 	/* Another host's words, shown to people: printable only. */
-	probe_sanitize(m->desc, sizeof(m->desc), desc);
+	str_printable(m->desc, sizeof(m->desc), desc);
 	m->enabled = strcmp(enabled, "0") != 0;
 	m->lease = (uint32_t)dur;
 	m->this_host = a.s_addr == local.s_addr;
@@ -764,20 +763,20 @@ upnp_get(struct upnp_igd *igd, int64_t deadline, enum pm_proto proto,
 	const struct soap_arg args[] = {
 		{ "NewRemoteHost", "" },
 		{ "NewExternalPort", ext },
-		{ "NewProtocol", proto_upnp(proto) },
+		{ "NewProtocol", portspec_proto_upnp(proto) },
 	};
 	int rc;
 
 	snprintf(ext, sizeof(ext), "%u", ext_port);
 	snprintf(what, sizeof(what), "look up port %u/%s on the router",
-	    ext_port, proto_str(proto));
+	    ext_port, portspec_proto_str(proto));
 	rc = soap_call(igd, deadline, "GetSpecificPortMappingEntry", args,
 	    nitems(args), what, &pd, err);
 	/* Some routers answer 402 or 501 for an entry that does not exist. */
 	if (rc == 714)
 		return 0;
 	if (rc > 0)
-		pm_upnp_error(err, rc, what);
+		pmerr_upnp(err, rc, what);
 	if (rc != 0)
 		return -1;
 	rc = fill_mapping(m, proto, ext, value_or_empty(&pd,
@@ -786,11 +785,11 @@ upnp_get(struct upnp_igd *igd, int64_t deadline, enum pm_proto proto,
 	    value_or_empty(&pd, "NewEnabled"),
 	    value_or_empty(&pd, "NewLeaseDuration"), igd->local);
 	if (rc == -1) {
-		probe_sanitize(client, sizeof(client), value_or_empty(&pd,
+		str_printable(client, sizeof(client), value_or_empty(&pd,
 		    "NewInternalClient"));
-		probe_sanitize(in, sizeof(in), value_or_empty(&pd,
+		str_printable(in, sizeof(in), value_or_empty(&pd,
 		    "NewInternalPort"));
-		pm_seterr(err, PME_BAD_REPLY, 0, "could not %s: the router "
+		pmerr_set(err, PME_BAD_REPLY, 0, "could not %s: the router "
 		    "answered with an invalid entry (client \"%s\", port "
 		    "\"%s\")", what, client, in);
 	}
@@ -807,19 +806,19 @@ upnp_delete(struct upnp_igd *igd, int64_t deadline, enum pm_proto proto,
 	const struct soap_arg args[] = {
 		{ "NewRemoteHost", "" },
 		{ "NewExternalPort", ext },
-		{ "NewProtocol", proto_upnp(proto) },
+		{ "NewProtocol", portspec_proto_upnp(proto) },
 	};
 	int rc;
 
 	snprintf(ext, sizeof(ext), "%u", ext_port);
 	snprintf(what, sizeof(what), "remove the forward of port %u/%s",
-	    ext_port, proto_str(proto));
+	    ext_port, portspec_proto_str(proto));
 	rc = soap_call(igd, deadline, "DeletePortMapping", args, nitems(args),
 	    what, &pd, err);
 	if (rc == 714)
 		return 0;
 	if (rc > 0)
-		pm_upnp_error(err, rc, what);
+		pmerr_upnp(err, rc, what);
 	if (rc != 0)
 		return -1;
 	ClearNameValueList(&pd);
@@ -851,7 +850,7 @@ upnp_list(struct upnp_igd *igd, int64_t deadline, struct pm_mapping **out,
 		    (rc == 714 && i == 0))
 			break;
 		if (rc > 0)
-			pm_upnp_error(err, rc, what);
+			pmerr_upnp(err, rc, what);
 		if (rc != 0) {
 			free(v);
 			return -1;
@@ -859,14 +858,14 @@ upnp_list(struct upnp_igd *igd, int64_t deadline, struct pm_mapping **out,
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 16;
 			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
-				pm_seterr(err, PME_INTERNAL, 0, "out of memory");
+				pmerr_set(err, PME_INTERNAL, 0, "out of memory");
 				ClearNameValueList(&pd);
 				free(v);
 				return -1;
 			}
 			v = nv;
 		}
-		if (proto_parse(value_or_empty(&pd, "NewProtocol"), &p) == -1 ||
+		if (portspec_proto_parse(value_or_empty(&pd, "NewProtocol"), &p) == -1 ||
 		    fill_mapping(&v[cnt], p, value_or_empty(&pd,
 		    "NewExternalPort"), value_or_empty(&pd,
 		    "NewInternalClient"), value_or_empty(&pd,
@@ -874,11 +873,11 @@ upnp_list(struct upnp_igd *igd, int64_t deadline, struct pm_mapping **out,
 		    "NewPortMappingDescription"), value_or_empty(&pd,
 		    "NewEnabled"), value_or_empty(&pd, "NewLeaseDuration"),
 		    igd->local) == -1) {
-			probe_sanitize(ext, sizeof(ext), value_or_empty(&pd,
+			str_printable(ext, sizeof(ext), value_or_empty(&pd,
 			    "NewExternalPort"));
-			probe_sanitize(proto, sizeof(proto), value_or_empty(&pd,
+			str_printable(proto, sizeof(proto), value_or_empty(&pd,
 			    "NewProtocol"));
-			probe_sanitize(client, sizeof(client),
+			str_printable(client, sizeof(client),
 			    value_or_empty(&pd, "NewInternalClient"));
 			log_warnx("the router's table entry %d is garbled "
 			    "(port \"%s\", protocol \"%s\", client \"%s\"); "

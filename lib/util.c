@@ -49,6 +49,18 @@ str_copy(char *dst, const char *src, size_t dstsz)
 	return 0;
 }
 
+void
+str_printable(char *dst, size_t dstlen, const char *s)
+{
+	size_t i;
+
+	if (dstlen == 0)
+		return;
+	for (i = 0; s[i] != '\0' && i + 1 < dstlen; i++)
+		dst[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+	dst[i] = '\0';
+}
+
 int
 parse_uint(const char *s, unsigned long min, unsigned long max,
     unsigned long *out)

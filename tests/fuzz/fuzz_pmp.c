@@ -3,12 +3,12 @@
  * (pmp_parse_reply, RFC 6886 sections 3.2 and 3.3) and the announcements
  * portkeeperd listens for on 224.0.0.1:5350 (watch_parse_announce,
  * RFC 6886 section 3.2.1 and RFC 6887 section 14.1), which lives in the
- * daemon's own pkd_watch.c.
+ * daemon's own watch.c.
  */
 #include "fuzz.h"
 
 /* Static helpers and all: the daemon's files are not in the library. */
-#include "../../daemon/pkd_watch.c"
+#include "../../daemon/watch.c"
 
 #include "pmp.h"
 

@@ -26,7 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else
 			FUZZ_ASSERT(err[0] != '\0');
 	}
-	if (proto_parse(s, &proto) == 0)
+	if (portspec_proto_parse(s, &proto) == 0)
 		FUZZ_ASSERT(proto == PM_TCP || proto == PM_UDP);
 	if (parse_uint(s, 1, 65535, &v) == 0)
 		FUZZ_ASSERT(v >= 1 && v <= 65535);

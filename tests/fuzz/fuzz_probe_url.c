@@ -6,6 +6,7 @@
 #include "fuzz.h"
 
 #include "probe.h"
+#include "util.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -27,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(ss.ss_family == AF_INET || ss.ss_family == AF_INET6);
 	else
 		FUZZ_ASSERT(err[0] != '\0');
-	probe_sanitize(clean, sizeof(clean), s);
+	str_printable(clean, sizeof(clean), s);
 	free(s);
 	return 0;
 }

@@ -44,7 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	field(enabled, sizeof(enabled), f[6]);
 	field(duration, sizeof(duration), f[7]);
 	local.s_addr = htonl(0xc0a84d0a);	/* 192.168.77.10 */
-	if (proto_parse(proto, &p) == -1)
+	if (portspec_proto_parse(proto, &p) == -1)
 		p = PM_TCP;
 	if (fill_mapping(&m, p, ext, client, in, desc, enabled, duration,
 	    local) == 0) {

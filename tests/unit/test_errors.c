@@ -41,13 +41,13 @@ test_upnp_codes(void **state)
 
 	(void)state;
 	for (i = 0; i < nitems(cases); i++) {
-		pm_clearerr(&e);
-		pm_upnp_error(&e, cases[i].upnp, "forward port 80/tcp");
+		pmerr_clear(&e);
+		pmerr_upnp(&e, cases[i].upnp, "forward port 80/tcp");
 		if (e.code != cases[i].code)
 			fail_msg("UPnP %d: got %s", cases[i].upnp,
-			    pm_errcode_str(e.code));
+			    pmerr_code_str(e.code));
 		assert_int_equal(e.router_code, cases[i].upnp);
-		assert_int_equal(pm_upnp_errcode(cases[i].upnp), cases[i].code);
+		assert_int_equal(pmerr_upnp_code(cases[i].upnp), cases[i].code);
 		if (strstr(e.msg, cases[i].needle) == NULL)
 			fail_msg("UPnP %d: \"%s\" lacks \"%s\"", cases[i].upnp,
 			    e.msg, cases[i].needle);
@@ -82,7 +82,7 @@ test_natpmp_codes(void **state)
 
 	(void)state;
 	for (i = 0; i < nitems(cases); i++) {
-		pm_natpmp_error(&e, cases[i].result, "forward port 80/tcp");
+		pmerr_natpmp(&e, cases[i].result, "forward port 80/tcp");
 		assert_int_equal(e.code, cases[i].code);
 		assert_int_equal(e.router_code, cases[i].result);
 		if (strstr(e.msg, cases[i].needle) == NULL)
@@ -95,16 +95,16 @@ static void
 test_codes_and_exit(void **state)
 {
 	(void)state;
-	assert_string_equal(pm_errcode_str(PME_NO_GATEWAY), "no_gateway");
-	assert_string_equal(pm_errcode_str(PME_CONFLICT), "conflict");
-	assert_string_equal(pm_errcode_str(PME_NO_PUBLIC_ADDRESS),
+	assert_string_equal(pmerr_code_str(PME_NO_GATEWAY), "no_gateway");
+	assert_string_equal(pmerr_code_str(PME_CONFLICT), "conflict");
+	assert_string_equal(pmerr_code_str(PME_NO_PUBLIC_ADDRESS),
 	    "no_public_address");
-	assert_string_equal(pm_errcode_str(PME_REFUSED), "refused");
-	assert_string_equal(pm_errcode_str((enum pm_errcode)999), "internal");
-	assert_int_equal(pm_exit_status(PME_OK), 0);
-	assert_int_equal(pm_exit_status(PME_USAGE), 2);
-	assert_int_equal(pm_exit_status(PME_CONFLICT), 1);
-	assert_int_equal(pm_exit_status(PME_NO_GATEWAY), 1);
+	assert_string_equal(pmerr_code_str(PME_REFUSED), "refused");
+	assert_string_equal(pmerr_code_str((enum pm_errcode)999), "internal");
+	assert_int_equal(pmerr_exit_status(PME_OK), 0);
+	assert_int_equal(pmerr_exit_status(PME_USAGE), 2);
+	assert_int_equal(pmerr_exit_status(PME_CONFLICT), 1);
+	assert_int_equal(pmerr_exit_status(PME_NO_GATEWAY), 1);
 }
 
 int

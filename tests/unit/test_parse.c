@@ -148,14 +148,14 @@ test_method_parse(void **state)
 	enum pm_method m;
 
 	(void)state;
-	assert_int_equal(method_parse("natpmp", &m), 0);
+	assert_int_equal(portmap_method_parse("natpmp", &m), 0);
 	assert_int_equal(m, PM_NATPMP);
-	assert_int_equal(method_parse("upnp", &m), 0);
+	assert_int_equal(portmap_method_parse("upnp", &m), 0);
 	assert_int_equal(m, PM_UPNP);
-	assert_int_equal(method_parse("auto", &m), 0);
+	assert_int_equal(portmap_method_parse("auto", &m), 0);
 	assert_int_equal(m, PM_AUTO);
-	assert_int_equal(method_parse("pcp", &m), -1);
-	assert_string_equal(method_str(PM_NATPMP), "natpmp");
+	assert_int_equal(portmap_method_parse("pcp", &m), -1);
+	assert_string_equal(portmap_method_str(PM_NATPMP), "natpmp");
 }
 
 int

@@ -373,7 +373,7 @@ test_answer(void **state)
 	/* A control byte from the far end is not printed as is. */
 	assert_string_equal(a.detail, "in? 3 ms");
 	for (i = 0; i < nitems(bad); i++) {
-		pm_clearerr(&err);
+		pmerr_clear(&err);
 		if (probe_answer_parse(bad[i].text, strlen(bad[i].text),
 		    "http://x", &a, &err) != -1)
 			fail_msg("accepted %s", bad[i].text);

@@ -1,4 +1,4 @@
-/* The state writer (daemon/pkd_writer.c): its thread, on a real directory. */
+/* The state writer (daemon/writer.c): its thread, on a real directory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 #include <poll.h>
 
 /* The daemon's files are not in the library. */
-#include "../../daemon/pkd_writer.c"
+#include "../../daemon/writer.c"
 
 struct dir {
 	char	path[64];

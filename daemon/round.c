@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "log.h"
-#include "pkd.h"
+#include "round.h"
 #include "util.h"
 
 bool
-epoch_reset(uint32_t prev, int64_t prev_mono_ms, uint32_t now_epoch,
+round_epoch_reset(uint32_t prev, int64_t prev_mono_ms, uint32_t now_epoch,
     int64_t now_mono_ms)
 {
 	int64_t elapsed = (now_mono_ms - prev_mono_ms) / 1000;
@@ -47,7 +47,7 @@ task_run(struct portmap *pm, const struct round *r, struct task *t)
 	struct pm_mapping m;
 	char desc[80];
 
-	pm_clearerr(&t->err);
+	pmerr_clear(&t->err);
 	snprintf(desc, sizeof(desc), "portkeeper %s", t->name);
 	switch (t->op) {
 	case TASK_OPEN:
@@ -80,9 +80,9 @@ task_run(struct portmap *pm, const struct round *r, struct task *t)
 			t->refreshed = true;
 		} else if (t->verified == 3) {
 			t->rc = -1;
-			pm_seterr(&t->err, PME_CONFLICT, 0, "port %u/%s is now "
+			pmerr_set(&t->err, PME_CONFLICT, 0, "port %u/%s is now "
 			    "forwarded to %s:%u, not to this host", t->spec.ext,
-			    proto_str(t->spec.proto), m.int_client, m.int_port);
+			    portspec_proto_str(t->spec.proto), m.int_client, m.int_port);
 		} else
 			t->rc = t->verified == -1 ? -1 : 0;
 		break;
@@ -93,7 +93,7 @@ task_run(struct portmap *pm, const struct round *r, struct task *t)
 	}
 }
 
-/* Without a router, every task fails as the probe did. */
+/* Without a router, every task fails as the discovery did. */
 static void
 round_fail_all(struct round *r)
 {
@@ -101,7 +101,7 @@ round_fail_all(struct round *r)
 
 	for (i = 0; i < r->nt; i++) {
 		r->t[i].rc = -1;
-		r->t[i].err = r->probe_err;
+		r->t[i].err = r->discover_err;
 		task_publish(&r->t[i]);
 	}
 }
@@ -113,27 +113,27 @@ round_run(void *arg)
 	struct portmap *pm;
 	size_t i;
 
-	if ((pm = portmap_new(r->via, r->timeout_ms, &r->probe_err)) == NULL) {
-		r->probe_rc = -1;
-		atomic_store_explicit(&r->probed, true, memory_order_release);
+	if ((pm = portmap_new(r->via, r->timeout_ms, &r->discover_err)) == NULL) {
+		r->discover_rc = -1;
+		atomic_store_explicit(&r->discovered, true, memory_order_release);
 		round_fail_all(r);
 		return;
 	}
 	r->ni = *portmap_netinfo(pm);
 	r->ni_ok = true;
 	/* Both protocols, so that status can say what the router speaks. */
-	r->probe_rc = portmap_probe(pm, 1, &r->probe_err);
+	r->discover_rc = portmap_discover(pm, 1, &r->discover_err);
 	r->info = *portmap_info(pm);
 	r->epoch_mono = mono_ms();
 	if (r->info.natpmp_found && r->have_epoch &&
-	    epoch_reset(r->epoch_prev, r->epoch_mono_prev, r->info.epoch,
+	    round_epoch_reset(r->epoch_prev, r->epoch_mono_prev, r->info.epoch,
 	    r->epoch_mono))
 		r->rebooted = true;
-	atomic_store_explicit(&r->probed, true, memory_order_release);
+	atomic_store_explicit(&r->discovered, true, memory_order_release);
 
-	if (r->probe_rc == -1)
+	if (r->discover_rc == -1)
 		round_fail_all(r);
-	for (i = 0; r->probe_rc == 0 && i < r->nt; i++) {
+	for (i = 0; r->discover_rc == 0 && i < r->nt; i++) {
 		/*
 		 * The loop gave up on the round and has applied what was
 		 * complete: what is left would only talk to the router behind

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "pkd_notify.h"
+#include "notify.h"
 #include "util.h"
 
 static int64_t	wd_interval;	/* ms between pings; 0: no watchdog */
@@ -58,7 +58,7 @@ notify(const char *state)
 }
 
 void
-pkd_notify_ready(void)
+notify_ready(void)
 {
 	const char *usec = getenv("WATCHDOG_USEC"), *pid;
 	unsigned long us, p;
@@ -77,7 +77,7 @@ pkd_notify_ready(void)
 }
 
 int64_t
-pkd_notify_watchdog(int64_t now)
+notify_watchdog(int64_t now)
 {
 	if (wd_interval == 0)
 		return INT64_MAX;

@@ -13,13 +13,14 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "pkd.h"
+#include "writer.h"
 #include "util.h"
 
 struct writer {

@@ -16,8 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "pkd.h"
-#include "probe.h"
+#include "watch.h"
 #include "ssdp.h"
 #include "util.h"
 
@@ -174,7 +173,7 @@ watch_read(struct watch *w, int fd, char *why, size_t whylen)
 		    strcmp(msg.location, w->location) != 0) {
 			char loc[100];
 
-			probe_sanitize(loc, sizeof(loc), msg.location);
+			str_printable(loc, sizeof(loc), msg.location);
 			snprintf(why, whylen, "the router's UPnP service moved "
 			    "to %s", loc);
 			news = WATCH_ROUTER;

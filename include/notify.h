@@ -9,13 +9,13 @@
 #include <stdint.h>
 
 /* Says READY=1 and notes WatchdogSec= if the unit sets one. */
-void	pkd_notify_ready(void);
+void	notify_ready(void);
 
 /*
  * Sends WATCHDOG=1 when one is due at now (monotonic ms).  Returns when the
  * next one is due, INT64_MAX when there is no watchdog: the loop must not
  * sleep past it.
  */
-int64_t	pkd_notify_watchdog(int64_t now);
+int64_t	notify_watchdog(int64_t now);
 
 #endif

@@ -6,26 +6,26 @@
 #include <cmocka.h>
 
 /* Static helpers and all: the daemon's files are not in the library. */
-#include "../../daemon/pkd_round.c"
-#include "../../daemon/pkd_watch.c"
+#include "../../daemon/round.c"
+#include "../../daemon/watch.c"
 
 static void
 test_epoch_reset(void **state)
 {
 	(void)state;
 	/* 100 s apart, the epoch moved 100 s: the same router. */
-	assert_false(epoch_reset(1000, 0, 1100, 100000));
+	assert_false(round_epoch_reset(1000, 0, 1100, 100000));
 	/* Clocks drift: 7/8 of the elapsed time minus 2 s is still fine. */
-	assert_false(epoch_reset(1000, 0, 1086, 100000));
+	assert_false(round_epoch_reset(1000, 0, 1086, 100000));
 	/* Less than that: its table was reset (RFC 6886 section 3.6). */
-	assert_true(epoch_reset(1000, 0, 1080, 100000));
+	assert_true(round_epoch_reset(1000, 0, 1080, 100000));
 	/* A router that restarted shows a small epoch. */
-	assert_true(epoch_reset(5000, 0, 3, 1000));
+	assert_true(round_epoch_reset(5000, 0, 3, 1000));
 	/* Straight away, any step backwards counts. */
-	assert_true(epoch_reset(5000, 0, 4999, 0));
-	assert_false(epoch_reset(5000, 0, 5000, 0));
+	assert_true(round_epoch_reset(5000, 0, 4999, 0));
+	assert_false(round_epoch_reset(5000, 0, 5000, 0));
 	/* No overflow near the top of the range. */
-	assert_false(epoch_reset(0xfffffff0u, 0, 0xfffffffau, 10000));
+	assert_false(round_epoch_reset(0xfffffff0u, 0, 0xfffffffau, 10000));
 }
 
 static void
