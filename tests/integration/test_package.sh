@@ -111,6 +111,9 @@ else
 	grep '✗' "$T_WORK/security.log" | sed 's/^/# /'
 fi
 
+check "the unit's system-call filter lets the password-check threads lower their priority (setpriority)" \
+    quiet "$(dirname "$0")/unit_syscalls.py" "$T_WORK/x$UNIT" setpriority
+
 # --- Install -----------------------------------------------------------
 
 if "${APT[@]}" install "$DEB" > "$T_WORK/install.log" 2>&1; then
