@@ -161,29 +161,6 @@ const char *doctor_status_str(enum doctor_status);
 const char *doctor_reason_str(enum doctor_reason);
 const char *doctor_verdict_str(enum doctor_verdict);
 
-/* An address as the kernel holds it (rtnetlink RTM_GETADDR). */
-struct doctor_addr {
-	bool		found;
-	int		ifindex;
-	uint8_t		prefixlen;
-	uint32_t	valid;		/* seconds; 0xffffffff forever */
-	uint32_t	preferred;
-	uint32_t	flags;		/* IFA_F_* */
-	char		label[16];
-};
-
-/*
- * Looks for addr in one buffer of RTM_NEWADDR messages (a dump reply).
- * Returns 1 when the buffer ended the dump (NLMSG_DONE), 0 when more
- * follows, -1 on NLMSG_ERROR or a malformed message.  *out is filled when
- * addr is seen.  Kept apart so tests can feed it any bytes.
- */
-int	doctor_parse_addrs(const void *buf, size_t len, struct in_addr addr,
-	    struct doctor_addr *out);
-
-/* Asks the kernel about addr.  0 (out->found tells) or -1. */
-int	doctor_addr_lookup(struct in_addr addr, struct doctor_addr *out);
-
 /* What an entry of the router's table is, seen from this host. */
 enum doctor_entry_kind {
 	DOCE_MANAGED = 0,	/* this host, a configured forward */

@@ -26,9 +26,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <limits.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
@@ -168,144 +165,11 @@ doctor_verdict(const struct doctor_check c[DOC_NCHECKS])
 	return DOCV_OK;
 }
 
-/* ------------------------------------------------------------------ */
-/* The address's lifetime, from rtnetlink */
-
-int
-doctor_parse_addrs(const void *buf, size_t len, struct in_addr addr,
-    struct doctor_addr *out)
-{
-	const struct nlmsghdr *nh = buf;
-	int left = len > INT_MAX ? INT_MAX : (int)len;
-
-	for (; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
-		const struct ifaddrmsg *ifa;
-		const struct rtattr *rta;
-		struct in_addr local = { 0 }, address = { 0 };
-		bool have_local = false, have_address = false, have_ci = false;
-		struct ifa_cacheinfo ci;
-		uint32_t flags;
-		char label[16] = "";
-		int rlen;
-
-		if (nh->nlmsg_type == NLMSG_DONE)
-			return 1;
-		if (nh->nlmsg_type == NLMSG_ERROR)
-			return -1;
-		if (nh->nlmsg_type != RTM_NEWADDR)
-			continue;
-		if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifa)))
-			return -1;
-		ifa = NLMSG_DATA(nh);
-		if (ifa->ifa_family != AF_INET)
-			continue;
-		flags = ifa->ifa_flags;
-		rlen = (int)(nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifa)));
-		for (rta = IFA_RTA(ifa); RTA_OK(rta, rlen);
-		    rta = RTA_NEXT(rta, rlen)) {
-			size_t plen = RTA_PAYLOAD(rta);
-
-			switch (rta->rta_type) {
-			case IFA_LOCAL:
-				if (plen != 4)
-					return -1;
-				memcpy(&local, RTA_DATA(rta), 4);
-				have_local = true;
-				break;
-			case IFA_ADDRESS:
-				if (plen != 4)
-					return -1;
-				memcpy(&address, RTA_DATA(rta), 4);
-				have_address = true;
-				break;
-			case IFA_CACHEINFO:
-				if (plen < sizeof(ci))
-					return -1;
-				memcpy(&ci, RTA_DATA(rta), sizeof(ci));
-				have_ci = true;
-				break;
-			case IFA_FLAGS:
-				if (plen < 4)
-					return -1;
-				memcpy(&flags, RTA_DATA(rta), 4);
-				break;
-			case IFA_LABEL:
-				plen = strnlen(RTA_DATA(rta), plen);
-				if (plen >= sizeof(label))
-					plen = sizeof(label) - 1;
-				memcpy(label, RTA_DATA(rta), plen);
-				label[plen] = '\0';
-				break;
-			}
-		}
-		if (!have_local) {
-			if (!have_address)
-				continue;
-			local = address;
-		}
-		if (local.s_addr != addr.s_addr)
-			continue;
-		memset(out, 0, sizeof(*out));
-		out->found = true;
-		out->ifindex = (int)ifa->ifa_index;
-		out->prefixlen = ifa->ifa_prefixlen;
-		out->valid = have_ci ? ci.ifa_valid : 0xffffffffu;
-		out->preferred = have_ci ? ci.ifa_prefered : 0xffffffffu;
-		out->flags = flags;
-		str_printable(out->label, sizeof(out->label), label);
-	}
-	return left == 0 ? 0 : -1;
-}
-
-int
-doctor_addr_lookup(struct in_addr addr, struct doctor_addr *out)
-{
-	struct {
-		struct nlmsghdr		nh;
-		struct ifaddrmsg	ifa;
-	} req;
-	struct timeval tv = { 0, 500000 };
-	char *buf;
-	ssize_t n;
-	int s, rc = -1;
-
-	memset(out, 0, sizeof(*out));
-	if ((buf = malloc(32768)) == NULL)
-		return -1;
-	if ((s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)) ==
-	    -1) {
-		free(buf);
-		return -1;
-	}
-	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = sizeof(req);
-	req.nh.nlmsg_type = RTM_GETADDR;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.nh.nlmsg_seq = 1;
-	req.ifa.ifa_family = AF_INET;
-	if (send(s, &req, sizeof(req), 0) != (ssize_t)sizeof(req))
-		goto out;
-	for (;;) {
-		n = recv(s, buf, 32768, 0);
-		if (n <= 0)
-			goto out;
-		if ((rc = doctor_parse_addrs(buf, (size_t)n, addr, out)) != 0)
-			break;
-	}
-	if (rc == 1)
-		rc = 0;
-out:
-	close(s);
-	free(buf);
-	return rc;
-}
-
 static void
 check_internal_ip(struct doctor_check *checks, const struct netinfo *ni,
-    struct doctor_addr *da)
+    struct netinfo_addr *da)
 {
-	if (doctor_addr_lookup(ni->internal, da) == -1 || !da->found) {
+	if (netinfo_addr_lookup(ni->internal, da) == -1 || !da->found) {
 		check_set(checks, DOC_INTERNAL_IP, DOC_WARN, DOCR_ERROR,
 		    "%s is this host's address towards the gateway %s, but "
 		    "the kernel's address list (rtnetlink) does not say how "
@@ -1375,7 +1239,7 @@ doctor_run(const struct doctor_opts *o, struct doctor_report *r)
 {
 	struct run R;
 	struct pm_error err;
-	struct doctor_addr da;
+	struct netinfo_addr da;
 	int64_t t0 = mono_ms();
 	char ebuf[256];
 	bool want_probe;
@@ -2036,7 +1900,7 @@ doctor_audit_run(const struct doctor_opts *o, const struct config *cfg,
 {
 	struct netinfo ni;
 	struct pm_error err;
-	struct doctor_addr da;
+	struct netinfo_addr da;
 	struct router_call *rc = NULL;
 	struct job *j = NULL;
 	char subnet[32] = "?";
