@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "doctor.h"
+#include "doctor_audit.h"
 #include "util.h"
 
 /* A check as a test writes it: "pass", "fail:conflict", "skip"... */

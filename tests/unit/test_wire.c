@@ -418,8 +418,8 @@ test_parse_addrs(void **state)
 
 			memcpy(copy, nb.b, cut);
 			memset(&da, 0, sizeof(da));
-			assert_int_not_equal(netinfo_parse_addrs(copy, cut, want,
-			    &da), 1);
+			assert_int_not_equal(netinfo_parse_addrs(copy,
+			    cut, want, &da), 1);
 			free(copy);
 		}
 	}
