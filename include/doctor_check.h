@@ -17,11 +17,12 @@
 #include "netinfo.h"
 #include "portmap.h"
 
-#define DOCTOR_PROBE_MAPPING_LEASE	60	/* s: a crash leaves nothing for long */
+/* The probe mapping's lease (s) is short: a crash leaves nothing for long. */
+#define DOCTOR_PROBE_MAPPING_LEASE	60
 #define DOCTOR_PROBE_MAPPING_DESC	"portkeeper doctor probe"
 #define DOCTOR_LISTENER_MS		1000	/* connect to INTERNAL:INT */
 #define DOCTOR_LOOPBACK_MS		300	/* and to 127.0.0.1:INT */
-#define DOCTOR_STOP_POLL_MS		100	/* how soon a stop request is seen */
+#define DOCTOR_STOP_POLL_MS		100	/* how soon a stop is seen */
 
 /* Sets checks[id] to st for the reason why, with a sentence. */
 void	doctor_check_set(struct doctor_check *checks, enum doctor_check_id id,

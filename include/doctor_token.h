@@ -20,7 +20,7 @@
 /* Which probe a token is for. */
 enum doctor_token_id {
 	DOCTOR_TOK_HAIRPIN,		/* inside, through the probe mapping */
-	DOCTOR_TOK_OUTSIDE,		/* the probe server, the probe mapping */
+	DOCTOR_TOK_OUTSIDE,		/* the probe server, probe mapping */
 	DOCTOR_TOK_HAIRPIN_UDP,		/* inside, to WAN:EXT/udp */
 	DOCTOR_TOK_OUTSIDE_UDP,		/* the probe server, EXT/udp */
 	DOCTOR_TOK_N

@@ -150,10 +150,9 @@ struct run {
 	bool				 have_url;
 	bool				 udp_owned;
 	bool				 stopping;
-	struct doctor_router_call		*rc;
+	struct doctor_router_call	*rc;
 	struct job			*rjob;
-	int				 rstage;	/* running: 1,
-	    2; 0 none */
+	int				 rstage;	/* running: 1, 2; 0 none */
 	struct slot			 listener, hairpin, outa, outb;
 	bool				 outa_late;	/* abandoned */
 	int64_t				 t0;
