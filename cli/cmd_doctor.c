@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "config.h"
 #include "doctor.h"
+#include "doctor_audit.h"
 #include "portmap.h"
 #include "probe.h"
 #include "util.h"

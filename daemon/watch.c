@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "netinfo.h"
 #include "watch.h"
 #include "ssdp.h"
 #include "util.h"
@@ -128,6 +129,38 @@ watch_parse_announce(const unsigned char *buf, size_t len, uint32_t *epoch)
 	return 0;
 }
 
+/* Marks any address, route or link message (RTM_*) as news. */
+static int
+watch_nl_msg(uint16_t type, const void *data, size_t len, void *arg)
+{
+	enum watch_news *news = arg;
+
+	(void)data;
+	(void)len;
+	if (type >= RTM_BASE)
+		*news = WATCH_NETWORK;
+	return 0;
+}
+
+/*
+ * Any address, route or link news from the groups watch_init joined: let
+ * the loop look again.  A buffer the walk cannot read (cut short, say)
+ * counts as news too, since a look costs one check and missing a change
+ * costs a forward.
+ */
+static enum watch_news
+watch_read_netlink(int fd)
+{
+	uint32_t buf[2048];	/* 8 KiB, aligned for the message headers */
+	enum watch_news news = WATCH_NOTHING;
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		if (netinfo_nl_walk(buf, (size_t)n, watch_nl_msg, &news) == -1)
+			news = WATCH_NETWORK;
+	return news;
+}
+
 enum watch_news
 watch_read(struct watch *w, int fd, char *why, size_t whylen)
 {
@@ -139,12 +172,8 @@ watch_read(struct watch *w, int fd, char *why, size_t whylen)
 	uint32_t epoch;
 
 	why[0] = '\0';
-	if (fd == w->nl_fd) {
-		/* Any address, route or link news: let the loop look again. */
-		while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-			news = WATCH_NETWORK;
-		return news;
-	}
+	if (fd == w->nl_fd)
+		return watch_read_netlink(fd);
 	while ((n = recvfrom(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT,
 	    (struct sockaddr *)&from, &flen)) >= 0) {
 		struct ssdp_msg msg;

@@ -8,8 +8,9 @@
  * decide exactly as the command does.  Nothing here prints: the report goes
  * out as a struct or as JSON (doctor_report_json).
  *
- * doctor_audit_run() checks every configured forward and the router's
- * table instead of one port.
+ * The run is doctor.c; the verdict, the summary and the JSON are
+ * doctor_verdict.c.  doctor_audit.h checks every configured forward and
+ * the router's table instead of one port.
  */
 #ifndef PK_DOCTOR_H
 #define PK_DOCTOR_H
@@ -160,90 +161,5 @@ const char *doctor_check_str(enum doctor_check_id);
 const char *doctor_status_str(enum doctor_status);
 const char *doctor_reason_str(enum doctor_reason);
 const char *doctor_verdict_str(enum doctor_verdict);
-
-/* An address as the kernel holds it (rtnetlink RTM_GETADDR). */
-struct doctor_addr {
-	bool		found;
-	int		ifindex;
-	uint8_t		prefixlen;
-	uint32_t	valid;		/* seconds; 0xffffffff forever */
-	uint32_t	preferred;
-	uint32_t	flags;		/* IFA_F_* */
-	char		label[16];
-};
-
-/*
- * Looks for addr in one buffer of RTM_NEWADDR messages (a dump reply).
- * Returns 1 when the buffer ended the dump (NLMSG_DONE), 0 when more
- * follows, -1 on NLMSG_ERROR or a malformed message.  *out is filled when
- * addr is seen.  Kept apart so tests can feed it any bytes.
- */
-int	doctor_parse_addrs(const void *buf, size_t len, struct in_addr addr,
-	    struct doctor_addr *out);
-
-/* Asks the kernel about addr.  0 (out->found tells) or -1. */
-int	doctor_addr_lookup(struct in_addr addr, struct doctor_addr *out);
-
-/* What an entry of the router's table is, seen from this host. */
-enum doctor_entry_kind {
-	DOCE_MANAGED = 0,	/* this host, a configured forward */
-	DOCE_UNMANAGED,		/* this host, nothing configured keeps it */
-	DOCE_OTHER_HOST,	/* another host on the LAN */
-	DOCE_OUTSIDE_LAN,	/* an address outside this host's subnet */
-};
-
-/*
- * Classifies m for this host (internal, on a /prefixlen subnet) and the
- * configuration cfg (may be NULL).  *fwd is set to the configured forward
- * it belongs to, or NULL.
- */
-enum doctor_entry_kind doctor_classify(const struct pm_mapping *m,
-	    struct in_addr internal, unsigned prefixlen,
-	    const struct config *cfg, const struct config_forward **fwd);
-const char *doctor_entry_kind_str(enum doctor_entry_kind);
-
-struct doctor_fwd_report {
-	char			name[64];
-	uint16_t		port, internal_port;
-	enum pm_proto		proto;
-	struct doctor_check	listener, mapping;
-	enum doctor_verdict	verdict;
-	char			summary[512];
-};
-
-struct doctor_entry {
-	struct pm_mapping	m;
-	enum doctor_entry_kind	kind;
-	char			forward[64];	/* "" when none */
-	char			detail[256];
-};
-
-struct doctor_audit {
-	char			 internal_ip[INET_ADDRSTRLEN];
-	char			 gateway[INET_ADDRSTRLEN];
-	char			 external_ip[16];
-	char			 config_path[256];	/* "" none */
-	/* gateway, external_ip and internal_ip; the rest are skipped. */
-	struct doctor_check	 checks[DOC_NCHECKS];
-	bool			 table_known;
-	char			 table_detail[384];
-	struct doctor_fwd_report *fwd;
-	size_t			 nfwd;
-	struct doctor_entry	*ent;
-	size_t			 nent;
-	enum doctor_verdict	 verdict;
-	char			 summary[1024];
-	int64_t			 elapsed_ms;
-};
-
-/*
- * Audits every forward of cfg (may be NULL) and the router's table.
- * Returns the overall verdict: the first that is not ok among the router
- * checks and the forwards in order.  Free with doctor_audit_free.
- */
-enum doctor_verdict doctor_audit_run(const struct doctor_opts *,
-	    const struct config *cfg, struct doctor_audit *a);
-void	doctor_audit_free(struct doctor_audit *);
-cJSON	*doctor_audit_json(const struct doctor_audit *);
 
 #endif

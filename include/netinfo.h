@@ -1,12 +1,18 @@
 /*
  * What this host looks like on its LAN: the default gateway (the only
- * router portkeeper will talk to) and the address the router sees us as.
+ * router portkeeper will talk to), the address the router sees us as, and
+ * how the kernel holds that address (rtnetlink).  The one reader of
+ * rtnetlink messages (netinfo_nl_walk) is here too: portkeeper doctor's
+ * address lookup and portkeeperd's watcher both go through it.
  */
 #ifndef PK_NETINFO_H
 #define PK_NETINFO_H
 
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "pmerr.h"
 
@@ -33,5 +39,46 @@ int	netinfo_get(struct netinfo *, struct pm_error *err);
  */
 int	netinfo_parse_routes(const char *text, struct in_addr *gateway,
 	    char ifname[IF_NAMESIZE]);
+
+/*
+ * Walks one buffer of netlink messages as recv() filled it (rtnetlink,
+ * RFC 3549 section 2.3.2; the framing of netlink(7)), calling fn with each
+ * message's type and payload once the message's length is checked against
+ * what is left of the buffer.  fn sees every type but NLMSG_DONE and
+ * NLMSG_ERROR; it returns 0 to go on, -1 to stop the walk as an error.
+ * Returns 1 at NLMSG_DONE (a dump ends), 0 when the buffer ended after a
+ * whole message, -1 on NLMSG_ERROR, a message that does not fit, or fn's
+ * -1.  buf must be aligned as recv() fills it (4 bytes).
+ */
+int	netinfo_nl_walk(const void *buf, size_t len,
+	    int (*fn)(uint16_t type, const void *data, size_t len, void *arg),
+	    void *arg);
+
+/* An address as the kernel holds it (rtnetlink RTM_GETADDR). */
+struct netinfo_addr {
+	bool		found;
+	int		ifindex;
+	uint8_t		prefixlen;
+	uint32_t	valid;		/* seconds; 0xffffffff forever */
+	uint32_t	preferred;
+	uint32_t	flags;		/* IFA_F_* */
+	char		label[16];
+};
+
+/*
+ * Looks for addr in one buffer of RTM_NEWADDR messages (a dump reply).
+ * Returns 1 when the buffer ended the dump (NLMSG_DONE), 0 when more
+ * follows, -1 on NLMSG_ERROR or a malformed message.  *out is filled when
+ * addr is seen.  Kept apart so tests can feed it any bytes.
+ */
+int	netinfo_parse_addrs(const void *buf, size_t len, struct in_addr addr,
+	    struct netinfo_addr *out);
+
+/*
+ * Asks the kernel how it holds addr (its prefix length and lifetime: a
+ * finite one means DHCP).  Returns 0 (out->found tells whether the kernel
+ * has it) or -1 when rtnetlink could not be asked or answered garbage.
+ */
+int	netinfo_addr_lookup(struct in_addr addr, struct netinfo_addr *out);
 
 #endif

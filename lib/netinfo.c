@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,4 +123,166 @@ netinfo_get(struct netinfo *ni, struct pm_error *err)
 	inet_ntop(AF_INET, &ni->internal, ni->internal_str,
 	    sizeof(ni->internal_str));
 	return 0;
+}
+
+int
+netinfo_nl_walk(const void *buf, size_t len,
+    int (*fn)(uint16_t type, const void *data, size_t len, void *arg),
+    void *arg)
+{
+	const struct nlmsghdr *nh = buf;
+	int left = len > INT_MAX ? INT_MAX : (int)len;
+
+	/* NLMSG_OK checks the header and its length against what is left. */
+	for (; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+		if (nh->nlmsg_type == NLMSG_DONE)
+			return 1;
+		if (nh->nlmsg_type == NLMSG_ERROR)
+			return -1;
+		if (fn(nh->nlmsg_type, NLMSG_DATA(nh),
+		    nh->nlmsg_len - NLMSG_HDRLEN, arg) == -1)
+			return -1;
+	}
+	return left == 0 ? 0 : -1;
+}
+
+struct addr_want {
+	struct in_addr		 addr;
+	struct netinfo_addr	*out;
+};
+
+/*
+ * One RTM_NEWADDR: an ifaddrmsg and its attributes (RFC 3549 section
+ * 3.1.2; linux/if_addr.h).  Every attribute's length is checked before
+ * its payload is read.  0, or -1 when the message is malformed.
+ */
+static int
+netinfo_addr_msg(uint16_t type, const void *data, size_t len, void *arg)
+{
+	struct addr_want *w = arg;
+	struct netinfo_addr *out = w->out;
+	const struct ifaddrmsg *ifa = data;
+	const struct rtattr *rta;
+	struct in_addr local = { 0 }, address = { 0 };
+	bool have_local = false, have_address = false, have_ci = false;
+	struct ifa_cacheinfo ci;
+	uint32_t flags;
+	char label[16] = "";
+	int rlen;
+
+	if (type != RTM_NEWADDR)
+		return 0;
+	if (len < sizeof(*ifa))
+		return -1;
+	if (ifa->ifa_family != AF_INET)
+		return 0;
+	flags = ifa->ifa_flags;
+	rlen = (int)(len - sizeof(*ifa));
+	for (rta = IFA_RTA(ifa); RTA_OK(rta, rlen); rta = RTA_NEXT(rta, rlen)) {
+		size_t plen = RTA_PAYLOAD(rta);
+
+		switch (rta->rta_type) {
+		case IFA_LOCAL:
+			if (plen != 4)
+				return -1;
+			memcpy(&local, RTA_DATA(rta), 4);
+			have_local = true;
+			break;
+		case IFA_ADDRESS:
+			if (plen != 4)
+				return -1;
+			memcpy(&address, RTA_DATA(rta), 4);
+			have_address = true;
+			break;
+		case IFA_CACHEINFO:
+			if (plen < sizeof(ci))
+				return -1;
+			memcpy(&ci, RTA_DATA(rta), sizeof(ci));
+			have_ci = true;
+			break;
+		case IFA_FLAGS:
+			if (plen < 4)
+				return -1;
+			memcpy(&flags, RTA_DATA(rta), 4);
+			break;
+		case IFA_LABEL:
+			plen = strnlen(RTA_DATA(rta), plen);
+			if (plen >= sizeof(label))
+				plen = sizeof(label) - 1;
+			memcpy(label, RTA_DATA(rta), plen);
+			label[plen] = '\0';
+			break;
+		}
+	}
+	/* A point-to-point address has its peer in IFA_ADDRESS. */
+	if (!have_local) {
+		if (!have_address)
+			return 0;
+		local = address;
+	}
+	if (local.s_addr != w->addr.s_addr)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->found = true;
+	out->ifindex = (int)ifa->ifa_index;
+	out->prefixlen = ifa->ifa_prefixlen;
+	out->valid = have_ci ? ci.ifa_valid : 0xffffffffu;
+	out->preferred = have_ci ? ci.ifa_prefered : 0xffffffffu;
+	out->flags = flags;
+	str_printable(out->label, sizeof(out->label), label);
+	return 0;
+}
+
+int
+netinfo_parse_addrs(const void *buf, size_t len, struct in_addr addr,
+    struct netinfo_addr *out)
+{
+	struct addr_want w = { addr, out };
+
+	return netinfo_nl_walk(buf, len, netinfo_addr_msg, &w);
+}
+
+int
+netinfo_addr_lookup(struct in_addr addr, struct netinfo_addr *out)
+{
+	struct {
+		struct nlmsghdr		nh;
+		struct ifaddrmsg	ifa;
+	} req;
+	struct timeval tv = { 0, 500000 };
+	char *buf;
+	ssize_t n;
+	int s, rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((buf = malloc(32768)) == NULL)
+		return -1;
+	if ((s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)) ==
+	    -1) {
+		free(buf);
+		return -1;
+	}
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = sizeof(req);
+	req.nh.nlmsg_type = RTM_GETADDR;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.nh.nlmsg_seq = 1;
+	req.ifa.ifa_family = AF_INET;
+	if (send(s, &req, sizeof(req), 0) != (ssize_t)sizeof(req))
+		goto out;
+	/* A dump comes in as many buffers as it takes, up to NLMSG_DONE. */
+	for (;;) {
+		n = recv(s, buf, 32768, 0);
+		if (n <= 0)
+			goto out;
+		if ((rc = netinfo_parse_addrs(buf, (size_t)n, addr, out)) != 0)
+			break;
+	}
+	if (rc == 1)
+		rc = 0;
+out:
+	close(s);
+	free(buf);
+	return rc;
 }

@@ -1,20 +1,41 @@
 /*
- * rtnetlink address dumps (doctor_parse_addrs): the RTM_NEWADDR messages
- * portkeeper doctor reads to learn whether this host's address is from
- * DHCP.  The kernel is trusted, but the parser walks lengths it reads
- * from the buffer, so it is held to the same bounds as the network's.
+ * rtnetlink messages (netinfo_nl_walk, netinfo_parse_addrs): the
+ * RTM_NEWADDR dumps portkeeper doctor reads to learn whether this host's
+ * address is from DHCP, through the one walk portkeeperd's watcher also
+ * reads its address, route and link news with.  The kernel is trusted, but
+ * the walk follows lengths it reads from the buffer, so it is held to the
+ * same bounds as the network's.
  *
  * Input: 4 bytes of the address to look for, then the buffer.
  */
 #include "fuzz.h"
 
-#include "doctor.h"
+#include "netinfo.h"
+
+struct span {
+	const unsigned char	*buf;
+	size_t			 len;
+};
+
+/* Every payload the walk hands out lies within the buffer. */
+static int
+in_buffer(uint16_t type, const void *data, size_t len, void *arg)
+{
+	const struct span *sp = arg;
+	const unsigned char *p = data;
+
+	(void)type;
+	FUZZ_ASSERT(p >= sp->buf && len <= sp->len &&
+	    (size_t)(p - sp->buf) <= sp->len - len);
+	return 0;
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct doctor_addr out;
+	struct netinfo_addr out;
 	struct in_addr addr;
+	struct span sp;
 	void *buf;
 	int rc;
 
@@ -25,9 +46,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT((buf = malloc(size - 4 > 0 ? size - 4 : 1)) != NULL);
 	memcpy(buf, data + 4, size - 4);
 	memset(&out, 0, sizeof(out));
-	rc = doctor_parse_addrs(buf, size - 4, addr, &out);
+	rc = netinfo_parse_addrs(buf, size - 4, addr, &out);
 	FUZZ_ASSERT(rc >= -1 && rc <= 1);
 	FUZZ_ASSERT(strlen(out.label) < sizeof(out.label));
+	sp.buf = buf;
+	sp.len = size - 4;
+	FUZZ_ASSERT(netinfo_nl_walk(buf, size - 4, in_buffer, &sp) == rc ||
+	    rc == -1);
 	free(buf);
 	return 0;
 }

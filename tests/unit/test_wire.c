@@ -1,4 +1,7 @@
-/* Bytes from the router and the LAN: SSDP, NAT-PMP replies, routes. */
+/*
+ * Bytes from the router, the LAN and the kernel: SSDP, NAT-PMP replies,
+ * routes, rtnetlink addresses.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,6 +9,9 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "netinfo.h"
@@ -300,6 +306,144 @@ test_routes(void **state)
 	assert_int_equal(netinfo_parse_routes("", &gw, ifname), -1);
 }
 
+/* ------------------------------------------------------------------ */
+/* rtnetlink: this host's addresses (netinfo_parse_addrs) */
+
+struct nlbuf {
+	unsigned char	b[4096];
+	size_t		len;
+};
+
+static void
+nl_attr(struct nlbuf *nb, struct nlmsghdr *nh, int type, const void *data,
+    size_t len)
+{
+	struct rtattr *rta = (void *)(nb->b + nb->len);
+
+	rta->rta_type = (unsigned short)type;
+	rta->rta_len = (unsigned short)RTA_LENGTH(len);
+	memcpy(RTA_DATA(rta), data, len);
+	nb->len += RTA_ALIGN(rta->rta_len);
+	nh->nlmsg_len = (uint32_t)((nb->b + nb->len) - (unsigned char *)nh);
+}
+
+/* Appends an RTM_NEWADDR for addr/plen on ifindex; valid 0: no cacheinfo. */
+static void
+nl_addr(struct nlbuf *nb, const char *addr, int plen, int ifindex,
+    uint32_t valid, const char *label)
+{
+	struct nlmsghdr *nh = (void *)(nb->b + nb->len);
+	struct ifaddrmsg *ifa;
+	struct in_addr a;
+	struct ifa_cacheinfo ci;
+	uint32_t flags = valid == 0 ? IFA_F_PERMANENT : 0;
+
+	memset(nh, 0, NLMSG_LENGTH(sizeof(*ifa)));
+	nh->nlmsg_type = RTM_NEWADDR;
+	nh->nlmsg_flags = NLM_F_MULTI;
+	ifa = NLMSG_DATA(nh);
+	ifa->ifa_family = AF_INET;
+	ifa->ifa_prefixlen = (unsigned char)plen;
+	ifa->ifa_index = (unsigned)ifindex;
+	nb->len += NLMSG_LENGTH(sizeof(*ifa));
+	nh->nlmsg_len = NLMSG_LENGTH(sizeof(*ifa));
+	inet_pton(AF_INET, addr, &a);
+	nl_attr(nb, nh, IFA_ADDRESS, &a, 4);
+	nl_attr(nb, nh, IFA_LOCAL, &a, 4);
+	nl_attr(nb, nh, IFA_LABEL, label, strlen(label) + 1);
+	nl_attr(nb, nh, IFA_FLAGS, &flags, 4);
+	if (valid != 0) {
+		memset(&ci, 0, sizeof(ci));
+		ci.ifa_valid = valid;
+		ci.ifa_prefered = valid;
+		nl_attr(nb, nh, IFA_CACHEINFO, &ci, sizeof(ci));
+	}
+	nb->len = NLMSG_ALIGN(nb->len);
+}
+
+static void
+nl_done(struct nlbuf *nb)
+{
+	struct nlmsghdr *nh = (void *)(nb->b + nb->len);
+
+	memset(nh, 0, NLMSG_LENGTH(4));
+	nh->nlmsg_type = NLMSG_DONE;
+	nh->nlmsg_len = NLMSG_LENGTH(4);
+	nb->len += NLMSG_ALIGN(nh->nlmsg_len);
+}
+
+static void
+test_parse_addrs(void **state)
+{
+	struct nlbuf nb;
+	struct netinfo_addr da;
+	struct in_addr want, other;
+
+	(void)state;
+	inet_pton(AF_INET, "192.168.77.10", &want);
+	inet_pton(AF_INET, "10.9.9.9", &other);
+	memset(&nb, 0, sizeof(nb));
+	nl_addr(&nb, "127.0.0.1", 8, 1, 0, "lo");
+	nl_addr(&nb, "192.168.77.10", 24, 2, 3600, "eth0");
+	nl_done(&nb);
+
+	memset(&da, 0, sizeof(da));
+	assert_int_equal(netinfo_parse_addrs(nb.b, nb.len, want, &da), 1);
+	assert_true(da.found);
+	assert_int_equal(da.ifindex, 2);
+	assert_int_equal(da.prefixlen, 24);
+	assert_int_equal(da.valid, 3600);
+	assert_string_equal(da.label, "eth0");
+
+	/* A static address has no cacheinfo here: it never expires. */
+	memset(&nb, 0, sizeof(nb));
+	nl_addr(&nb, "192.168.77.10", 24, 2, 0, "eth0");
+	memset(&da, 0, sizeof(da));
+	assert_int_equal(netinfo_parse_addrs(nb.b, nb.len, want, &da), 0);
+	assert_true(da.found);
+	assert_int_equal(da.valid, 0xffffffffu);
+	assert_true(da.flags & IFA_F_PERMANENT);
+
+	/* Not there. */
+	memset(&da, 0, sizeof(da));
+	assert_int_equal(netinfo_parse_addrs(nb.b, nb.len, other, &da), 0);
+	assert_false(da.found);
+
+	/* Cut short anywhere: an error or nothing found, never a read past. */
+	{
+		size_t cut;
+
+		for (cut = 1; cut < nb.len; cut++) {
+			unsigned char *copy = malloc(cut);
+
+			memcpy(copy, nb.b, cut);
+			memset(&da, 0, sizeof(da));
+			assert_int_not_equal(netinfo_parse_addrs(copy,
+			    cut, want, &da), 1);
+			free(copy);
+		}
+	}
+
+	/* A lying attribute length is refused. */
+	{
+		struct nlmsghdr *nh = (void *)nb.b;
+		struct rtattr *rta = (void *)((unsigned char *)NLMSG_DATA(nh) +
+		    NLMSG_ALIGN(sizeof(struct ifaddrmsg)));
+
+		rta->rta_len = RTA_LENGTH(2);	/* IFA_ADDRESS of 2 bytes */
+		assert_int_equal(netinfo_parse_addrs(nb.b, nb.len, want, &da),
+		    -1);
+	}
+
+	/* NLMSG_ERROR. */
+	memset(&nb, 0, sizeof(nb));
+	((struct nlmsghdr *)nb.b)->nlmsg_type = NLMSG_ERROR;
+	((struct nlmsghdr *)nb.b)->nlmsg_len = NLMSG_LENGTH(
+	    sizeof(struct nlmsgerr));
+	assert_int_equal(netinfo_parse_addrs(nb.b, NLMSG_LENGTH(
+	    sizeof(struct nlmsgerr)), want, &da), -1);
+}
+
 int
 main(void)
 {
@@ -310,6 +454,7 @@ main(void)
 		cmocka_unit_test(test_http_answers),
 		cmocka_unit_test(test_pmp_reply),
 		cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_parse_addrs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
