@@ -26,6 +26,7 @@
 #define PK_PROBE_H
 
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <netinet/in.h>
 #include <signal.h>
@@ -185,5 +186,20 @@ int	probe_answer_parse(const char *buf, size_t len, const char *url,
 
 /* The address in sa as text, IPv4-mapped IPv6 shown as IPv4. */
 void	probe_addr_str(const struct sockaddr *sa, char *buf, size_t len);
+
+/*
+ * Sockets with deadlines (monotonic ms), for the client's and the server's
+ * halves.  probe_connect_until connects s (non-blocking) to sa: 0, or -1
+ * with errno (ETIMEDOUT when the deadline passed).  probe_send_until sends
+ * all of buf: 0 or -1.  probe_read_until reads into buf until
+ * stop_at_newline sees "\n", the peer closes, buf is full, or the
+ * deadline: the bytes read (buf NUL-terminated), or -1 with errno
+ * (ETIMEDOUT when nothing came in time).
+ */
+int	probe_connect_until(int s, const struct sockaddr *sa, socklen_t len,
+	    int64_t deadline);
+int	probe_send_until(int s, const char *buf, size_t len, int64_t deadline);
+ssize_t	probe_read_until(int s, char *buf, size_t cap, bool stop_at_newline,
+	    int64_t deadline);
 
 #endif
