@@ -56,6 +56,15 @@ struct probe_url {
 };
 
 /*
+ * The parsers below check what a person typed (a URL, a listen address) or
+ * what a client sent, and report a sentence in a caller's buffer (and, for
+ * a request, the field, which the server's 400 answer names): every
+ * failure is "this input is bad".  The exchanges over the network, which
+ * fail in ways a program tells apart (unreachable, refused, timeout),
+ * report a struct pm_error.
+ */
+
+/*
  * Parses s.  Only http:// (the exchange carries no secret, and a TLS stack
  * for it would be the largest part of portkeeper).  Returns 0, or -1 with a
  * sentence quoting the bad part in err.
