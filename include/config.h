@@ -25,6 +25,11 @@
  *
  * Every error is one line "FILE:LINE: message" naming the key and quoting
  * the bad value.
+ *
+ * Errors are that text in a caller's buffer, not a struct pm_error: a
+ * loader's only failure is "this file is bad", which every caller handles
+ * the same way (-n exits 1, SIGHUP keeps the old configuration), so a code
+ * would say nothing; the person fixing the file needs the line.
  */
 #ifndef PK_CONFIG_H
 #define PK_CONFIG_H

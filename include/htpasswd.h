@@ -27,6 +27,12 @@
 struct htpasswd;
 
 /*
+ * Errors are "PATH:LINE: message" in a caller's buffer, not a struct
+ * pm_error: like the configuration, a password file is either good or
+ * refused whole, and only the person fixing it needs to know why.
+ */
+
+/*
  * Loads path.  Returns NULL on error with "PATH:LINE: message" (or
  * "PATH: message") in err.  Warnings, such as an $apr1$ entry being weak,
  * go through log_warnx(), prefixed "PATH:LINE:".

@@ -14,7 +14,10 @@ void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* For start-up failures and broken invariants only. */
+/*
+ * For start-up failures and broken invariants only.  Named as in OpenBSD's
+ * log.c rather than log_fatalx (see util.h).
+ */
 void	fatalx(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 

@@ -18,7 +18,9 @@ struct portspec {
 
 /*
  * Parses s into *spec.  With allow_internal 0, ":INT" is rejected.  Returns 0,
- * or -1 with a sentence quoting the bad input in errbuf.
+ * or -1 with a sentence quoting the bad input in errbuf: its only failure is
+ * a bad argument on the command line, so the CLI needs no struct pm_error
+ * code to tell one from another (it exits with the usage status).
  */
 int		 portspec_parse(const char *s, int allow_internal,
 		    struct portspec *spec, char *errbuf, size_t errlen);

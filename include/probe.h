@@ -26,6 +26,7 @@
 #define PK_PROBE_H
 
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <netinet/in.h>
 #include <signal.h>
@@ -53,6 +54,15 @@ struct probe_url {
 	uint16_t	port;		/* 80 when absent */
 	char		path[128];	/* "/probe" when absent or "/" */
 };
+
+/*
+ * The parsers below check what a person typed (a URL, a listen address) or
+ * what a client sent, and report a sentence in a caller's buffer (and, for
+ * a request, the field, which the server's 400 answer names): every
+ * failure is "this input is bad".  The exchanges over the network, which
+ * fail in ways a program tells apart (unreachable, refused, timeout),
+ * report a struct pm_error.
+ */
 
 /*
  * Parses s.  Only http:// (the exchange carries no secret, and a TLS stack
@@ -185,5 +195,20 @@ int	probe_answer_parse(const char *buf, size_t len, const char *url,
 
 /* The address in sa as text, IPv4-mapped IPv6 shown as IPv4. */
 void	probe_addr_str(const struct sockaddr *sa, char *buf, size_t len);
+
+/*
+ * Sockets with deadlines (monotonic ms), for the client's and the server's
+ * halves.  probe_connect_until connects s (non-blocking) to sa: 0, or -1
+ * with errno (ETIMEDOUT when the deadline passed).  probe_send_until sends
+ * all of buf: 0 or -1.  probe_read_until reads into buf until
+ * stop_at_newline sees "\n", the peer closes, buf is full, or the
+ * deadline: the bytes read (buf NUL-terminated), or -1 with errno
+ * (ETIMEDOUT when nothing came in time).
+ */
+int	probe_connect_until(int s, const struct sockaddr *sa, socklen_t len,
+	    int64_t deadline);
+int	probe_send_until(int s, const char *buf, size_t len, int64_t deadline);
+ssize_t	probe_read_until(int s, char *buf, size_t cap, bool stop_at_newline,
+	    int64_t deadline);
 
 #endif

@@ -43,6 +43,14 @@ struct state {
 	char			 internal_ip[16];
 };
 
+/*
+ * Errors are a sentence naming the file in a caller's buffer, not a struct
+ * pm_error: a state file that cannot be read or written is logged for a
+ * person.  The one failure the daemon treats differently is out of memory
+ * (it keeps the file rather than set it aside as corrupt), which it finds
+ * as strerror(ENOMEM) in the text; a second such case would be the time to
+ * report a struct pm_error here instead.
+ */
 void	state_init(struct state *);
 void	state_free(struct state *);
 

@@ -1,6 +1,11 @@
 /*
  * Small helpers shared by every module: monotonic time and bounded string
  * handling.
+ *
+ * util.c and log.c are the two exceptions to the rule that a file's
+ * functions carry its name: these are named for what they do (mono_ms,
+ * str_copy, parse_uint, file_write_atomic), like libc's, because every
+ * module calls them, and log.c keeps OpenBSD's log_* and fatalx.
  */
 #ifndef PK_UTIL_H
 #define PK_UTIL_H

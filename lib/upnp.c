@@ -270,26 +270,29 @@ too_slow(const struct http_req *q, size_t got, int64_t start,
 		    "overloaded", q->doing, got, q->answer, ms);
 }
 
-/*
- * Sends the request and reads the answer by deadline.  Returns 0 with the
- * status and body (inside *buf, which the caller frees), or -1 with err set.
- */
-static int
-http_exchange(const struct http_req *q, int64_t deadline, int *status,
-    char **buf, char **body, size_t *bodylen, struct pm_error *err)
-{
-	struct sockaddr_in sin;
-	char req[4096], host[INET_ADDRSTRLEN], *b = NULL, *nb;
-	const char *path, *why;
-	size_t cap = 0, got = 0, sent = 0, reqlen;
-	int64_t start = mono_ms();
-	uint16_t port;
-	socklen_t sl = sizeof(int);
-	int s, n, soerr = 0, eof = 0, rc;
+/* The router's end of one exchange, and when it began (for messages). */
+struct http_conn {
+	struct sockaddr_in	 sin;
+	char			 host[INET_ADDRSTRLEN];
+	uint16_t		 port;
+	int			 s;
+	int64_t			 start;
+};
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	if (ssdp_url_addr(q->url, &sin.sin_addr, &port) == -1) {
+/*
+ * Finds the router's address in q->url and writes the request into req.
+ * Returns its length, or -1 with err set.
+ */
+static ssize_t
+http_request(const struct http_req *q, struct http_conn *c, char *req,
+    size_t reqsz, struct pm_error *err)
+{
+	const char *path;
+	int n;
+
+	memset(&c->sin, 0, sizeof(c->sin));
+	c->sin.sin_family = AF_INET;
+	if (ssdp_url_addr(q->url, &c->sin.sin_addr, &c->port) == -1) {
 		char u[100];
 
 		str_printable(u, sizeof(u), q->url);
@@ -297,53 +300,90 @@ http_exchange(const struct http_req *q, int64_t deadline, int *status,
 		    "an http://ADDRESS URL", q->doing, u);
 		return -1;
 	}
-	sin.sin_port = htons(port);
-	inet_ntop(AF_INET, &sin.sin_addr, host, sizeof(host));
+	c->sin.sin_port = htons(c->port);
+	inet_ntop(AF_INET, &c->sin.sin_addr, c->host, sizeof(c->host));
 	path = q->url + 7 + strcspn(q->url + 7, "/");
 	if (*path == '\0')
 		path = "/";
 	if (q->body != NULL)
-		n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: %s:%u"
+		n = snprintf(req, reqsz, "%s %s HTTP/1.1\r\nHost: %s:%u"
 		    "\r\nConnection: close\r\nUser-Agent: portkeeper "
 		    "UPnP/1.1\r\n%sContent-Length: %zu\r\n\r\n%s", q->method,
-		    path, host, port, q->headers, strlen(q->body), q->body);
+		    path, c->host, c->port, q->headers, strlen(q->body),
+		    q->body);
 	else
-		n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: %s:%u"
+		n = snprintf(req, reqsz, "%s %s HTTP/1.1\r\nHost: %s:%u"
 		    "\r\nConnection: close\r\nUser-Agent: portkeeper "
-		    "UPnP/1.1\r\n%s\r\n", q->method, path, host, port,
+		    "UPnP/1.1\r\n%s\r\n", q->method, path, c->host, c->port,
 		    q->headers);
-	if (n < 0 || (size_t)n >= sizeof(req)) {
+	if (n < 0 || (size_t)n >= reqsz) {
 		pmerr_set(err, PME_INTERNAL, 0, "could not %s: the request "
-		    "does not fit in %zu bytes", q->doing, sizeof(req));
+		    "does not fit in %zu bytes", q->doing, reqsz);
 		return -1;
 	}
-	reqlen = (size_t)n;
+	return n;
+}
 
-	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+static void
+cannot_talk(const struct http_req *q, const struct http_conn *c, int soerr,
+    struct pm_error *err)
+{
+	pmerr_set(err, PME_NETWORK, 0, "could not %s: cannot talk to the "
+	    "router's UPnP service at %s:%u: %s", q->doing, c->host, c->port,
+	    strerror(soerr));
+}
+
+/*
+ * Connects c->s to the router by deadline.  Returns 0, or -1 with err set
+ * and no socket left open.
+ */
+static int
+http_connect(const struct http_req *q, struct http_conn *c, int64_t deadline,
+    struct pm_error *err)
+{
+	socklen_t sl = sizeof(int);
+	int soerr = 0;
+
+	if ((c->s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1) {
 		pmerr_set(err, PME_NETWORK, 0, "could not %s: socket: %s",
 		    q->doing, strerror(errno));
 		return -1;
 	}
-	if (connect(s, (struct sockaddr *)&sin, sizeof(sin)) == -1 &&
+	if (connect(c->s, (struct sockaddr *)&c->sin, sizeof(c->sin)) == -1 &&
 	    errno != EINPROGRESS) {
-		soerr = errno;
-		goto connfail;
-	}
-	if (!wait_fd(s, POLLOUT, deadline)) {
-		pmerr_set(err, PME_TIMEOUT, 0, "could not %s: the router's UPnP "
-		    "service at %s:%u did not accept a connection within "
-		    "%lld ms", q->doing, host, port,
-		    (long long)(mono_ms() - start));
+		cannot_talk(q, c, errno, err);
 		goto fail;
 	}
-	if (getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &sl) == -1)
+	if (!wait_fd(c->s, POLLOUT, deadline)) {
+		pmerr_set(err, PME_TIMEOUT, 0, "could not %s: the router's UPnP "
+		    "service at %s:%u did not accept a connection within "
+		    "%lld ms", q->doing, c->host, c->port,
+		    (long long)(mono_ms() - c->start));
+		goto fail;
+	}
+	if (getsockopt(c->s, SOL_SOCKET, SO_ERROR, &soerr, &sl) == -1)
 		soerr = errno;
-	if (soerr != 0)
-		goto connfail;
+	if (soerr != 0) {
+		cannot_talk(q, c, soerr, err);
+		goto fail;
+	}
+	return 0;
+fail:
+	close(c->s);
+	c->s = -1;
+	return -1;
+}
+
+/* Sends all of req by deadline.  Returns 0, or -1 with err set. */
+static int
+http_send(const struct http_req *q, const struct http_conn *c,
+    const char *req, size_t reqlen, int64_t deadline, struct pm_error *err)
+{
+	size_t sent = 0;
 
 	while (sent < reqlen) {
-		ssize_t w = send(s, req + sent, reqlen - sent, MSG_NOSIGNAL);
+		ssize_t w = send(c->s, req + sent, reqlen - sent, MSG_NOSIGNAL);
 
 		if (w >= 0) {
 			sent += (size_t)w;
@@ -352,13 +392,30 @@ http_exchange(const struct http_req *q, int64_t deadline, int *status,
 		if (errno != EAGAIN && errno != EINTR) {
 			pmerr_set(err, PME_NETWORK, 0, "could not %s: sending "
 			    "to the router: %s", q->doing, strerror(errno));
-			goto fail;
+			return -1;
 		}
-		if (!wait_fd(s, POLLOUT, deadline)) {
-			too_slow(q, 0, start, err);
-			goto fail;
+		if (!wait_fd(c->s, POLLOUT, deadline)) {
+			too_slow(q, 0, c->start, err);
+			return -1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * Reads the answer by deadline, until upnp_http_parse finds it complete.
+ * Returns 0 with the status and body (inside *buf, which the caller frees),
+ * or -1 with err set.
+ */
+static int
+http_read(const struct http_req *q, const struct http_conn *c,
+    int64_t deadline, int *status, char **buf, char **body, size_t *bodylen,
+    struct pm_error *err)
+{
+	char *b = NULL, *nb;
+	const char *why;
+	size_t cap = 0, got = 0;
+	int eof = 0, rc;
 
 	for (;;) {
 		ssize_t r;
@@ -379,17 +436,17 @@ http_exchange(const struct http_req *q, int64_t deadline, int *status,
 			}
 			b = nb;
 		}
-		r = recv(s, b + got, cap - got, 0);
+		r = recv(c->s, b + got, cap - got, 0);
 		if (r == -1 && (errno == EAGAIN || errno == EINTR)) {
-			if (!wait_fd(s, POLLIN, deadline)) {
-				too_slow(q, got, start, err);
+			if (!wait_fd(c->s, POLLIN, deadline)) {
+				too_slow(q, got, c->start, err);
 				goto fail;
 			}
 			continue;
 		}
 		if (r == -1 && got == 0) {
-			soerr = errno;
-			goto connfail;
+			cannot_talk(q, c, errno, err);
+			goto fail;
 		}
 		if (r == -1) {
 			pmerr_set(err, PME_NETWORK, 0, "could not %s: reading "
@@ -410,19 +467,38 @@ http_exchange(const struct http_req *q, int64_t deadline, int *status,
 			goto fail;
 		}
 	}
-	close(s);
 	(*body)[*bodylen] = '\0';	/* within b: a chunked body shrank */
 	*buf = b;
 	return 0;
-
-connfail:
-	pmerr_set(err, PME_NETWORK, 0, "could not %s: cannot talk to the "
-	    "router's UPnP service at %s:%u: %s", q->doing, host, port,
-	    strerror(soerr));
 fail:
-	close(s);
 	free(b);
 	return -1;
+}
+
+/*
+ * Sends the request and reads the answer by deadline.  Returns 0 with the
+ * status and body (inside *buf, which the caller frees), or -1 with err set.
+ */
+static int
+http_exchange(const struct http_req *q, int64_t deadline, int *status,
+    char **buf, char **body, size_t *bodylen, struct pm_error *err)
+{
+	struct http_conn c;
+	char req[4096];
+	ssize_t reqlen;
+	int rc;
+
+	c.start = mono_ms();
+	if ((reqlen = http_request(q, &c, req, sizeof(req), err)) == -1)
+		return -1;
+	if (http_connect(q, &c, deadline, err) == -1)
+		return -1;
+	rc = http_send(q, &c, req, (size_t)reqlen, deadline, err);
+	if (rc == 0)
+		rc = http_read(q, &c, deadline, status, buf, body, bodylen,
+		    err);
+	close(c.s);
+	return rc;
 }
 
 /* ---------------------------------------------------------------------------

@@ -21,10 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "events.h"
+#include "eventlog.h"
+#include "hookq.h"
 #include "util.h"
 
-/* In events.c, for tests only. */
+/* In hookq.c, for tests only. */
 void	hookq_set_timeout_ms(int ms);
 
 static char dir[64];
@@ -153,7 +154,7 @@ restore_stderr(void)
 }
 
 static void
-test_event_type_str(void **unused)
+test_eventlog_type_str(void **unused)
 {
 	static const char *const names[] = {
 		"external_ip_changed", "internal_ip_changed", "mapping_lost",
@@ -165,9 +166,9 @@ test_event_type_str(void **unused)
 	(void)unused;
 	assert_int_equal(EV_GATEWAY_CHANGED + 1, nitems(names));
 	for (i = 0; i < nitems(names); i++)
-		assert_string_equal(event_type_str((enum event_type)i),
+		assert_string_equal(eventlog_type_str((enum event_type)i),
 		    names[i]);
-	assert_string_equal(event_type_str((enum event_type)99), "unknown");
+	assert_string_equal(eventlog_type_str((enum event_type)99), "unknown");
 }
 
 static void
@@ -740,7 +741,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_event_type_str),
+		cmocka_unit_test(test_eventlog_type_str),
 		cmocka_unit_test(test_eventlog),
 		cmocka_unit_test_setup_teardown(test_hook_environment, setup,
 		    teardown),

@@ -1,5 +1,5 @@
 /*
- * The event log and the on_change hook.
+ * The on_change hook queue: one hook at a time, in order, off the caller.
  *
  * The hook is a program the administrator names in the configuration.  It
  * runs with the daemon's user, so it gets exactly what it needs and nothing
@@ -21,14 +21,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "events.h"
+#include "hookq.h"
 #include "log.h"
 #include "util.h"
 
 #define HOOK_PATH	"PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 
 /*
- * Not in events.h: only the tests shorten the timeout, so that a hook that
+ * Not in hookq.h: only the tests shorten the timeout, so that a hook that
  * overruns can be tested without waiting HOOK_TIMEOUT_S.  ms <= 0 restores
  * the default.
  */
@@ -50,76 +50,6 @@ void
 hookq_set_timeout_ms(int ms)
 {
 	hook_timeout_ms = ms > 0 ? ms : HOOK_TIMEOUT_S * 1000;
-}
-
-const char *
-event_type_str(enum event_type t)
-{
-	switch (t) {
-	case EV_EXTERNAL_IP_CHANGED:	return "external_ip_changed";
-	case EV_INTERNAL_IP_CHANGED:	return "internal_ip_changed";
-	case EV_MAPPING_LOST:		return "mapping_lost";
-	case EV_MAPPING_RESTORED:	return "mapping_restored";
-	case EV_MAPPING_FAILED:		return "mapping_failed";
-	case EV_MAPPING_ADDED:		return "mapping_added";
-	case EV_MAPPING_REMOVED:	return "mapping_removed";
-	case EV_ROUTER_RESTARTED:	return "router_restarted";
-	case EV_GATEWAY_CHANGED:	return "gateway_changed";
-	}
-	return "unknown";
-}
-
-/* A copy whose strings are terminated whatever the caller left in them. */
-static void
-event_copy(struct event *dst, const struct event *src)
-{
-	*dst = *src;
-	dst->forward[sizeof(dst->forward) - 1] = '\0';
-	dst->detail[sizeof(dst->detail) - 1] = '\0';
-	dst->external_ip[sizeof(dst->external_ip) - 1] = '\0';
-	dst->old_external_ip[sizeof(dst->old_external_ip) - 1] = '\0';
-	dst->internal_ip[sizeof(dst->internal_ip) - 1] = '\0';
-}
-
-void
-eventlog_init(struct eventlog *el)
-{
-	memset(el, 0, sizeof(*el));
-	el->next_seq = 1;
-}
-
-uint64_t
-eventlog_add(struct eventlog *el, const struct event *ev)
-{
-	struct event *e;
-
-	/* A zeroed log works too: sequence numbers start at 1. */
-	if (el->next_seq == 0)
-		el->next_seq = 1;
-	if (el->count == EVENTLOG_MAX) {
-		e = &el->ring[el->start];
-		el->start = (el->start + 1) % EVENTLOG_MAX;
-	} else
-		e = &el->ring[(el->start + el->count++) % EVENTLOG_MAX];
-	event_copy(e, ev);
-	e->seq = el->next_seq++;
-	if (e->time == 0)
-		e->time = (int64_t)time(NULL);
-	return e->seq;
-}
-
-size_t
-eventlog_count(const struct eventlog *el)
-{
-	return el->count;
-}
-
-const struct event *
-eventlog_get(const struct eventlog *el, size_t i)
-{
-	if (i >= el->count)
-		return NULL;
-	return &el->ring[(el->start + i) % EVENTLOG_MAX];
 }
 
 void
@@ -149,12 +79,12 @@ hookq_push(struct hookq *q, const struct event *ev)
 		q->dropped++;
 		log_warnx("on_change hook queue full (%d waiting): dropping "
 		    "%s event #%llu (%lu dropped so far)", HOOKQ_MAX,
-		    event_type_str(old->type), (unsigned long long)old->seq,
+		    eventlog_type_str(old->type), (unsigned long long)old->seq,
 		    q->dropped);
 		q->start = (q->start + 1) % HOOKQ_MAX;
 		q->count--;
 	}
-	event_copy(&q->q[(q->start + q->count) % HOOKQ_MAX], ev);
+	eventlog_copy(&q->q[(q->start + q->count) % HOOKQ_MAX], ev);
 	q->count++;
 }
 
@@ -181,7 +111,7 @@ running_take(pid_t pid)
 	for (i = 0; i < nitems(hook_running); i++) {
 		if (hook_running[i].pid == pid) {
 			hook_running[i].pid = 0;
-			return event_type_str(hook_running[i].type);
+			return eventlog_type_str(hook_running[i].type);
 		}
 	}
 	return "an";
@@ -262,7 +192,7 @@ hook_start(struct hookq *q, const struct event *ev, int64_t now_ms)
 	int pfd[2], fd, e;
 
 	/* Everything the child needs is ready before it exists. */
-	str_copy(name, event_type_str(ev->type), sizeof(name));
+	str_copy(name, eventlog_type_str(ev->type), sizeof(name));
 	snprintf(env_event, sizeof(env_event), "PORTKEEPER_EVENT=%s", name);
 	snprintf(env_ext, sizeof(env_ext), "PORTKEEPER_EXTERNAL_IP=%s",
 	    ev->external_ip);
