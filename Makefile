@@ -52,6 +52,9 @@ DAEMON_MAIN	:= daemon/portkeeperd.c
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS	:= $(CLI_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
+# What tests/integration/test_failalloc.sh builds its driver from: the
+# library and the daemon's parser of API bodies.
+FAULT_SRCS	:= $(LIB_SRCS) daemon/webapi.c
 DLIB_OBJS	:= $(filter-out $(DAEMON_MAIN:%.c=$(BUILD)/%.o),$(DAEMON_OBJS)) \
 		   $(BUILD)/gen/webui_assets.o
 
@@ -156,7 +159,7 @@ FUZZ_TIME	?= 60
 FUZZ_BUILD	?= $(BUILD)-fuzz
 FUZZ_CC		?= clang
 # clang 14 finds NLMSG_OK comparing its int length with an unsigned one
-# (doctor.c); gcc lets it pass, being a system header's macro.
+# (netinfo.c); gcc lets it pass, being a system header's macro.
 FUZZ_CFLAGS	:= -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
 		   -fno-sanitize-recover=all -fno-omit-frame-pointer \
 		   -Wno-error=sign-compare

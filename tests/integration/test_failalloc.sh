@@ -14,7 +14,8 @@ CC=${CC:-cc}
 FAULT=$TOP/tests/fault
 DRIVER=$T_WORK/fault_loaders
 
-# The library's sources and flags as the Makefile has them, so that the
+# The sources (FAULT_SRCS: the library's and the daemon's body parser) and
+# flags as the Makefile has them, so that the
 # driver is built from what the programs are built from.
 mkvar() {
 	make -s --no-print-directory -C "$TOP" \
@@ -22,7 +23,7 @@ mkvar() {
 }
 build_driver() {
 	local srcs cflags libs s pids=() rc=0
-	srcs=$(mkvar LIB_SRCS) && cflags=$(mkvar PK_CFLAGS) && libs=$(mkvar PK_LIBS) || return 1
+	srcs=$(mkvar FAULT_SRCS) && cflags=$(mkvar PK_CFLAGS) && libs=$(mkvar PK_LIBS) || return 1
 	mkdir -p "$T_WORK/obj"
 	for s in $srcs tests/fault/failalloc.c tests/fault/loaders.c; do
 		# shellcheck disable=SC2086 # flags are words
