@@ -39,7 +39,7 @@ DEPS_PKGS	:= gcc make pkgconf libminiupnpc-dev libnatpmp-dev libcjson-dev \
 		   nftables iproute2 python3 curl procps psmisc \
 		   debhelper dpkg-dev lintian systemd man-db bash-completion \
 		   nettle-dev libcrypt-dev apache2-utils openssl socat wrk \
-		   nginx-light chromium nodejs clang libclang-rt-14-dev
+		   nginx-light chromium nodejs clang libclang-rt-14-dev ddclient
 
 # Three folders, one program each: lib/ (the library both programs share,
 # libportkeeper.a), cli/ (portkeeper) and daemon/ (portkeeperd).  The

@@ -13,6 +13,20 @@
  *
  * Hooks run one at a time, in order, without blocking the caller; one that
  * runs longer than HOOK_TIMEOUT_S is killed.
+ *
+ * A hook that falls behind must still see the latest state, so what waits
+ * is coalesced rather than dropped: an address event (external_ip_changed,
+ * internal_ip_changed, gateway_changed, router_restarted) waits at most once
+ * per kind, one that comes while another of its kind waits is folded into it
+ * (the oldest old address, the newest new one); and when HOOKQ_MAX events
+ * wait, a forward's event that a newer one of the same forward supersedes
+ * goes first, then the oldest forward's event, each said in the log.  An
+ * address event is never dropped.
+ *
+ * A hook that exits with HOOK_TEMPFAIL (75, EX_TEMPFAIL of sysexits.h) asks
+ * for its event again later: after HOOK_RETRY_S, doubling up to
+ * HOOK_RETRY_MAX_S, HOOK_RETRIES times at most; a newer event of the same
+ * kind (or forward) takes its place.
  */
 #ifndef PK_HOOKQ_H
 #define PK_HOOKQ_H
@@ -26,6 +40,18 @@
 
 #define HOOKQ_MAX	64
 #define HOOK_TIMEOUT_S	30
+#define HOOK_TEMPFAIL	75
+/* ddclient, for one, refuses a second update within 30 s of the last. */
+#define HOOK_RETRY_S	35
+#define HOOK_RETRY_MAX_S	900
+#define HOOK_RETRIES	10
+#define HOOKQ_RETRY_MAX	8
+
+struct hookq_item {
+	struct event	ev;
+	unsigned int	tries;		/* runs that asked to try again */
+	int64_t		at;		/* retries: when, monotonic ms */
+};
 
 /*
  * The hook queue.  hookq_push() copies the event; hookq_tick() starts the
@@ -34,12 +60,16 @@
  * hookq_deadline().
  */
 struct hookq {
-	char		cmd[PATH_MAX];	/* "" disables hooks */
-	struct event	q[HOOKQ_MAX];
-	size_t		start, count;
-	pid_t		running;	/* 0 when none */
-	int64_t		started;	/* monotonic ms */
-	unsigned long	dropped;	/* events not run because the queue was full */
+	char			cmd[PATH_MAX];	/* "" disables hooks */
+	struct hookq_item	q[HOOKQ_MAX];
+	size_t			start, count;
+	struct hookq_item	retry[HOOKQ_RETRY_MAX];	/* waiting to run again */
+	size_t			nretry;
+	struct hookq_item	cur;		/* the running hook's */
+	pid_t			running;	/* 0 when none */
+	int64_t			started;	/* monotonic ms */
+	unsigned long		dropped;	/* not run: the queue was full */
+	unsigned long		coalesced;	/* folded into a newer one */
 };
 
 void		 hookq_init(struct hookq *, const char *cmd);

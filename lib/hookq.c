@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -33,8 +34,11 @@
  * the default.
  */
 void	hookq_set_timeout_ms(int ms);
+/* The same for the first retry's delay (later ones double it). */
+void	hookq_set_retry_ms(int ms);
 
 static int hook_timeout_ms = HOOK_TIMEOUT_S * 1000;
+static int hook_retry_ms = HOOK_RETRY_S * 1000;
 
 /*
  * struct hookq has no room for the event whose hook is running, yet the
@@ -53,6 +57,12 @@ hookq_set_timeout_ms(int ms)
 }
 
 void
+hookq_set_retry_ms(int ms)
+{
+	hook_retry_ms = ms > 0 ? ms : HOOK_RETRY_S * 1000;
+}
+
+void
 hookq_init(struct hookq *q, const char *cmd)
 {
 	memset(q, 0, sizeof(*q));
@@ -62,30 +72,241 @@ hookq_init(struct hookq *q, const char *cmd)
 	}
 }
 
+/* An address event says what is true now: one of each kind waits at most. */
+static bool
+is_address_event(enum event_type t)
+{
+	return t == EV_EXTERNAL_IP_CHANGED || t == EV_INTERNAL_IP_CHANGED ||
+	    t == EV_GATEWAY_CHANGED || t == EV_ROUTER_RESTARTED;
+}
+
+/*
+ * Whether b is about what a is about, so that the newer of the two tells
+ * the state now: the same kind of address event, or events of one forward.
+ */
+static bool
+same_subject(const struct event *a, const struct event *b)
+{
+	if (is_address_event(a->type) || is_address_event(b->type))
+		return a->type == b->type;
+	return a->forward[0] != '\0' && strcmp(a->forward, b->forward) == 0;
+}
+
+static struct hookq_item *
+item_at(struct hookq *q, size_t i)
+{
+	return &q->q[(q->start + i) % HOOKQ_MAX];
+}
+
+/* The waiting item about what ev is about, or NULL. */
+static struct hookq_item *
+waiting_find(struct hookq *q, const struct event *ev)
+{
+	size_t i;
+
+	for (i = 0; i < q->count; i++)
+		if (same_subject(&item_at(q, i)->ev, ev))
+			return item_at(q, i);
+	return NULL;
+}
+
+/*
+ * Folds e into w, two events of one kind: the state now from the newer,
+ * and where it started from (the old external address) from the older, so
+ * that a hook that missed the changes in between sees what they add up to.
+ * Events without a sequence number (tests) count as coming in order.
+ */
+static void
+fold(struct event *w, const struct event *e)
+{
+	struct event older, newer;
+
+	if (e->seq != 0 && w->seq != 0 && e->seq < w->seq) {
+		older = *e;
+		newer = *w;
+	} else {
+		older = *w;
+		newer = *e;
+	}
+	*w = newer;
+	str_copy(w->old_external_ip, older.old_external_ip,
+	    sizeof(w->old_external_ip));
+	if (w->type != EV_EXTERNAL_IP_CHANGED)
+		return;
+	if (w->old_external_ip[0] == '\0')
+		snprintf(w->detail, sizeof(w->detail), "the router's external "
+		    "address is %s (after changes that came while the hook "
+		    "was busy)", w->external_ip);
+	else
+		snprintf(w->detail, sizeof(w->detail), "the router's external "
+		    "address is now %s (was %s, before changes that came "
+		    "while the hook was busy)", w->external_ip,
+		    w->old_external_ip);
+}
+
+/* Takes the i-th waiting item out, keeping the order of the others. */
+static void
+waiting_remove(struct hookq *q, size_t i)
+{
+	for (; i + 1 < q->count; i++)
+		*item_at(q, i) = *item_at(q, i + 1);
+	q->count--;
+}
+
+/*
+ * The queue is full: a forward's event goes, one that a newer event of
+ * the same forward supersedes if there is one (the newer tells the
+ * forward's state now), else the oldest forward's event.  Address events
+ * wait once per kind, so there is always a forward's event to take.
+ */
+static void
+make_room(struct hookq *q)
+{
+	const struct hookq_item *it;
+	size_t i, j, victim = q->count;
+	bool superseded = false;
+
+	for (i = 0; i < q->count && !superseded; i++) {
+		it = item_at(q, i);
+		if (is_address_event(it->ev.type))
+			continue;
+		if (victim == q->count)
+			victim = i;
+		for (j = i + 1; j < q->count; j++) {
+			if (same_subject(&it->ev, &item_at(q, j)->ev)) {
+				victim = i;
+				superseded = true;
+				break;
+			}
+		}
+	}
+	if (victim == q->count)
+		victim = 0;	/* not reached: HOOKQ_MAX > address kinds */
+	it = item_at(q, victim);
+	q->dropped++;
+	log_warnx("on_change hook queue full (%d waiting): dropping %s event "
+	    "#%llu of %s, %s (%lu dropped so far)", HOOKQ_MAX,
+	    eventlog_type_str(it->ev.type), (unsigned long long)it->ev.seq,
+	    it->ev.forward, superseded ? "which a newer event of it replaces" :
+	    "the oldest forward's event waiting", q->dropped);
+	waiting_remove(q, victim);
+}
+
+static void
+enqueue(struct hookq *q, const struct hookq_item *in)
+{
+	struct hookq_item *w;
+
+	if (is_address_event(in->ev.type) &&
+	    (w = waiting_find(q, &in->ev)) != NULL) {
+		fold(&w->ev, &in->ev);
+		q->coalesced++;
+		log_debug("on_change hook: %s event #%llu folded into the one "
+		    "waiting", eventlog_type_str(in->ev.type),
+		    (unsigned long long)in->ev.seq);
+		return;
+	}
+	if (q->count == HOOKQ_MAX)
+		make_room(q);
+	*item_at(q, q->count) = *in;
+	q->count++;
+}
+
+/* A newer event replaces a retry about the same thing, taking its start. */
+static void
+retry_cancel(struct hookq *q, struct event *ev)
+{
+	size_t i;
+
+	for (i = 0; i < q->nretry; ) {
+		if (!same_subject(&q->retry[i].ev, ev)) {
+			i++;
+			continue;
+		}
+		if (is_address_event(ev->type))
+			fold(ev, &q->retry[i].ev);
+		q->coalesced++;
+		q->retry[i] = q->retry[--q->nretry];
+	}
+}
+
 void
 hookq_push(struct hookq *q, const struct event *ev)
 {
-	const struct event *old;
+	struct hookq_item it;
 
 	if (q->cmd[0] == '\0')
 		return;
-	/*
-	 * A hook that is always slow falls behind for good; what matters most
-	 * to it is the latest state, so the oldest waiting event goes.  The
-	 * running hook is not in the queue and is left alone.
-	 */
-	if (q->count == HOOKQ_MAX) {
-		old = &q->q[q->start];
-		q->dropped++;
-		log_warnx("on_change hook queue full (%d waiting): dropping "
-		    "%s event #%llu (%lu dropped so far)", HOOKQ_MAX,
-		    eventlog_type_str(old->type), (unsigned long long)old->seq,
-		    q->dropped);
-		q->start = (q->start + 1) % HOOKQ_MAX;
-		q->count--;
+	memset(&it, 0, sizeof(it));
+	eventlog_copy(&it.ev, ev);
+	retry_cancel(q, &it.ev);
+	enqueue(q, &it);
+}
+
+/*
+ * The running hook exited with HOOK_TEMPFAIL: its event runs again later,
+ * unless a newer one about the same thing already waits to run.
+ */
+static void
+retry_schedule(struct hookq *q, int64_t now_ms)
+{
+	struct hookq_item it = q->cur, *w;
+	int64_t delay;
+	size_t i;
+	unsigned int n;
+
+	it.tries++;
+	if (it.tries > HOOK_RETRIES) {
+		log_warnx("on_change hook %s asked for the %s event again %u "
+		    "times: giving up on it", q->cmd,
+		    eventlog_type_str(it.ev.type), HOOK_RETRIES);
+		return;
 	}
-	eventlog_copy(&q->q[(q->start + q->count) % HOOKQ_MAX], ev);
-	q->count++;
+	if ((w = waiting_find(q, &it.ev)) != NULL) {
+		if (is_address_event(it.ev.type))
+			fold(&w->ev, &it.ev);
+		return;
+	}
+	delay = hook_retry_ms;
+	for (n = 1; n < it.tries && delay < HOOK_RETRY_MAX_S * 1000; n++)
+		delay *= 2;
+	if (delay > HOOK_RETRY_MAX_S * 1000)
+		delay = HOOK_RETRY_MAX_S * 1000;
+	it.at = now_ms + delay;
+	if (q->nretry == HOOKQ_RETRY_MAX) {
+		/* The one due first goes: it has been waiting longest. */
+		for (i = n = 0; i < q->nretry; i++)
+			if (q->retry[i].at < q->retry[n].at)
+				n = i;
+		q->dropped++;
+		log_warnx("on_change hook: too many events waiting to be run "
+		    "again: dropping %s event #%llu",
+		    eventlog_type_str(q->retry[n].ev.type),
+		    (unsigned long long)q->retry[n].ev.seq);
+		q->retry[n] = q->retry[--q->nretry];
+	}
+	q->retry[q->nretry++] = it;
+	log_info("on_change hook %s asked for the %s event again: running it "
+	    "in %lld s", q->cmd, eventlog_type_str(it.ev.type),
+	    (long long)((delay + 999) / 1000));
+}
+
+/* Retries that are due join the queue. */
+static void
+retry_due(struct hookq *q, int64_t now_ms)
+{
+	struct hookq_item it;
+	size_t i;
+
+	for (i = 0; i < q->nretry; ) {
+		if (q->retry[i].at > now_ms) {
+			i++;
+			continue;
+		}
+		it = q->retry[i];
+		q->retry[i] = q->retry[--q->nretry];
+		enqueue(q, &it);
+	}
 }
 
 static void
@@ -177,8 +398,9 @@ hook_child(const char *path, char *const argv[], char *const envp[],
 }
 
 static void
-hook_start(struct hookq *q, const struct event *ev, int64_t now_ms)
+hook_start(struct hookq *q, const struct hookq_item *it, int64_t now_ms)
 {
+	const struct event *ev = &it->ev;
 	static char env_path[] = HOOK_PATH;
 	char env_event[64], env_ext[48], env_old[48], env_int[48];
 	char env_fwd[32 + CONFIG_NAME_MAX], env_detail[32 + sizeof(ev->detail)];
@@ -256,6 +478,7 @@ hook_start(struct hookq *q, const struct event *ev, int64_t now_ms)
 	    (long)pid);
 	q->running = pid;
 	q->started = now_ms;
+	q->cur = *it;
 	running_set(pid, ev->type);
 }
 
@@ -266,6 +489,9 @@ hook_report(const struct hookq *q, pid_t pid, int status)
 
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		log_debug("on_change hook %s for %s event done", q->cmd, name);
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == HOOK_TEMPFAIL)
+		log_info("on_change hook %s for %s event exited with status "
+		    "%d: to be run again", q->cmd, name, HOOK_TEMPFAIL);
 	else if (WIFEXITED(status))
 		log_warnx("on_change hook %s for %s event exited with status "
 		    "%d", q->cmd, name, WEXITSTATUS(status));
@@ -302,6 +528,8 @@ hook_check(struct hookq *q, int64_t now_ms)
 	if (r == pid) {
 		hook_report(q, pid, status);
 		q->running = 0;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == HOOK_TEMPFAIL)
+			retry_schedule(q, now_ms);
 		return;
 	}
 	if (r == -1) {
@@ -322,27 +550,34 @@ hook_check(struct hookq *q, int64_t now_ms)
 void
 hookq_tick(struct hookq *q, int64_t now_ms)
 {
-	struct event ev;
+	struct hookq_item it;
 
 	if (q->running != 0)
 		hook_check(q, now_ms);
+	retry_due(q, now_ms);
 	/* Hooks that cannot start are logged and skipped. */
 	while (q->running == 0 && q->count > 0) {
-		ev = q->q[q->start];
+		it = q->q[q->start];
 		q->start = (q->start + 1) % HOOKQ_MAX;
 		q->count--;
-		hook_start(q, &ev, now_ms);
+		hook_start(q, &it, now_ms);
 	}
 }
 
 int64_t
 hookq_deadline(const struct hookq *q)
 {
+	int64_t next = INT64_MAX;
+	size_t i;
+
 	if (q->running != 0)
-		return q->started + hook_timeout_ms;
-	if (q->count > 0)
+		next = q->started + hook_timeout_ms;
+	else if (q->count > 0)
 		return mono_ms();
-	return INT64_MAX;
+	for (i = 0; i < q->nretry; i++)
+		if (q->retry[i].at < next)
+			next = q->retry[i].at;
+	return next;
 }
 
 void
@@ -375,5 +610,10 @@ hookq_drain(struct hookq *q, int timeout_ms)
 		log_warnx("on_change hook: %zu events not run at shutdown",
 		    q->count);
 		q->start = q->count = 0;
+	}
+	if (q->nretry > 0) {
+		log_warnx("on_change hook: %zu events waiting to be run again "
+		    "not run at shutdown", q->nretry);
+		q->nretry = 0;
 	}
 }

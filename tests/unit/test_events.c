@@ -27,6 +27,7 @@
 
 /* In hookq.c, for tests only. */
 void	hookq_set_timeout_ms(int ms);
+void	hookq_set_retry_ms(int ms);
 
 static char dir[64];
 
@@ -108,6 +109,7 @@ teardown(void **unused)
 
 	(void)unused;
 	hookq_set_timeout_ms(0);
+	hookq_set_retry_ms(0);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
 }
@@ -635,6 +637,146 @@ test_hook_overflow(void **unused)
 }
 
 static void
+mkaddr(struct event *ev, const char *ext, const char *old, uint64_t seq)
+{
+	mkevent(ev, EV_EXTERNAL_IP_CHANGED, "", "address");
+	str_copy(ev->external_ip, ext, sizeof(ev->external_ip));
+	str_copy(ev->old_external_ip, old, sizeof(ev->old_external_ip));
+	ev->seq = seq;
+}
+
+/*
+ * A burst while the hook is busy (issue 13: 39 forwards, a router that
+ * comes back with a new address): the address change is never dropped,
+ * and two of them add up to one from the oldest old to the newest new.
+ */
+static void
+test_hook_coalesce(void **unused)
+{
+	static struct hookq q;
+	struct event ev;
+	char hook[128], name[16], *got, *log;
+	uint64_t seq = 1;
+	int i;
+
+	(void)unused;
+	write_hook("hook",
+	    "while [ ! -e DIR/go ]; do sleep 0.02; done\n"
+	    "echo \"$1 $PORTKEEPER_FORWARD $PORTKEEPER_EXTERNAL_IP "
+	    "$PORTKEEPER_OLD_EXTERNAL_IP\" >> DIR/out\n");
+	path_in(hook, sizeof(hook), "hook");
+	hookq_init(&q, hook);
+
+	mkevent(&ev, EV_ROUTER_RESTARTED, "", "busy");
+	ev.seq = seq++;
+	hookq_push(&q, &ev);
+	hookq_tick(&q, mono_ms());
+	assert_true(q.running > 0);
+
+	capture_stderr("log");
+	mkaddr(&ev, "11.22.33.4", "11.22.33.2", seq++);
+	hookq_push(&q, &ev);
+	/* 40 forwards lost, then 40 restored: 80 events behind it. */
+	for (i = 0; i < 80; i++) {
+		snprintf(name, sizeof(name), "f%02d", i % 40);
+		mkevent(&ev, i < 40 ? EV_MAPPING_LOST : EV_MAPPING_RESTORED,
+		    name, "");
+		ev.seq = seq++;
+		hookq_push(&q, &ev);
+	}
+	mkaddr(&ev, "11.22.33.5", "11.22.33.4", seq++);
+	hookq_push(&q, &ev);
+	restore_stderr();
+	assert_int_equal(q.count, HOOKQ_MAX);
+	assert_int_equal(q.coalesced, 1);
+	/* 81 wanted in: 17 forwards' losses went, each replaced by its restore. */
+	assert_int_equal(q.dropped, 81 - HOOKQ_MAX);
+	log = read_file("log");
+	assert_contains(log, "dropping mapping_lost event #3 of f00, which a "
+	    "newer event of it replaces");
+	free(log);
+
+	write_file("go", "", 0644);
+	hookq_drain(&q, 60000);
+	got = read_file("out");
+	/* One address change, from the oldest old to the newest new. */
+	assert_true(strncmp(got, "router_restarted ", 17) == 0);
+	assert_contains(got, "\nexternal_ip_changed  11.22.33.5 11.22.33.2\n"
+	    "mapping_");
+	assert_null(strstr(got, "11.22.33.4"));
+	/* Every forward's last word is there. */
+	for (i = 0; i < 40; i++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "mapping_restored f%02d ", i);
+		assert_contains(got, line);
+	}
+	free(got);
+}
+
+/*
+ * A hook that exits 75 (ddclient skipped the update) gets its event again
+ * later; a newer change waiting meanwhile takes its place and its start.
+ */
+static void
+test_hook_retry(void **unused)
+{
+	static struct hookq q;
+	struct event ev;
+	char hook[128], *got;
+	int64_t t0, due;
+
+	(void)unused;
+	write_hook("hook",
+	    "echo \"$PORTKEEPER_EXTERNAL_IP $PORTKEEPER_OLD_EXTERNAL_IP\" "
+	    ">> DIR/out\n"
+	    "[ -e DIR/ok ] || exit 75\n");
+	path_in(hook, sizeof(hook), "hook");
+	hookq_init(&q, hook);
+	hookq_set_retry_ms(300);
+
+	capture_stderr("log");
+	mkaddr(&ev, "11.22.33.4", "11.22.33.2", 1);
+	hookq_push(&q, &ev);
+	t0 = mono_ms();
+	while (q.nretry == 0 && mono_ms() - t0 < 10000) {
+		hookq_tick(&q, mono_ms());
+		usleep(10000);
+	}
+	assert_int_equal(q.nretry, 1);
+	assert_int_equal(q.count, 0);
+	due = hookq_deadline(&q);
+	assert_true(due > mono_ms() && due <= mono_ms() + 300);
+
+	/* Due, it runs again; this time it asks for 600 ms. */
+	while (q.nretry == 1 && mono_ms() - t0 < 10000) {
+		hookq_tick(&q, mono_ms());
+		usleep(10000);
+	}
+	while (q.nretry == 0 && mono_ms() - t0 < 10000) {
+		hookq_tick(&q, mono_ms());
+		usleep(10000);
+	}
+	assert_int_equal(q.nretry, 1);
+	assert_int_equal(q.retry[0].tries, 2);
+	assert_true(hookq_deadline(&q) > mono_ms() + 300);
+
+	/* A newer change replaces the retry, and starts where it started. */
+	write_file("ok", "", 0644);
+	mkaddr(&ev, "11.22.33.5", "11.22.33.4", 2);
+	hookq_push(&q, &ev);
+	assert_int_equal(q.nretry, 0);
+	hookq_drain(&q, 10000);
+	restore_stderr();
+	got = read_file("out");
+	assert_string_equal(got,
+	    "11.22.33.4 11.22.33.2\n"
+	    "11.22.33.4 11.22.33.2\n"
+	    "11.22.33.5 11.22.33.2\n");
+	free(got);
+}
+
+static void
 test_hook_drain_timeout(void **unused)
 {
 	static struct hookq q;
@@ -754,6 +896,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_hook_cannot_start, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_hook_overflow, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_hook_coalesce, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_hook_retry, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_hook_drain_timeout, setup,
 		    teardown),

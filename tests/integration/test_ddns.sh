@@ -1,0 +1,165 @@
+#!/bin/bash
+# Dynamic DNS end to end: portkeeperd's on_change hook runs the shipped
+# ddclient-update hook, which runs Debian's real ddclient against a dyndns2
+# provider on the internet host (tests/net/dyndns2.py).
+#
+# - With 40 forwards, a router that goes down, comes back with a new WAN
+#   address and restarts makes some 80 events at once; the hook must still
+#   see the new external address, and the provider must get it (issue 13,
+#   item 2: the hook queue used to drop the oldest events, among them the
+#   address change).
+# - Two address changes 7 s apart: ddclient skips the second (it allows one
+#   update per 30 s) and still exits 0; the hook must notice, and the
+#   provider must get the second address after all (issue 13, item 3).
+. "$(dirname "$0")/lib.sh"
+require_netns
+PKD=${PORTKEEPERD:-$(dirname "$PORTKEEPER")/portkeeperd}
+if ! command -v ddclient > /dev/null; then
+	skip "dynamic DNS through ddclient" "ddclient is not installed (make deps)"
+	exit 0
+fi
+# No NAT loopback: its helper rewrites the router's nftables table as
+# miniupnpd adds rules, and with 40 forwards at once some of miniupnpd's
+# additions then fail (NAT-PMP result 3), as in test_scale.
+net_up --no-hairpin
+
+NFWD=40
+DDNS_PORT=8245
+CONF=$T_WORK/portkeeper.conf
+SOCK=$T_WORK/api.sock
+HOOKLOG=$T_WORK/hook.log
+DDLOG=$T_WORK/dyndns.log
+mkdir -p "$T_WORK/state"
+
+in_ns inet "$PY" "$TOP/tests/net/dyndns2.py" --port "$DDNS_PORT" \
+    --user pk --password secret --log "$DDLOG" > "$T_WORK/dyndns.out" 2>&1 &
+DDNS_PID=$!
+record() {
+	in_ns pi curl -s --max-time 2 "http://$PK_INET:$DDNS_PORT/records" |
+	    "$PY" -c 'import json,sys; print(json.load(sys.stdin).get("home.example", ""))'
+}
+record_is() { [ "$(record)" = "$1" ]; }
+check "the dyndns2 provider answers on the internet host" until_ok 5 \
+    eval 'in_ns pi curl -sf --max-time 1 "http://$PK_INET:$DDNS_PORT/records" > /dev/null'
+
+# ddclient's files, as the hook's comment says to set them up.
+cat > "$T_WORK/ddclient.conf" <<CONF
+ssl=no
+protocol=dyndns2
+server=$PK_INET:$DDNS_PORT
+login=pk
+password=secret
+use=ip
+home.example
+CONF
+chmod 600 "$T_WORK/ddclient.conf"
+sed -e "s|^DDCLIENT_CONF=.*|DDCLIENT_CONF=$T_WORK/ddclient.conf|" \
+    -e "s|^DDCLIENT_CACHE=.*|DDCLIENT_CACHE=$T_WORK/ddclient.cache|" \
+    "$TOP/packaging/hooks/ddclient-update" > "$T_WORK/ddclient-update"
+chmod 755 "$T_WORK/ddclient-update"
+# The hook portkeeperd runs: a line per call; for a forward's event, a
+# fifth of a second of work of its own (a user's automation that tells a
+# phone, say), so that a burst of events waits in the queue as it would
+# for such a hook; then the shipped hook, its messages on stderr.
+cat > "$T_WORK/hook" <<HOOK
+#!/bin/sh
+echo "\$PORTKEEPER_EVENT ext=\$PORTKEEPER_EXTERNAL_IP old=\$PORTKEEPER_OLD_EXTERNAL_IP fwd=\$PORTKEEPER_FORWARD" >> "$HOOKLOG"
+case \$PORTKEEPER_EVENT in mapping_*) sleep 0.2 ;; esac
+exec "$T_WORK/ddclient-update" "\$@" 2>> "$T_WORK/ddclient-update.log"
+HOOK
+chmod 755 "$T_WORK/hook"
+
+{
+	cat <<CONF
+[portkeeper]
+method = auto
+lease = 600
+state_dir = $T_WORK/state
+socket = $SOCK
+on_change = $T_WORK/hook
+remove_on_exit = no
+verify_interval = 5
+CONF
+	for i in $(seq 0 $((NFWD - 1))); do
+		printf '\n[forward f%02d]\nexternal = %d\ninternal = 8080\n' \
+		    "$i" $((9000 + i))
+	done
+} > "$CONF"
+
+ip netns exec "$PK_NET-pi" "$PKD" -f -v -c "$CONF" >> "$T_WORK/pkd.log" 2>&1 &
+PKD_PID=$!
+status() { pk status --socket "$SOCK" --json; }
+n_active() {
+	status
+	json_is 'sum(1 for f in j["forwards"] if f["state"] == "active")' "$1"
+}
+check "portkeeperd makes all $NFWD forwards" until_ok 60 n_active "$NFWD"
+# The first external address the daemon learns is an event too; wait until
+# ddclient has put it in place, so that the changes below start from it.
+check "the provider holds the first external address $PK_WAN" until_ok 15 \
+    record_is "$PK_WAN"
+
+# --- A router that goes down and comes back with a new address ----------
+old_wan=$PK_WAN
+"$HOMENET" set upnp off > /dev/null 2>&1
+"$HOMENET" set natpmp off > /dev/null 2>&1
+lost() {
+	status
+	json_is 'sum(1 for f in j["forwards"] if f["state"] != "active")' "$NFWD"
+}
+check "with the router down, the daemon notices every forward lost" \
+    until_ok 45 lost
+"$HOMENET" wan-change 11.22.33.4/24 > /dev/null 2>&1
+"$HOMENET" set natpmp on > /dev/null 2>&1
+"$HOMENET" set upnp on > /dev/null 2>&1
+eval "$("$HOMENET" info)"
+note "router back with $PK_WAN (was $old_wan)"
+check "... and when it is back, every forward is restored" \
+    until_ok 60 n_active "$NFWD"
+nev=$(wc -l < "$HOOKLOG")
+note "the hook ran $nev times so far"
+check "the hook saw the new external address" until_ok 10 \
+    grep -q "^external_ip_changed ext=$PK_WAN " "$HOOKLOG"
+# ddclient refuses a second update within 30 s of the first, so this may
+# take a retry.
+start=$(date +%s)
+check "ddclient gave the provider the new address $PK_WAN" until_ok 75 \
+    record_is "$PK_WAN"
+note "the provider had it $(( $(date +%s) - start )) s after the forwards were back"
+if grep -q 'dropping' "$T_WORK/pkd.log"; then
+	grep 'dropping' "$T_WORK/pkd.log" | head -3 | sed 's/^/# /'
+fi
+
+# --- Two changes 7 s apart ----------------------------------------------
+# Wait out ddclient's 30 s since the last update, so that the first of the
+# two goes through and the second is the one it skips.
+sleep 31
+first=11.22.33.5
+"$HOMENET" wan-change $first/24 > /dev/null 2>&1
+check "the provider gets the first of two changes ($first)" until_ok 20 \
+    record_is "$first"
+sleep 7
+second=11.22.33.6
+"$HOMENET" wan-change $second/24 > /dev/null 2>&1
+eval "$("$HOMENET" info)"
+note "addresses: $first, then $second 7 s later"
+check "the hook saw the second address" until_ok 15 \
+    grep -q "^external_ip_changed ext=$second " "$HOOKLOG"
+check "the hook says ddclient skipped it, not that it updated it" until_ok 5 \
+    grep -q "ddclient did not update home.example (still $first) to $second" \
+    "$T_WORK/ddclient-update.log"
+start=$(date +%s)
+check "the provider gets the second address after all" until_ok 75 \
+    record_is "$second"
+note "the provider had it $(( $(date +%s) - start )) s after the hook first tried"
+grep -c '"answer": "good' "$DDLOG" | sed 's/^/# updates the provider accepted: /'
+
+kill "$PKD_PID" 2> /dev/null
+wait "$PKD_PID" 2> /dev/null
+kill "$DDNS_PID" 2> /dev/null
+cp "$T_WORK/pkd.log" /tmp/ddns-pkd.log; cp "$HOOKLOG" /tmp/ddns-hook.log; cp "$T_WORK/ddclient-update.log" /tmp/ddns-dd.log
+if [ "$T_FAILED" != 0 ]; then
+	tail -30 "$T_WORK/pkd.log" | sed 's/^/# pkd: /'
+	tail -20 "$T_WORK/ddclient-update.log" | sed 's/^/# hook: /'
+fi
+exit $T_FAILED
