@@ -111,7 +111,10 @@ void	config_free(struct config *);
 int	config_listen_parse(const char *v, struct sockaddr_storage *addr,
 	    socklen_t *addrlen, bool *loopback, char *err, size_t errlen);
 
-/* n bytes at s make a good forward name: 1 to 63 of [A-Za-z0-9_.-]. */
+/*
+ * n bytes at s make a good forward name: 1 to 63 of [A-Za-z0-9_.-], but
+ * not "." or "..".
+ */
 bool	config_name_ok(const char *s, size_t n);
 
 /* The forward called name, or NULL. */

@@ -510,6 +510,9 @@ section_end(struct parse *p)
 /*
  * Names appear in messages, logs, the API and mapping descriptions on the
  * router, so they are kept to characters that need no quoting anywhere.
+ * "." and ".." are not names: as the last segment of the API's
+ * /api/forwards/NAME, browsers and proxies resolve them away (RFC 3986
+ * section 5.2.4), so such a forward could never be removed there.
  */
 bool
 config_name_ok(const char *s, size_t n)
@@ -517,6 +520,8 @@ config_name_ok(const char *s, size_t n)
 	size_t i;
 
 	if (n < 1 || n >= CONFIG_NAME_MAX)
+		return false;
+	if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
 		return false;
 	for (i = 0; i < n; i++) {
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
@@ -622,6 +627,10 @@ section_begin(struct parse *p, const char *line)
 			return fail(p, p->lineno, "section [forward] needs a "
 			    "name, as in [forward web]");
 		n = (size_t)(e - s);
+		if (n <= 2 && strspn(s, ".") >= n)
+			return fail(p, p->lineno, "bad forward name \"%.*s\": "
+			    "\".\" and \"..\" cannot be named in the web "
+			    "API's URLs", (int)n, s);
 		if (!config_name_ok(s, n))
 			return fail(p, p->lineno, "bad forward name \"%s\": "
 			    "expected 1 to %d letters, digits, '_', '.' or '-'",

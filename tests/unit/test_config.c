@@ -614,6 +614,17 @@ test_forward_names(void **state)
 		    "'.' or '-'", bad[i], strlen(bad[i]) > 60 ? "..." : "");
 		expect_error(text, want);
 	}
+	/* Path segments a URL resolves away are not names (issue 13). */
+	expect_error("[forward .]\nexternal = 1\n", "t.conf:1: bad forward "
+	    "name \".\": \".\" and \"..\" cannot be named in the web API's "
+	    "URLs");
+	expect_error("[forward ..]\nexternal = 1\n", "t.conf:1: bad forward "
+	    "name \"..\": \".\" and \"..\" cannot be named in the web API's "
+	    "URLs");
+	assert_false(config_name_ok(".", 1));
+	assert_false(config_name_ok("..", 2));
+	assert_true(config_name_ok("...", 3));
+	assert_true(config_name_ok(".a", 2));
 	/* Blanks around the brackets' contents do not count. */
 	expect_ok("[ forward \t web ]\nexternal = 1\n", &cfg);
 	assert_string_equal(cfg.fwd[0].name, "web");
