@@ -247,6 +247,12 @@ load_config(const struct cli_opts *o, const char *path, struct config *cfg,
 		return -1;
 	}
 	*have = true;
+	/* The web UI's forwards are the daemon's as much as the file's. */
+	if (config_webfwd_add(cfg, err, sizeof(err)) == -1)
+		fprintf(stderr, "portkeeper: the forwards added in the web UI "
+		    "are not known, so the audit may call them unmanaged: %s%s\n",
+		    err, strstr(err, strerror(EACCES)) != NULL ? " (run it as "
+		    "root, or as a member of the group portkeeper)" : "");
 	return 0;
 }
 

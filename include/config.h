@@ -54,6 +54,7 @@ struct config_forward {
 	uint16_t	in;		/* defaults to ext */
 	enum pm_proto	proto;		/* defaults to tcp */
 	int		line;		/* line of its [forward NAME] header */
+	bool		web;		/* from CONFIG_WEBFWD_FILE */
 };
 
 #define CONFIG_WEB_DEFAULT	"127.0.0.1:8088"
@@ -120,6 +121,17 @@ bool	config_name_ok(const char *s, size_t n);
 /* The forward called name, or NULL. */
 const struct config_forward *config_find(const struct config *,
 	    const char *name);
+
+/*
+ * The forwards added through the web API, in state_dir/forwards.conf
+ * (config_webfwd.c).  config_webfwd_add appends them to cfg, marked web,
+ * leaving out any that takes the name or external port of one of cfg's, as
+ * portkeeperd does.  Returns how many it added (0 when there is no such
+ * file), or -1 with a sentence in err when the file cannot be read or is
+ * not a forwards file.
+ */
+#define CONFIG_WEBFWD_FILE	"forwards.conf"
+int	config_webfwd_add(struct config *cfg, char *err, size_t errlen);
 
 /* Writes the configuration back out, normalized (every key, defaults too). */
 void	config_print(const struct config *, FILE *);

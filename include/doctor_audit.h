@@ -49,6 +49,7 @@ struct doctor_entry {
 	struct pm_mapping	m;
 	enum doctor_entry_kind	kind;
 	char			forward[64];	/* "" when none */
+	bool			web;		/* added through the web API */
 	char			detail[256];
 };
 

@@ -174,8 +174,13 @@ entry_detail(struct doctor_entry *e, const char *subnet)
 		    "renewed", m->lease);
 	switch (e->kind) {
 	case DOCE_MANAGED:
-		snprintf(e->detail, sizeof(e->detail), "forward \"%s\" of the "
-		    "configuration", e->forward);
+		if (e->web)
+			snprintf(e->detail, sizeof(e->detail), "forward \"%s\", "
+			    "added in the web UI (%s)", e->forward,
+			    CONFIG_WEBFWD_FILE);
+		else
+			snprintf(e->detail, sizeof(e->detail), "forward \"%s\" "
+			    "of the configuration", e->forward);
 		break;
 	case DOCE_UNMANAGED:
 		if (strcmp(m->desc, DOCTOR_PROBE_MAPPING_DESC) == 0)
@@ -324,8 +329,10 @@ audit_table(struct doctor_audit *a, const struct doctor_router_call *rc,
 		e->m = rc->list[i];
 		str_printable(e->m.desc, sizeof(e->m.desc), rc->list[i].desc);
 		e->kind = doctor_classify(&e->m, internal, prefixlen, cfg, &f);
-		if (f != NULL)
+		if (f != NULL) {
 			str_copy(e->forward, f->name, sizeof(e->forward));
+			e->web = f->web;
+		}
 		entry_detail(e, subnet);
 	}
 	a->nent = rc->nlist;

@@ -237,6 +237,29 @@ doctor -c "$T_WORK/pk.conf"
 check "audit with a forward that is missing: exit status 1, named" eval \
     '[ "$RC" = 1 ] && [[ $OUT == *"ssh (2222/tcp): no_listener"* ]] && [[ $OUT == *"unmanaged"* ]]'
 
+# Forwards added in the web UI live in state_dir/forwards.conf: the audit
+# knows them as the daemon's, not as unmanaged (issue 13, item 10).
+mkdir -p "$T_WORK/state"
+cat > "$T_WORK/pkw.conf" <<EOF
+[portkeeper]
+probe = $URL
+state_dir = $T_WORK/state
+[forward web]
+external = 80
+internal = 8080
+EOF
+printf '[forward fromweb]\nexternal = 81\n' > "$T_WORK/state/forwards.conf"
+doctor -c "$T_WORK/pkw.conf" --json
+check "audit: a forward added in the web UI is managed, not unmanaged" json_is \
+    '[(e["kind"], "web UI" in e["detail"]) for e in j["router_table"] if e["external_port"] == 81]' \
+    "[('managed', True)]"
+mv "$T_WORK/state/forwards.conf" "$T_WORK/fwd.conf"
+mkdir "$T_WORK/state/forwards.conf"
+doctor -c "$T_WORK/pkw.conf" --json
+check "... and when forwards.conf cannot be read, the audit says so" \
+    eval '[[ $ERR == *"forwards added in the web UI are not known"*forwards.conf* ]]'
+rmdir "$T_WORK/state/forwards.conf"
+
 # ---------------------------------------------------------------- usage
 for args in "abc" "80 81" "80/sctp" "80 --probe ftp://x" "80 --probe https://x" \
     "--internal 22" "80 --internal 0" "80 -c /nonexistent.conf" "80:81 --internal 82"; do
