@@ -157,7 +157,7 @@ struct probe_server_opts {
  * Listens and serves on its own threads (one per connection, at most
  * PROBE_CONN_MAX) until probe_server_stop.  Returns NULL with err set.
  */
-#define PROBE_CONN_MAX		32
+#define PROBE_CONN_MAX		256
 struct probe_server;
 struct probe_server *probe_server_start(const struct probe_server_opts *,
 	    struct pm_error *err);

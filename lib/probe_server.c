@@ -4,7 +4,11 @@
  * The server is libmicrohttpd with a thread per connection: a probe blocks
  * for up to the connect-back timeout, and at most PROBE_CONN_MAX of them
  * (PROBE_CONN_PER_IP per address) run at once.  Bodies are capped at
- * PROBE_BODY_MAX bytes, idle connections closed after PROBE_IDLE_S.
+ * PROBE_BODY_MAX bytes, idle connections closed after PROBE_IDLE_S, and a
+ * request must be whole (headers and body) within PROBE_REQUEST_S of its
+ * connection opening (httpguard.h): a client that trickles bytes to keep
+ * its connections cannot hold the slots.  Eight addresses used to be enough
+ * to fill them all (8 x 4); now 64 are.
  */
 #include <sys/socket.h>
 
@@ -21,6 +25,7 @@
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
 
+#include "httpguard.h"
 #include "log.h"
 #include "probe.h"
 #include "util.h"
@@ -31,6 +36,9 @@
 
 #define PROBE_CONN_PER_IP	4
 #define PROBE_IDLE_S		10
+#define PROBE_REQUEST_S		10
+/* Threads wait for a connect-back or a socket, never recurse deeply. */
+#define PROBE_THREAD_STACK	(256 * 1024)
 #define PROBE_MEMORY_LIMIT	(32 * 1024)
 #define PROBE_RATE_SOURCES	4096
 #define PROBE_TOKEN_WAIT_MS	1000	/* for the answer to a token */
@@ -348,6 +356,7 @@ probe_connect_back(const struct sockaddr *peer, uint16_t port,
 
 struct probe_server {
 	struct MHD_Daemon	*mhd;
+	struct httpguard	*guard;
 	int			 fd;
 	struct probe_rate	*rate;
 	unsigned		 per_minute;
@@ -485,6 +494,8 @@ serve(void *cls, struct MHD_Connection *c, const char *url,
 		*size = 0;
 		return MHD_YES;
 	}
+	/* Headers and body are in: from here on it may take its time. */
+	httpguard_complete(ps->guard, c);
 	if (strcmp(url, "/probe") != 0 && strcmp(url, "/") != 0)
 		return respond_error(c, MHD_HTTP_NOT_FOUND, NULL, "no such path: "
 		    "POST /probe", 0);
@@ -507,9 +518,10 @@ static void
 conn_done(void *cls, struct MHD_Connection *c, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)c;
+	struct probe_server *ps = cls;
+
 	(void)toe;
+	httpguard_ended(ps->guard, c);
 	free(*con_cls);
 	*con_cls = NULL;
 }
@@ -530,8 +542,14 @@ probe_server_start(const struct probe_server_opts *o, struct pm_error *err)
 	ps->fd = -1;
 	ps->per_minute = o->rate;
 	ps->connect_ms = o->connect_ms;
-	if ((ps->rate = probe_rate_new(o->rate, PROBE_RATE_SOURCES)) == NULL) {
+	if ((ps->rate = probe_rate_new(o->rate, PROBE_RATE_SOURCES)) == NULL ||
+	    (ps->guard = httpguard_new(PROBE_REQUEST_S * 1000)) == NULL) {
 		pmerr_set(err, PME_INTERNAL, 0, "out of memory");
+		goto fail;
+	}
+	if (httpguard_start_thread(ps->guard) == -1) {
+		pmerr_set(err, PME_INTERNAL, 0, "cannot start a thread: %s",
+		    strerror(errno));
 		goto fail;
 	}
 	/*
@@ -566,7 +584,9 @@ probe_server_start(const struct probe_server_opts *o, struct pm_error *err)
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PROBE_CONN_PER_IP,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PROBE_IDLE_S,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PROBE_MEMORY_LIMIT,
-	    MHD_OPTION_NOTIFY_COMPLETED, conn_done, NULL,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)PROBE_THREAD_STACK,
+	    MHD_OPTION_NOTIFY_COMPLETED, conn_done, ps,
+	    MHD_OPTION_NOTIFY_CONNECTION, httpguard_notify, ps->guard,
 	    MHD_OPTION_END);
 	if (ps->mhd == NULL) {
 		pmerr_set(err, PME_INTERNAL, 0, "libmicrohttpd could not start");
@@ -576,6 +596,7 @@ probe_server_start(const struct probe_server_opts *o, struct pm_error *err)
 fail:
 	if (ps->fd != -1)
 		close(ps->fd);
+	httpguard_free(ps->guard);
 	probe_rate_free(ps->rate);
 	free(ps);
 	return NULL;
@@ -603,6 +624,7 @@ probe_server_stop(struct probe_server *ps)
 	if (ps == NULL)
 		return;
 	MHD_stop_daemon(ps->mhd);
+	httpguard_free(ps->guard);
 	close(ps->fd);
 	probe_rate_free(ps->rate);
 	free(ps);
