@@ -41,8 +41,10 @@ struct htpasswd	*htpasswd_load(const char *path, char *err, size_t errlen);
 
 /*
  * Returns 1 when user and password match an entry, 0 otherwise, an unknown
- * user included.  An unknown user costs as much as a wrong password, so
- * that timing does not tell which users exist.  A pair that matched is
+ * user included.  An unknown user is checked against the costliest hash
+ * of the file, and every failure lasts at least as long as the slowest
+ * check seen, so that timing tells neither which users exist nor which
+ * hash they have, however the file mixes them.  A pair that matched is
  * remembered (as a keyed hash) in a small cache, so that the next check of
  * it costs microseconds instead of a bcrypt run; a failure costs the full
  * hash every time.

@@ -14,11 +14,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <nettle/hmac.h>
 #include <nettle/md5.h>
@@ -75,6 +77,15 @@ struct htpasswd {
 	uint8_t			 key[32];
 	uint8_t			 cache[CACHE_SLOTS][SHA256_DIGEST_SIZE];
 	size_t			 ncached, next;
+	/*
+	 * So that the time a failed login takes does not tell which users
+	 * exist, nor which hash a user has: an unknown user is checked
+	 * against the costliest entry (decoy), and every failure lasts at
+	 * least as long as the slowest check seen (slow_ns).  Both under
+	 * lock; decoy starts as the bcrypt of the highest cost.
+	 */
+	size_t			 decoy;
+	int64_t			 slow_ns;
 };
 
 static const char itoa64[] =
@@ -362,6 +373,32 @@ ent_find(const void *key, const void *elem)
 	return strcmp(key, e->user);
 }
 
+/*
+ * Before any check has been timed: the bcrypt entry of the highest cost,
+ * else the first that libxcrypt verifies (SHA-crypt, yescrypt), else the
+ * first.  MD5-crypt is always the cheapest.
+ */
+static size_t
+decoy_guess(const struct htpasswd *h)
+{
+	size_t i, best = 0;
+	int cost, best_cost = -1;
+
+	for (i = 0; i < h->n; i++) {
+		if (h->ent[i].kind != HP_CRYPT)
+			continue;
+		cost = 0;
+		if (strncmp(h->ent[i].hash, "$2", 2) == 0)
+			cost = 1 + (h->ent[i].hash[4] - '0') * 10 +
+			    (h->ent[i].hash[5] - '0');
+		if (cost > best_cost) {
+			best = i;
+			best_cost = cost;
+		}
+	}
+	return best;
+}
+
 struct htpasswd *
 htpasswd_load(const char *path, char *err, size_t errlen)
 {
@@ -414,6 +451,7 @@ htpasswd_load(const char *path, char *err, size_t errlen)
 		    "on line %d)", h->ent[dup].user, h->ent[dup - 1].line);
 		goto fail;
 	}
+	h->decoy = decoy_guess(h);
 	if (getrandom(h->key, sizeof(h->key), 0) != (ssize_t)sizeof(h->key)) {
 		lerr(err, errlen, path, 0, "getrandom: %s", strerror(errno));
 		goto fail;
@@ -637,24 +675,75 @@ htpasswd_cached(struct htpasswd *h, const char *user, const char *password)
 	return e != NULL && hit;
 }
 
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * A check of entry i that took took_ns: if it failed, it lasts as long as
+ * the slowest check seen; if slower than any before, i becomes the decoy.
+ * Runs on the password-check threads, never on a daemon's loop.
+ */
+static void
+failure_pace(struct htpasswd *h, size_t i, int64_t took_ns, bool failed)
+{
+	struct timespec ts;
+	int64_t wait;
+
+	pthread_mutex_lock(&h->lock);
+	wait = h->slow_ns - took_ns;
+	if (took_ns > h->slow_ns) {
+		h->slow_ns = took_ns;
+		h->decoy = i;
+	} else if (i == h->decoy) {
+		/*
+		 * The decoy's own checks let the mark sink back towards its
+		 * usual time, so that one check slowed by a busy machine does
+		 * not hold every later failure as long.
+		 */
+		h->slow_ns -= (h->slow_ns - took_ns) / 8;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (!failed || wait <= 0)
+		return;
+	ts.tv_sec = (time_t)(wait / 1000000000);
+	ts.tv_nsec = (long)(wait % 1000000000);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
 int
 htpasswd_check(struct htpasswd *h, const char *user, const char *password)
 {
 	uint8_t tag[SHA256_DIGEST_SIZE];
 	const struct hp_entry *e;
+	int64_t t0 = now_ns();
+	size_t decoy;
 	int ok;
 
 	if (!check_args(h, user, password))
 		return 0;
 	if ((e = bsearch(user, h->ent, h->n, sizeof(*e), ent_find)) == NULL) {
 		/* As much work as a wrong password for a user who exists. */
-		(void)verify(&h->ent[0], password);
+		pthread_mutex_lock(&h->lock);
+		decoy = h->decoy;
+		pthread_mutex_unlock(&h->lock);
+		(void)verify(&h->ent[decoy], password);
+		failure_pace(h, decoy, now_ns() - t0, true);
 		return 0;
 	}
 	if (cache_find(h, e, user, password, tag))
 		ok = 1;
-	else if ((ok = verify(e, password)) == 1)
-		cache_add(h, tag);
+	else {
+		if ((ok = verify(e, password)) == 1)
+			cache_add(h, tag);
+		failure_pace(h, (size_t)(e - h->ent), now_ns() - t0, ok != 1);
+	}
 	explicit_bzero(tag, sizeof(tag));
 	return ok;
 }

@@ -817,6 +817,55 @@ test_hash(void **state)
 	free(big);
 }
 
+/*
+ * Mixed hash types (issue 13, item 6): an unknown user is checked against
+ * the costliest entry, and a failure lasts at least as long as the slowest
+ * check seen, so that its time tells neither which users exist nor which
+ * hash they have.  Lower bounds only: a sleep makes them certain.
+ */
+static int64_t
+check_ns(struct htpasswd *h, const char *user, const char *pw, int *ok)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	*ok = htpasswd_check(h, user, pw);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 +
+	    (b.tv_nsec - a.tv_nsec);
+}
+
+static void
+test_failure_timing(void **state)
+{
+	struct htpasswd *h;
+	char text[512], hash[HTPASSWD_HASH_MAX], err[256];
+	int64_t slow;
+	int ok;
+
+	(void)state;
+	assert_int_equal(htpasswd_hash("pw", 8, hash, sizeof(hash), err,
+	    sizeof(err)), 0);
+	snprintf(text, sizeof(text), "%s\nbob:%s\n", APR1_ALICE, hash);
+	h = must_load(text);
+	/* Sorted alice, bob: the decoy is bob's bcrypt, not alice's MD5. */
+	assert_string_equal(h->ent[h->decoy].user, "bob");
+
+	(void)check_ns(h, "bob", "wrong", &ok);
+	assert_int_equal(ok, 0);
+	slow = h->slow_ns;
+	assert_true(slow > 0);
+	/* alice's MD5 takes microseconds; her failure waits for bob's. */
+	assert_true(check_ns(h, "alice", "wrong", &ok) >= slow);
+	assert_int_equal(ok, 0);
+	assert_true(check_ns(h, "nobody", "wrong", &ok) >= slow);
+	assert_int_equal(ok, 0);
+	assert_string_equal(h->ent[h->decoy].user, "bob");
+	/* A right password is not held back. */
+	assert_int_equal(htpasswd_check(h, "alice", "pw"), 1);
+	htpasswd_free(h);
+}
+
 int
 main(void)
 {
@@ -838,6 +887,7 @@ main(void)
 		cmocka_unit_test(test_hostile_file),
 		cmocka_unit_test(test_parse_basic),
 		cmocka_unit_test(test_hash),
+		cmocka_unit_test(test_failure_timing),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
