@@ -85,6 +85,9 @@ cmd_open(int argc, char **argv)
 		return cli_fail(&o, &err);
 	if (portmap_open(pm, &spec, (uint32_t)a.lease, a.any_port, "portkeeper",
 	    &res, &err) == -1) {
+		if (res.offered_port != 0)
+			pmerr_append(&err, "; pass --any-port to accept port "
+			    "%u", res.offered_port);
 		rc = cli_fail(&o, &err);
 		portmap_free(pm);
 		return rc;

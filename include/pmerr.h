@@ -33,6 +33,9 @@ struct pm_error {
 void		 pmerr_set(struct pm_error *, enum pm_errcode, int router_code,
 		    const char *fmt, ...)
 		    __attribute__((format(printf, 4, 5)));
+/* Adds to the sentence, cut to fit. */
+void		 pmerr_append(struct pm_error *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
 void		 pmerr_clear(struct pm_error *);
 /* The stable name of a code, e.g. "no_gateway". */
 const char	*pmerr_code_str(enum pm_errcode);

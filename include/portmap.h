@@ -43,6 +43,11 @@ struct portmap_open_result {
 	uint16_t	ext_port;
 	uint32_t	lease;
 	char		note[256];	/* a fallback taken, or "" */
+	/*
+	 * On a PME_CONFLICT: the port NAT-PMP offered instead (and that was
+	 * given back), for the caller to say how to accept it; else 0.
+	 */
+	uint16_t	offered_port;
 };
 
 /*

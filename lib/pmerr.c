@@ -39,6 +39,19 @@ pmerr_set(struct pm_error *err, enum pm_errcode code, int router_code,
 }
 
 void
+pmerr_append(struct pm_error *err, const char *fmt, ...)
+{
+	size_t n;
+	va_list ap;
+
+	if (err == NULL || (n = strlen(err->msg)) + 1 >= sizeof(err->msg))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->msg + n, sizeof(err->msg) - n, fmt, ap);
+	va_end(ap);
+}
+
+void
 pmerr_clear(struct pm_error *err)
 {
 	memset(err, 0, sizeof(*err));

@@ -687,10 +687,11 @@ open_natpmp(struct portmap *pm, const struct portspec *spec, uint32_t lease,
 		if (pmp_send_map(&pm->pmp, spec->proto, spec->in, r.ext_port,
 		    0) == 0)
 			pmp_wait(&pm->pmp, mono_ms() + pm->timeout_ms, &r2, &e);
+		/* How to accept it depends on the caller: see cmd_open. */
 		snprintf(extra, sizeof(extra), " (NAT-PMP offered port %u "
-		    "instead; pass --any-port to accept another port)",
-		    r.ext_port);
+		    "instead)", r.ext_port);
 		conflict(pm, spec, 0, extra, err);
+		res->offered_port = r.ext_port;
 		return -1;
 	}
 	res->ext_port = r.ext_port;
