@@ -9,6 +9,7 @@
  * kept, and nothing from it reaches an error message but the user name.
  */
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <crypt.h>
 #include <errno.h>
@@ -328,8 +329,20 @@ read_all(const char *path, char **bufp, size_t *lenp, char *err,
 	char *buf;
 	size_t len;
 
+	struct stat sb;
+
 	if ((fp = fopen(path, "re")) == NULL)
 		return lerr(err, errlen, path, 0, "%s", strerror(errno));
+	/*
+	 * Apache's htpasswd makes its files 0644.  The hashes are slow to
+	 * crack, not impossible: say so, once a load, as portkeeper passwd
+	 * never makes such a file.
+	 */
+	if (fstat(fileno(fp), &sb) == 0 && (sb.st_mode & S_IROTH))
+		log_warnx("%s: every user of this host can read its password "
+		    "hashes (mode %04o): chmod 640 it, with the group the "
+		    "daemon runs as (chgrp portkeeper)", path,
+		    (unsigned)(sb.st_mode & 07777));
 	if ((buf = malloc(FILE_MAX + 2)) == NULL) {
 		fclose(fp);
 		return lerr(err, errlen, path, 0, "%s", strerror(errno));

@@ -102,6 +102,8 @@ write_bytes(const char *text, size_t len)
 	assert_non_null(fp = fopen(path, "w"));
 	assert_int_equal(fwrite(text, 1, len, fp), len);
 	assert_int_equal(fclose(fp), 0);
+	/* As portkeeper passwd makes them: see test_mode_warning. */
+	assert_int_equal(chmod(path, 0640), 0);
 	return path;
 }
 
@@ -232,6 +234,39 @@ load_capturing(const char *text, char *out, size_t outlen)
 	n = pread(fd, out, outlen - 1, 0);
 	out[n > 0 ? n : 0] = '\0';
 	close(fd);
+}
+
+/* A file every user may read is said to be one (issue 13). */
+static void
+test_mode_warning(void **state)
+{
+	struct htpasswd *h;
+	char log[2048], err[512], logpath[160], want[256];
+	const char *p;
+	ssize_t n;
+	int fd, saved;
+
+	(void)state;
+	p = write_bytes(BCRYPT_BOB "\n", strlen(BCRYPT_BOB "\n"));
+	assert_int_equal(chmod(p, 0644), 0);
+	snprintf(logpath, sizeof(logpath), "%s/log", dir);
+	assert_true((fd = open(logpath, O_RDWR | O_CREAT | O_TRUNC, 0600)) != -1);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	h = htpasswd_load(p, err, sizeof(err));
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	assert_non_null(h);
+	htpasswd_free(h);
+	n = pread(fd, log, sizeof(log) - 1, 0);
+	log[n > 0 ? n : 0] = '\0';
+	close(fd);
+	snprintf(want, sizeof(want), "%s: every user of this host can read "
+	    "its password hashes (mode 0644): chmod 640 it", p);
+	if (strstr(log, want) == NULL)
+		fail_msg("no warning \"%s\" in \"%s\"", want, log);
 }
 
 static void
@@ -874,6 +909,7 @@ main(void)
 		cmocka_unit_test(test_bcrypt_variants),
 		cmocka_unit_test(test_more_vectors),
 		cmocka_unit_test(test_weak_warning),
+		cmocka_unit_test(test_mode_warning),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_unreadable),
