@@ -151,16 +151,6 @@ enum req_auth {
 
 struct auth_slot;
 
-/*
- * Where a request that changes the API's forwards is with forwards.conf
- * (pkd_forward_add_begin and the rest in pkd.h).
- */
-enum req_save {
-	SAVE_NONE,
-	SAVE_QUEUED,		/* suspended behind the change being saved */
-	SAVE_RUNNING,		/* suspended while a thread saves its change */
-};
-
 /* One request. */
 struct req {
 	enum route		 route;
@@ -179,8 +169,13 @@ struct req {
 	bool			 origin;	/* the one that started it */
 	struct sockaddr_storage	 addr;		/* the client, for the limiter */
 	bool			 has_addr;
-	enum req_save		 save;
-	struct req		*save_next;	/* SAVE_QUEUED: the next */
+	/* A change of the API's forwards (forwards_submit). */
+	bool			 save;		/* submitted */
+	bool			 suspended;	/* waits for change_done */
+	struct forwards_change	*change;	/* not answered yet */
+	bool			 change_answered;
+	enum forwards_rc	 change_rc;
+	char			 change_msg[512];
 };
 
 /*
@@ -214,169 +209,17 @@ struct api {
 	struct MHD_Connection	*doc_conn;	/* suspended, waiting */
 	struct auth_slot	 auth[AUTH_MAX];
 	size_t			 nauth;		/* slots in use */
-	/*
-	 * forwards.conf: the change being saved, on a thread, and the request
-	 * that waits for it (NULL once its client left: the change is still
-	 * applied); the requests with changes of their own, in order; and the
-	 * one of them resumed to go next.
-	 */
-	struct job		*save_job;
-	struct fwd_change	*save;
-	struct req		*save_req;
-	bool			 save_resumed;
-	struct req		*saveq;
-	struct req		*save_turn;
 	int			 auth_ep;	/* epoll: their job_fd()s */
 	char			*tls_cert, *tls_key;
-	char			*status;	/* cached document */
-	uint64_t		 status_gen;
-	int64_t			 status_sec;
 	bool			 stopping;
 	unsigned		 nconn;		/* open, both listeners */
 	unsigned		 conn_peak;	/* since the last trim */
 };
 
 static const char *
-fwd_state_str(enum fwd_state s)
-{
-	switch (s) {
-	case FWD_ACTIVE:	return "active";
-	case FWD_FAILED:	return "failed";
-	case FWD_PENDING:	break;
-	}
-	return "pending";
-}
-
-static void
-add_str_or_null(cJSON *o, const char *k, const char *v)
-{
-	if (v != NULL && v[0] != '\0')
-		cJSON_AddStringToObject(o, k, v);
-	else
-		cJSON_AddNullToObject(o, k);
-}
-
-static cJSON *
-forward_json(const struct pkd *d, const struct fwd *f, int64_t now)
-{
-	cJSON *x = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(x, "name", f->cfg.name);
-	cJSON_AddStringToObject(x, "protocol", portspec_proto_str(f->cfg.proto));
-	cJSON_AddNumberToObject(x, "external_port", f->cfg.ext);
-	cJSON_AddNumberToObject(x, "internal_port", f->cfg.in);
-	cJSON_AddStringToObject(x, "source", f->web ? "web" : "config");
-	add_str_or_null(x, "method", f->made ? portmap_method_str(f->method) : NULL);
-	cJSON_AddStringToObject(x, "state", fwd_state_str(f->state));
-	if (f->made && f->expires_at != 0)
-		cJSON_AddNumberToObject(x, "expires_in",
-		    (double)((f->expires_at - now) > 0 ?
-		    (f->expires_at - now) / 1000 : 0));
-	else
-		cJSON_AddNullToObject(x, "expires_in");
-	if (f->last_refresh != 0)
-		cJSON_AddNumberToObject(x, "last_refresh",
-		    (double)f->last_refresh);
-	else
-		cJSON_AddNullToObject(x, "last_refresh");
-	add_str_or_null(x, "error", f->error);
-	(void)d;
-	return x;
-}
-
-static cJSON *
-event_json(const struct event *e)
-{
-	cJSON *x = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(x, "seq", (double)e->seq);
-	cJSON_AddNumberToObject(x, "time", (double)e->time);
-	cJSON_AddStringToObject(x, "event", event_type_str(e->type));
-	add_str_or_null(x, "forward", e->forward);
-	cJSON_AddStringToObject(x, "detail", e->detail);
-	return x;
-}
-
-char *
-api_status_json(struct pkd *d)
-{
-	cJSON *o = cJSON_CreateObject(), *a, *g, *x;
-	int64_t now = mono_ms();
-	const char *ext = d->st.nhist > 0 ? d->st.hist[d->st.nhist - 1].ip :
-	    NULL;
-	size_t i;
-	char *s;
-
-	add_str_or_null(o, "internal_ip", d->ni_ok ? d->ni.internal_str :
-	    NULL);
-	add_str_or_null(o, "external_ip", d->info_ok ? d->info.external_ip :
-	    ext);
-	a = cJSON_AddArrayToObject(o, "external_ip_history");
-	for (i = 0; i < d->st.nhist; i++) {
-		x = cJSON_CreateObject();
-		cJSON_AddStringToObject(x, "ip", d->st.hist[i].ip);
-		cJSON_AddNumberToObject(x, "first_seen",
-		    (double)d->st.hist[i].first_seen);
-		cJSON_AddNumberToObject(x, "last_seen",
-		    (double)d->st.hist[i].last_seen);
-		cJSON_AddItemToArray(a, x);
-	}
-
-	g = cJSON_AddObjectToObject(o, "gateway");
-	add_str_or_null(g, "address", d->ni_ok ? d->ni.gateway_str : NULL);
-	add_str_or_null(g, "interface", d->ni_ok ? d->ni.ifname : NULL);
-	add_str_or_null(g, "method", d->info_ok && d->info.method != PM_AUTO ?
-	    portmap_method_str(d->info.method) : NULL);
-	add_str_or_null(g, "error", d->gw_error);
-	x = cJSON_AddObjectToObject(g, "upnp");
-	cJSON_AddBoolToObject(x, "found", d->info_ok && d->info.upnp_found);
-	add_str_or_null(x, "control_url", d->info_ok && d->info.upnp_found ?
-	    d->info.control_url : NULL);
-	cJSON_AddBoolToObject(x, "connected", d->info_ok &&
-	    d->info.upnp_connected);
-	x = cJSON_AddObjectToObject(g, "natpmp");
-	cJSON_AddBoolToObject(x, "found", d->info_ok && d->info.natpmp_found);
-	if (d->info_ok && d->info.natpmp_found)
-		cJSON_AddNumberToObject(x, "epoch", d->info.epoch);
-	else
-		cJSON_AddNullToObject(x, "epoch");
-	if (d->info_time != 0)
-		cJSON_AddNumberToObject(g, "last_seen", (double)d->info_time);
-	else
-		cJSON_AddNullToObject(g, "last_seen");
-
-	a = cJSON_AddArrayToObject(o, "forwards");
-	for (i = 0; i < d->nfwd; i++)
-		cJSON_AddItemToArray(a, forward_json(d, &d->fwd[i], now));
-
-	a = cJSON_AddArrayToObject(o, "events");
-	for (i = 0; i < eventlog_count(&d->ev); i++)
-		cJSON_AddItemToArray(a, event_json(eventlog_get(&d->ev, i)));
-	s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	return s;
-}
-
-/*
- * The status document changes with the daemon's generation and, through
- * expires_in, every second: build it at most once per both.
- */
-static const char *
 status_cached(struct api *a)
 {
-	int64_t sec = mono_ms() / 1000;
-	char *s;
-
-	if (a->status != NULL && a->status_gen == a->d->gen &&
-	    a->status_sec == sec)
-		return a->status;
-	if ((s = api_status_json(a->d)) == NULL)
-		return NULL;
-	free(a->status);
-	a->status = s;
-	a->status_gen = a->d->gen;
-	a->status_sec = sec;
-	return s;
+	return status_json_cached(&a->d->status);
 }
 
 /* Responses. */
@@ -1001,10 +844,10 @@ get_forward(struct api *a, struct req *q, struct MHD_Connection *c)
 	struct pkd *d = a->d;
 	size_t i;
 
-	for (i = 0; i < d->nfwd; i++)
-		if (strcmp(d->fwd[i].cfg.name, q->name) == 0)
+	for (i = 0; i < d->fw.nfwd; i++)
+		if (strcmp(d->fw.fwd[i].cfg.name, q->name) == 0)
 			return reply_json(q, c, MHD_HTTP_OK,
-			    forward_json(d, &d->fwd[i], mono_ms()));
+			    status_forward_json(&d->fw.fwd[i], mono_ms()));
 	return reply_error(q, c, MHD_HTTP_NOT_FOUND, "not_found",
 	    "there is no forward named \"%s\"", q->name);
 }
@@ -1017,9 +860,8 @@ get_forwards(struct api *a, struct req *q, struct MHD_Connection *c)
 	size_t i;
 
 	arr = cJSON_AddArrayToObject(o, "forwards");
-	for (i = 0; i < a->d->nfwd; i++)
-		cJSON_AddItemToArray(arr, forward_json(a->d, &a->d->fwd[i],
-		    now));
+	for (i = 0; i < a->d->fw.nfwd; i++)
+		cJSON_AddItemToArray(arr, status_forward_json(&a->d->fw.fwd[i], now));
 	return reply_json(q, c, MHD_HTTP_OK, o);
 }
 
@@ -1042,129 +884,83 @@ forward_created(struct api *a, struct req *q, struct MHD_Connection *c,
 	char loc[96];
 	size_t i;
 
-	for (i = 0; i < a->d->nfwd; i++)
-		if (strcmp(a->d->fwd[i].cfg.name, name) == 0)
+	for (i = 0; i < a->d->fw.nfwd; i++)
+		if (strcmp(a->d->fw.fwd[i].cfg.name, name) == 0)
 			break;
-	if (i == a->d->nfwd)
+	if (i == a->d->fw.nfwd)
 		return reply_error(q, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "internal", "the forward was saved but is not running");
 	snprintf(loc, sizeof(loc), "/api/forwards/%s", name);
 	return reply_json_hdr(q, c, MHD_HTTP_CREATED,
-	    forward_json(a->d, &a->d->fwd[i], mono_ms()), "Location", loc);
-}
-
-/*
- * Changes of forwards.conf, one at a time.  Whether q must wait for the
- * change being saved (or for the request whose turn it is): it then waits,
- * suspended, in order.
- */
-static bool
-save_wait(struct api *a, struct req *q, struct MHD_Connection *c)
-{
-	struct req **p;
-
-	if (a->save_job == NULL &&
-	    (a->save_turn == NULL || a->save_turn == q)) {
-		a->save_turn = NULL;
-		return false;
-	}
-	for (p = &a->saveq; *p != NULL; p = &(*p)->save_next)
-		;
-	*p = q;
-	q->save = SAVE_QUEUED;
-	q->save_next = NULL;
-	MHD_suspend_connection(c);
-	return true;
-}
-
-/* Lets the first waiting request go, once nothing is being saved. */
-static void
-save_kick(struct api *a)
-{
-	struct req *q;
-
-	/* Stopping: api_stop resumes them all, to be refused. */
-	if (a->stopping || a->save_job != NULL || a->save_turn != NULL ||
-	    (q = a->saveq) == NULL)
-		return;
-	a->saveq = q->save_next;
-	q->save_next = NULL;
-	a->save_turn = q;
-	MHD_resume_connection(q->c);
-}
-
-/* Takes q out of the waiting line (its client left). */
-static void
-save_unqueue(struct api *a, struct req *q)
-{
-	struct req **p;
-
-	for (p = &a->saveq; *p != NULL; p = &(*p)->save_next) {
-		if (*p == q) {
-			*p = q->save_next;
-			break;
-		}
-	}
-}
-
-/* Starts the thread that saves ch for q, which waits for it. */
-static enum MHD_Result
-save_start(struct api *a, struct req *q, struct MHD_Connection *c,
-    struct fwd_change *ch)
-{
-	if ((a->save_job = job_start(pkd_forward_save, ch,
-	    pkd_forward_change_free)) == NULL) {
-		pkd_forward_change_free(ch);
-		return reply_error(q, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-		    "internal", "cannot start a thread to save the forward");
-	}
-	a->save = ch;
-	a->save_req = q;
-	a->save_resumed = false;
-	q->save = SAVE_RUNNING;
-	MHD_suspend_connection(c);
-	return MHD_YES;
-}
-
-/*
- * The change is on disk, or could not be saved: applies it and lets the
- * next request go.  0, or one of pkd.h's PKD_ codes with msg.
- */
-static int
-save_finish(struct api *a, bool *add, char *name, size_t namelen,
-    char *msg, size_t msglen)
-{
-	int rc;
-
-	rc = pkd_forward_commit(a->d, a->save, msg, msglen);
-	if (add != NULL)
-		*add = pkd_forward_change_add(a->save, name, namelen);
-	job_release(a->save_job);
-	a->save_job = NULL;
-	a->save = NULL;
-	a->save_req = NULL;
-	save_kick(a);
-	return rc;
+	    status_forward_json(&a->d->fw.fwd[i], mono_ms()), "Location", loc);
 }
 
 static enum MHD_Result
-change_refused(struct req *q, struct MHD_Connection *c, int rc,
+change_refused(struct req *q, struct MHD_Connection *c, enum forwards_rc rc,
     const char *msg)
 {
 	switch (rc) {
-	case PKD_CONFLICT:
+	case FORWARDS_CONFLICT:
 		return reply_error(q, c, MHD_HTTP_CONFLICT, "conflict", "%s",
 		    msg);
-	case PKD_NOT_FOUND:
+	case FORWARDS_NOT_FOUND:
 		return reply_error(q, c, MHD_HTTP_NOT_FOUND, "not_found", "%s",
 		    msg);
-	case PKD_READ_ONLY:
+	case FORWARDS_READ_ONLY:
 		return reply_error(q, c, MHD_HTTP_CONFLICT, "read_only", "%s",
 		    msg);
+	case FORWARDS_STOPPING:
+		return reply_error(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "stopping", "%s", msg);
 	default:
 		return reply_error(q, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "internal", "%s", msg);
 	}
+}
+
+/* forwards.c's answer to q's change (a forwards_done_fn). */
+static void
+change_done(void *arg, enum forwards_rc rc, const char *msg)
+{
+	struct req *q = arg;
+
+	q->change = NULL;
+	q->change_rc = rc;
+	str_copy(q->change_msg, msg != NULL ? msg : "", sizeof(q->change_msg));
+	q->change_answered = true;
+	if (q->suspended) {
+		q->suspended = false;
+		MHD_resume_connection(q->c);
+	}
+}
+
+/* The answer to a change, once it is on disk or refused. */
+static enum MHD_Result
+change_reply(struct api *a, struct req *q, struct MHD_Connection *c)
+{
+	q->save = false;
+	if (q->change_rc != FORWARDS_OK)
+		return change_refused(q, c, q->change_rc, q->change_msg);
+	return q->route == R_FORWARDS ? forward_created(a, q, c, q->name) :
+	    reply_empty(q, c, MHD_HTTP_NO_CONTENT, NULL);
+}
+
+/*
+ * Submits q's change, and waits for it suspended unless it was answered
+ * at once (refused, or out of memory).
+ */
+static enum MHD_Result
+change_submit(struct api *a, struct req *q, struct MHD_Connection *c,
+    const struct config_forward *f)
+{
+	q->save = true;
+	q->change = forwards_submit(&a->d->fw, f != NULL, f, q->name,
+	    change_done, q);
+	if (q->change_answered)
+		return change_reply(a, q, c);
+	q->suspended = true;
+	MHD_suspend_connection(c);
+	return MHD_YES;
 }
 
 static enum MHD_Result
@@ -1172,9 +968,6 @@ post_forward(struct api *a, struct req *q, struct MHD_Connection *c)
 {
 	struct config_forward f;
 	struct webapi_error err;
-	struct fwd_change *ch;
-	char msg[512];
-	int rc;
 
 	if (webapi_parse_forward(q->body, q->len, &f, &err) == -1)
 		return reply_error(q, c, body_status(&err), err.code, "%s",
@@ -1182,80 +975,17 @@ post_forward(struct api *a, struct req *q, struct MHD_Connection *c)
 	if (a->stopping)
 		return reply_error(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "stopping", "portkeeperd is stopping");
-	if (save_wait(a, q, c))
-		return MHD_YES;
-	if ((rc = pkd_forward_add_begin(a->d, &f, &ch, msg, sizeof(msg))) != 0)
-		return change_refused(q, c, rc, msg);
-	return save_start(a, q, c, ch);
+	str_copy(q->name, f.name, sizeof(q->name));
+	return change_submit(a, q, c, &f);
 }
 
 static enum MHD_Result
 delete_forward(struct api *a, struct req *q, struct MHD_Connection *c)
 {
-	struct fwd_change *ch;
-	char msg[512];
-	int rc;
-
 	if (a->stopping)
 		return reply_error(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "stopping", "portkeeperd is stopping");
-	if (save_wait(a, q, c))
-		return MHD_YES;
-	if ((rc = pkd_forward_remove_begin(a->d, q->name, &ch, msg,
-	    sizeof(msg))) != 0)
-		return change_refused(q, c, rc, msg);
-	return save_start(a, q, c, ch);
-}
-
-/* The handler again for a request suspended over forwards.conf. */
-static enum MHD_Result
-save_resumed(struct api *a, struct req *q, struct MHD_Connection *c)
-{
-	char msg[512], name[CONFIG_NAME_MAX];
-	enum MHD_Result ret;
-	bool add;
-	int rc;
-
-	if (q->save == SAVE_QUEUED) {
-		/* Its turn, or the daemon stops. */
-		q->save = SAVE_NONE;
-		if (a->save_turn != q) {
-			if (!a->stopping) {
-				/* Not for us: keep waiting. */
-				q->save = SAVE_QUEUED;
-				MHD_suspend_connection(c);
-				return MHD_YES;
-			}
-			save_unqueue(a, q);
-		}
-		ret = q->route == R_FORWARD ? delete_forward(a, q, c) :
-		    post_forward(a, q, c);
-		/* It may have been refused without saving anything. */
-		if (a->save_turn == q)
-			a->save_turn = NULL;
-		save_kick(a);
-		return ret;
-	}
-	if (!job_done(a->save_job)) {
-		if (!a->stopping) {
-			a->save_resumed = false;
-			MHD_suspend_connection(c);
-			return MHD_YES;
-		}
-		/* The disk outlasted the wait at stopping. */
-		q->save = SAVE_NONE;
-		a->save_req = NULL;
-		return reply_error(q, c, MHD_HTTP_SERVICE_UNAVAILABLE,
-		    "stopping", "portkeeperd is stopping while the disk is "
-		    "still saving the change; it applies at the next start "
-		    "if it was saved");
-	}
-	q->save = SAVE_NONE;
-	rc = save_finish(a, &add, name, sizeof(name), msg, sizeof(msg));
-	if (rc != 0)
-		return change_refused(q, c, rc, msg);
-	return add ? forward_created(a, q, c, name) :
-	    reply_empty(q, c, MHD_HTTP_NO_CONTENT, NULL);
+	return change_submit(a, q, c, NULL);
 }
 
 static void
@@ -1297,9 +1027,9 @@ post_doctor(struct api *a, struct req *q, struct MHD_Connection *c)
 	r->opts.probe_url = r->probe;
 	r->opts.stop = &r->stop;
 	/* A forward of this port says which internal port is meant. */
-	for (i = 0; i < d->nfwd; i++) {
-		if (d->fwd[i].cfg.ext == port && d->fwd[i].cfg.proto == proto) {
-			r->fwd = d->fwd[i].cfg;
+	for (i = 0; i < d->fw.nfwd; i++) {
+		if (d->fw.fwd[i].cfg.ext == port && d->fw.fwd[i].cfg.proto == proto) {
+			r->fwd = d->fw.fwd[i].cfg;
 			r->opts.forward = &r->fwd;
 			r->opts.spec.in = r->fwd.in;
 			r->opts.spec.in_given = 1;
@@ -1377,13 +1107,13 @@ static bool
 sse_due(const struct sse *s, int64_t now)
 {
 	const struct pkd *d = s->api->d;
-	size_t n = eventlog_count(&d->ev);
+	size_t n = eventlog_count(&d->status.ev);
 
 	if (s->api->stopping || now >= s->ping_at)
 		return true;
-	if (n > 0 && eventlog_get(&d->ev, n - 1)->seq > s->ev_seq)
+	if (n > 0 && eventlog_get(&d->status.ev, n - 1)->seq > s->ev_seq)
 		return true;
-	return (!s->sent_status || s->gen != d->gen) &&
+	return (!s->sent_status || s->gen != d->status.gen) &&
 	    now >= s->status_at + SSE_STATUS_MS;
 }
 
@@ -1392,7 +1122,7 @@ sse_deadline(const struct sse *s)
 {
 	int64_t t = s->ping_at;
 
-	if ((!s->sent_status || s->gen != s->api->d->gen) &&
+	if ((!s->sent_status || s->gen != s->api->d->status.gen) &&
 	    s->status_at + SSE_STATUS_MS < t)
 		t = s->status_at + SSE_STATUS_MS;
 	return t;
@@ -1402,17 +1132,17 @@ static void
 sse_fill(struct sse *s, int64_t now)
 {
 	struct pkd *d = s->api->d;
-	size_t i, n = eventlog_count(&d->ev);
+	size_t i, n = eventlog_count(&d->status.ev);
 	const char *st;
 
 	for (i = 0; i < n; i++) {
-		const struct event *e = eventlog_get(&d->ev, i);
+		const struct event *e = eventlog_get(&d->status.ev, i);
 		cJSON *x;
 		char *j;
 
 		if (e->seq <= s->ev_seq)
 			continue;
-		x = event_json(e);
+		x = status_event_json(e);
 		j = cJSON_PrintUnformatted(x);
 		cJSON_Delete(x);
 		if (j == NULL || sse_append(s, "id: %llu\nevent: %s\ndata: %s"
@@ -1424,11 +1154,11 @@ sse_fill(struct sse *s, int64_t now)
 		free(j);
 		s->ev_seq = e->seq;
 	}
-	if ((!s->sent_status || s->gen != d->gen) &&
+	if ((!s->sent_status || s->gen != d->status.gen) &&
 	    now >= s->status_at + SSE_STATUS_MS &&
 	    (st = status_cached(s->api)) != NULL &&
 	    sse_append(s, "event: status\ndata: %s\n\n", st) == 0) {
-		s->gen = d->gen;
+		s->gen = d->status.gen;
 		s->sent_status = true;
 		s->status_at = now;
 	}
@@ -1489,7 +1219,7 @@ get_events(struct api *a, struct req *q, struct MHD_Connection *c,
 	struct sse *s;
 	const char *last;
 	unsigned long n;
-	size_t ne = eventlog_count(&a->d->ev);
+	size_t ne = eventlog_count(&a->d->status.ev);
 
 	if (strcmp(method, "HEAD") == 0) {
 		r = MHD_create_response_from_buffer(0, NULL,
@@ -1517,7 +1247,7 @@ get_events(struct api *a, struct req *q, struct MHD_Connection *c,
 	if (last != NULL && parse_uint(last, 0, ULONG_MAX, &n) == 0)
 		s->ev_seq = n;
 	else if (ne > 0)
-		s->ev_seq = eventlog_get(&a->d->ev, ne - 1)->seq;
+		s->ev_seq = eventlog_get(&a->d->status.ev, ne - 1)->seq;
 	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, sse_read,
 	    s, sse_free);
 	if (r == NULL) {
@@ -1532,76 +1262,15 @@ get_events(struct api *a, struct req *q, struct MHD_Connection *c,
 	return queue(q, c, MHD_HTTP_OK, r);
 }
 
-/* One unlabelled metric in Prometheus' text format. */
-static void
-metric(FILE *fp, const char *name, const char *type, const char *help,
-    unsigned long value)
-{
-	fprintf(fp, "# HELP portkeeper_%s %s\n# TYPE portkeeper_%s %s\n"
-	    "portkeeper_%s %lu\n", name, help, name, type, name, value);
-}
-
 static enum MHD_Result
 get_metrics(struct api *a, struct req *q, struct MHD_Connection *c)
 {
-	struct pkd *d = a->d;
 	struct MHD_Response *r;
-	int64_t now = mono_ms(), wall = (int64_t)time(NULL);
-	size_t i, len = 0, nstate[3] = { 0, 0, 0 };
-	char *buf = NULL, lbl[CONFIG_NAME_MAX * 2];
-	FILE *fp;
+	size_t len;
+	char *buf;
 
-	if ((fp = open_memstream(&buf, &len)) == NULL)
+	if ((buf = status_metrics(&a->d->status, &len)) == NULL)
 		return MHD_NO;
-	for (i = 0; i < d->nfwd; i++)
-		nstate[d->fwd[i].state]++;
-	fprintf(fp, "# HELP portkeeper_forwards Forwards by state.\n"
-	    "# TYPE portkeeper_forwards gauge\n"
-	    "portkeeper_forwards{state=\"active\"} %zu\n"
-	    "portkeeper_forwards{state=\"pending\"} %zu\n"
-	    "portkeeper_forwards{state=\"failed\"} %zu\n",
-	    nstate[FWD_ACTIVE], nstate[FWD_PENDING], nstate[FWD_FAILED]);
-	metric(fp, "refreshes_total", "counter", "Leases made or renewed on "
-	    "the router.", d->nrefreshes);
-	metric(fp, "failures_total", "counter", "Attempts to make or renew a "
-	    "forward that failed.", d->nfailures);
-	metric(fp, "external_ip_changes_total", "counter", "Changes of the "
-	    "router's external address seen.", d->nextchanges);
-	metric(fp, "rounds_total", "counter", "Rounds of router work.",
-	    d->nrounds);
-	metric(fp, "gateway_up", "gauge", "Whether the router answered the "
-	    "last probe.", d->info_ok && d->gw_error[0] == '\0');
-	fprintf(fp, "# HELP portkeeper_forward_up Whether a forward is active."
-	    "\n# TYPE portkeeper_forward_up gauge\n");
-	for (i = 0; i < d->nfwd; i++)
-		fprintf(fp, "portkeeper_forward_up{forward=\"%s\",protocol="
-		    "\"%s\",external_port=\"%u\"} %d\n",
-		    webapi_label(lbl, sizeof(lbl), d->fwd[i].cfg.name),
-		    portspec_proto_str(d->fwd[i].cfg.proto), d->fwd[i].cfg.ext,
-		    d->fwd[i].state == FWD_ACTIVE);
-	fprintf(fp, "# HELP portkeeper_forward_last_refresh_age_seconds "
-	    "Seconds since a forward's lease was last made or renewed.\n"
-	    "# TYPE portkeeper_forward_last_refresh_age_seconds gauge\n");
-	for (i = 0; i < d->nfwd; i++)
-		if (d->fwd[i].last_refresh != 0)
-			fprintf(fp, "portkeeper_forward_last_refresh_age_seconds"
-			    "{forward=\"%s\"} %lld\n",
-			    webapi_label(lbl, sizeof(lbl), d->fwd[i].cfg.name),
-			    (long long)(wall - d->fwd[i].last_refresh));
-	fprintf(fp, "# HELP portkeeper_forward_lease_remaining_seconds "
-	    "Seconds until a forward's lease ends.\n"
-	    "# TYPE portkeeper_forward_lease_remaining_seconds gauge\n");
-	for (i = 0; i < d->nfwd; i++)
-		if (d->fwd[i].made && d->fwd[i].expires_at != 0)
-			fprintf(fp, "portkeeper_forward_lease_remaining_seconds"
-			    "{forward=\"%s\"} %lld\n",
-			    webapi_label(lbl, sizeof(lbl), d->fwd[i].cfg.name),
-			    (long long)((d->fwd[i].expires_at - now) > 0 ?
-			    (d->fwd[i].expires_at - now) / 1000 : 0));
-	if (fclose(fp) != 0) {
-		free(buf);
-		return MHD_NO;
-	}
 	r = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
 	if (r == NULL) {
 		free(buf);
@@ -1719,8 +1388,14 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (q->save != SAVE_NONE)
-		return save_resumed(a, q, c);
+	if (q->save) {
+		if (q->change_answered)
+			return change_reply(a, q, c);
+		/* Not for us: keep waiting. */
+		q->suspended = true;
+		MHD_suspend_connection(c);
+		return MHD_YES;
+	}
 	if (q->doctor) {
 		/* Stopping: answer now, or the daemon could not stop. */
 		if (a->doc_job != NULL && a->doc_conn == c &&
@@ -1773,15 +1448,9 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	/* Nor for its password check, which still counts when it ends. */
 	if (q->auth == AUTH_WAIT)
 		auth_leave(q);
-	/* Nor for its change, which is applied all the same. */
-	if (q->save == SAVE_RUNNING && l->api->save_req == q)
-		l->api->save_req = NULL;
-	if (q->save == SAVE_QUEUED)
-		save_unqueue(l->api, q);
-	if (l->api->save_turn == q) {
-		l->api->save_turn = NULL;
-		save_kick(l->api);
-	}
+	/* Nor for its change, which is applied all the same if saving. */
+	if (q->change != NULL)
+		forwards_cancel(&l->api->d->fw, q->change);
 	free(q->body);
 	free(q);
 	*con_cls = NULL;
@@ -2087,15 +1756,10 @@ api_stop(struct pkd *d)
 	for (k = 0; k < AUTH_MAX; k++)
 		if (a->auth[k].job != NULL)
 			job_wait(a->auth[k].job, now + AUTH_STOP_MS);
-	if (a->save_job != NULL)
-		job_wait(a->save_job, now + SAVE_STOP_MS);
+	/* A change saved meanwhile is answered; the waiting are refused. */
+	forwards_stop(&d->fw, now + SAVE_STOP_MS);
 	if (a->doc_conn != NULL)
 		MHD_resume_connection(a->doc_conn);
-	/* A change saved meanwhile is answered; the waiting are refused. */
-	if (a->save_req != NULL && !a->save_resumed)
-		MHD_resume_connection(a->save_req->c);
-	for (q = a->saveq; q != NULL; q = q->save_next)
-		MHD_resume_connection(q->c);
 	for (k = 0; k < AUTH_MAX; k++)
 		for (q = a->auth[k].waiters; q != NULL; q = q->slot_next)
 			MHD_resume_connection(q->c);
@@ -2114,9 +1778,6 @@ api_stop(struct pkd *d)
 		MHD_stop_daemon(a->web_l.mhd);
 	if (a->doc_job != NULL)
 		job_release(a->doc_job);
-	/* A change still being saved is saved by its thread, or not at all. */
-	if (a->save_job != NULL)
-		job_release(a->save_job);
 	/* A thread that overran is abandoned: it frees its own at the end. */
 	for (k = 0; k < AUTH_MAX; k++) {
 		s = &a->auth[k];
@@ -2128,7 +1789,6 @@ api_stop(struct pkd *d)
 	htpasswd_free(a->pw);
 	free(a->tls_cert);
 	free(a->tls_key);
-	free(a->status);
 	free(a);
 	d->api = NULL;
 }
@@ -2147,8 +1807,6 @@ api_fds(struct pkd *d, int *fds, int max)
 		fds[n++] = a->web_l.fd;
 	if (a->doc_job != NULL && n < max)
 		fds[n++] = job_fd(a->doc_job);
-	if (a->save_job != NULL && n < max)
-		fds[n++] = job_fd(a->save_job);
 	/* One descriptor for every password check in flight. */
 	if (a->nauth > 0 && n < max)
 		fds[n++] = a->auth_ep;
@@ -2177,28 +1835,6 @@ api_deadline(struct pkd *d, int64_t now)
 	return next;
 }
 
-/*
- * A change saved: its request is resumed to answer, or, when its client
- * left, the change is applied here.
- */
-static void
-save_reap(struct api *a)
-{
-	char msg[512];
-
-	if (a->save_job != NULL && job_done(a->save_job)) {
-		if (a->save_req == NULL) {
-			if (save_finish(a, NULL, NULL, 0, msg, sizeof(msg)) != 0)
-				log_warnx("web: a change whose client left: %s",
-				    msg);
-		} else if (!a->save_resumed) {
-			a->save_resumed = true;
-			MHD_resume_connection(a->save_req->c);
-		}
-	}
-	save_kick(a);
-}
-
 void
 api_run(struct pkd *d, int64_t now)
 {
@@ -2219,7 +1855,6 @@ api_run(struct pkd *d, int64_t now)
 	}
 	if (a->nauth > 0)
 		auth_reap(a, now);
-	save_reap(a);
 	for (s = a->sse; s != NULL; s = s->next) {
 		if (s->suspended && sse_due(s, now)) {
 			s->suspended = false;

@@ -14,52 +14,6 @@
 /* Static functions and all: the daemon's files are not in the library. */
 #include "../../daemon/pkd_api.c"
 
-/* pkd_api.c calls these in portkeeperd.c; routing never does. */
-int
-pkd_forward_add_begin(struct pkd *d, const struct config_forward *f,
-    struct fwd_change **ch, char *msg, size_t msglen)
-{
-	(void)d, (void)f, (void)ch, (void)msg, (void)msglen;
-	abort();
-}
-
-int
-pkd_forward_remove_begin(struct pkd *d, const char *name,
-    struct fwd_change **ch, char *msg, size_t msglen)
-{
-	(void)d, (void)name, (void)ch, (void)msg, (void)msglen;
-	abort();
-}
-
-void
-pkd_forward_save(void *ch)
-{
-	(void)ch;
-	abort();
-}
-
-int
-pkd_forward_commit(struct pkd *d, struct fwd_change *ch, char *msg,
-    size_t msglen)
-{
-	(void)d, (void)ch, (void)msg, (void)msglen;
-	abort();
-}
-
-bool
-pkd_forward_change_add(const struct fwd_change *ch, char *name, size_t len)
-{
-	(void)ch, (void)name, (void)len;
-	abort();
-}
-
-void
-pkd_forward_change_free(void *ch)
-{
-	(void)ch;
-	abort();
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
