@@ -21,6 +21,7 @@
 #include "forwards.h"
 #include "job.h"
 #include "log.h"
+#include "round.h"
 #include "util.h"
 
 /* Room for a sentence that quotes a path. */
@@ -34,9 +35,9 @@ struct forwards_change {
 	void			*arg;
 	struct forwards_change	*next;		/* in the queue */
 	/* Prepared by forwards_change_begin, for the thread. */
-	struct config_forward	*list;		/* the API's forwards after it */
+	struct config_forward	*list;		/* the API's forwards after */
 	size_t			 n;
-	char			*text;		/* forwards.conf as it will be */
+	char			*text;		/* forwards.conf to be */
 	size_t			 len;
 	char			 dir[PATH_MAX];
 	int			 rc;		/* the save: 0 or -1 */
@@ -553,6 +554,44 @@ forwards_cancel(struct forwards *fw, struct forwards_change *ch)
 	}
 }
 
+/* A task of the mapper thread for what the router holds as m or f. */
+static void
+forwards_task(struct task *t, enum task_op op, const char *name,
+    uint16_t ext, uint16_t in, enum pm_proto proto)
+{
+	t->op = op;
+	str_copy(t->name, name, sizeof(t->name));
+	t->spec.ext = ext;
+	t->spec.in = in;
+	t->spec.in_given = 1;
+	t->spec.proto = proto;
+}
+
+size_t
+forwards_tasks(const struct forwards *fw, struct task *t, int64_t now,
+    bool verify, uint32_t lease)
+{
+	const struct state_mapping *m;
+	const struct fwd *f;
+	size_t i, n = 0;
+
+	for (i = 0; i < fw->nclosing && now >= fw->closing_at; i++) {
+		m = &fw->closing[i];
+		forwards_task(&t[n++], TASK_CLOSE, m->name, m->ext, m->in,
+		    m->proto);
+	}
+	for (i = 0; i < fw->nfwd; i++) {
+		f = &fw->fwd[i];
+		if (now < f->refresh_at && !(verify && f->state == FWD_ACTIVE))
+			continue;
+		forwards_task(&t[n], now >= f->refresh_at ? TASK_OPEN :
+		    TASK_VERIFY, f->cfg.name, f->cfg.ext, f->cfg.in,
+		    f->cfg.proto);
+		t[n++].lease = lease;
+	}
+	return n;
+}
+
 /* Jitter of +-10 % so that many forwards do not refresh in lockstep. */
 static int64_t
 forwards_jitter(int64_t ms)
@@ -673,9 +712,9 @@ forwards_stop(struct forwards *fw, int64_t deadline)
 			ch = fw->saving;
 			if (ch->done != NULL)
 				ch->done(ch->arg, FORWARDS_STOPPING,
-				    "portkeeperd is stopping while the disk is "
-				    "still saving the change; it applies at the "
-				    "next start if it was saved");
+				    "portkeeperd is stopping while the disk "
+				    "is still saving the change; it applies "
+				    "at the next start if it was saved");
 			ch->done = NULL;
 			fw->saving = NULL;
 			job_release(fw->save_job);

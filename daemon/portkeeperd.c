@@ -26,7 +26,15 @@
 
 #include "job.h"
 #include "log.h"
-#include "pkd.h"
+#include "config.h"
+#include "events.h"
+#include "forwards.h"
+#include "http.h"
+#include "round.h"
+#include "state.h"
+#include "status.h"
+#include "watch.h"
+#include "writer.h"
 #include "notify.h"
 #include "util.h"
 
@@ -42,6 +50,34 @@
 #define SHUTDOWN_WAIT_MS	8000
 #define STATE_FLUSH_MS		5000	/* for the last state.json, at exit */
 #define LAST_SEEN_SAVE_MS	(3600 * 1000)	/* see discover_finished */
+
+/* The daemon. */
+struct pkd {
+	char			 cfg_path[PATH_MAX];
+	struct config		 cfg;
+	struct forwards		 fw;
+	struct state		 st;
+	bool			 st_dirty;
+	int64_t			 st_touched;	/* last write, monotonic ms */
+	struct writer		*st_writer;	/* writes state.json */
+	char			 st_error[512];	/* the last write's, or "" */
+	struct status		 status;	/* what it shows */
+	struct hookq		 hooks;
+	struct watch		 w;
+	char			 prev_internal[16];	/* before a change */
+	struct job		*job;		/* the round in flight */
+	struct round		*round;
+	int64_t			 round_deadline;
+	int64_t			 verify_at;	/* monotonic ms */
+	bool			 verify_now;
+	bool			 epoch_known;
+	uint32_t		 epoch;
+	int64_t			 epoch_mono;
+	int64_t			 netcheck_at;	/* debounced netlink news */
+	struct http		*http;		/* the web API */
+	int			 sigfd;
+	bool			 stopping;
+};
 
 static void	usage(void) __attribute__((noreturn));
 
@@ -180,7 +216,7 @@ static void
 schedule(struct pkd *d, int64_t now)
 {
 	struct round *r;
-	size_t i, n = 0;
+	size_t n;
 	bool verify = d->verify_now || now >= d->verify_at;
 
 	if (d->job != NULL || d->stopping)
@@ -192,31 +228,7 @@ schedule(struct pkd *d, int64_t now)
 		free(r);
 		return;
 	}
-	for (i = 0; i < d->fw.nclosing && now >= d->fw.closing_at; i++) {
-		struct task *t = &r->t[n++];
-
-		t->op = TASK_CLOSE;
-		str_copy(t->name, d->fw.closing[i].name, sizeof(t->name));
-		t->spec.ext = d->fw.closing[i].ext;
-		t->spec.in = d->fw.closing[i].in;
-		t->spec.in_given = 1;
-		t->spec.proto = d->fw.closing[i].proto;
-	}
-	for (i = 0; i < d->fw.nfwd; i++) {
-		struct fwd *f = &d->fw.fwd[i];
-		struct task *t;
-
-		if (now < f->refresh_at && !(verify && f->state == FWD_ACTIVE))
-			continue;
-		t = &r->t[n++];
-		t->op = now >= f->refresh_at ? TASK_OPEN : TASK_VERIFY;
-		str_copy(t->name, f->cfg.name, sizeof(t->name));
-		t->spec.ext = f->cfg.ext;
-		t->spec.in = f->cfg.in;
-		t->spec.in_given = 1;
-		t->spec.proto = f->cfg.proto;
-		t->lease = d->cfg.lease;
-	}
+	n = forwards_tasks(&d->fw, r->t, now, verify, d->cfg.lease);
 	if (n == 0 && !verify) {
 		round_free(r);
 		return;
@@ -587,7 +599,7 @@ reload(struct pkd *d)
 	/* fwd_load copied the forwards' settings; they point at nothing now. */
 	str_copy(d->hooks.cmd, d->cfg.on_change, sizeof(d->hooks.cmd));
 	d->status.gen++;
-	api_reload(d, &oweb);
+	http_reload(d->http, &oweb);
 	forwards_plan_closes(&d->fw);
 	log_warnx("configuration reloaded: %zu forward(s), %zu to remove",
 	    d->fw.nfwd, d->fw.nclosing);
@@ -736,7 +748,7 @@ setup(struct pkd *d)
 		ensure_dir(dir, 0755);
 	}
 	/* A [web] that cannot be served as configured is a failed start. */
-	if (api_start(d) == -1)
+	if ((d->http = http_start(&d->cfg, &d->fw, &d->status)) == NULL)
 		return -1;
 
 	signal_mask(&mask);
@@ -814,8 +826,8 @@ loop(struct pkd *d)
 			next = hookq_deadline(&d->hooks);
 		if (d->netcheck_at != 0 && d->netcheck_at < next)
 			next = d->netcheck_at;
-		if (api_deadline(d, now) < next)
-			next = api_deadline(d, now);
+		if (http_deadline(d->http, now) < next)
+			next = http_deadline(d->http, now);
 		if ((wd = notify_watchdog(now)) < next)
 			next = wd;
 
@@ -832,7 +844,7 @@ loop(struct pkd *d)
 		if (forwards_fd(&d->fw) != -1)
 			fds[++n] = forwards_fd(&d->fw);
 		n++;
-		napi = api_fds(d, fds + n, (int)nitems(fds) - n);
+		napi = http_fds(d->http, fds + n, (int)nitems(fds) - n);
 		n += napi;
 		for (i = 0; i < n; i++) {
 			pfd[i].fd = fds[i];
@@ -887,7 +899,7 @@ loop(struct pkd *d)
 		/* A change of the API's forwards on disk: it applies now. */
 		if (forwards_run(&d->fw) > 0)
 			d->status.gen++;
-		api_run(d, mono_ms());
+		http_run(d->http, mono_ms());
 	}
 }
 
@@ -959,7 +971,7 @@ main(int argc, char **argv)
 	/* The writer writes while the hooks finish. */
 	hookq_drain(&d.hooks, 5000);
 	state_finish(&d);
-	api_stop(&d);
+	http_stop(d.http);
 	watch_close(&d.w);
 	log_warnx("stopped");
 	state_free(&d.st);

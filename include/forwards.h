@@ -114,6 +114,16 @@ void	forwards_close_all(struct forwards *);
 /* A removal that ended: the mapping is off the closing list. */
 void	forwards_closed(struct forwards *, const char *name, uint16_t ext);
 
+struct task;
+/*
+ * The mapper thread's tasks at now (monotonic ms) into t, which has room
+ * for nclosing + nfwd: the removals due, then the forwards whose refresh
+ * is due (or, verify, that are active: checked).  lease is the one asked
+ * for.  Returns how many.
+ */
+size_t	forwards_tasks(const struct forwards *, struct task *t, int64_t now,
+	    bool verify, uint32_t lease);
+
 /*
  * f could not be made or refreshed, at now (monotonic ms): it is retried
  * after a back-off that doubles.  gone says the router is known to have
