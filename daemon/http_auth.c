@@ -20,6 +20,7 @@
 #include "job.h"
 #include "log.h"
 #include "util.h"
+#include "ratelimit.h"
 #include "websec.h"
 
 #define HTTP_AUTH_HOSTS_MAX	32
