@@ -169,10 +169,6 @@ FUZZ_BINS	:= $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 fuzz-replay: $(FUZZ_REPLAY)
 fuzz-targets: $(FUZZ_BINS)
 
-# A target that includes pkd_api.c also needs the web UI's files.
-$(BUILD)/tests/test_fuzz_api_route $(BUILD)/fuzz/fuzz_api_route: \
-    $(BUILD)/gen/webui_assets.o
-
 $(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/tests/fuzz-replay.o \
     $(BUILD)/libportkeeperd.a $(BUILD)/libportkeeper.a
 	@mkdir -p $(dir $@)

@@ -26,7 +26,15 @@
 
 #include "job.h"
 #include "log.h"
-#include "pkd.h"
+#include "config.h"
+#include "events.h"
+#include "forwards.h"
+#include "http.h"
+#include "round.h"
+#include "state.h"
+#include "status.h"
+#include "watch.h"
+#include "writer.h"
 #include "notify.h"
 #include "util.h"
 
@@ -38,15 +46,38 @@
 #define ROUND_BASE_MS		8000	/* hard deadline of a round ... */
 #define ROUND_PER_TASK_MS	3000	/* ... plus this per task, capped: */
 #define ROUND_MAX_MS		120000
-#define RETRY_MIN_MS		2000	/* back-off after a failure */
-#define RETRY_MAX_MS		60000
 #define NETCHECK_DEBOUNCE_MS	200
 #define SHUTDOWN_WAIT_MS	8000
 #define STATE_FLUSH_MS		5000	/* for the last state.json, at exit */
 #define LAST_SEEN_SAVE_MS	(3600 * 1000)	/* see discover_finished */
-#define WEBFWD_FILE		"forwards.conf"
 
-static void	plan_closes(struct pkd *);
+/* The daemon. */
+struct pkd {
+	char			 cfg_path[PATH_MAX];
+	struct config		 cfg;
+	struct forwards		 fw;
+	struct state		 st;
+	bool			 st_dirty;
+	int64_t			 st_touched;	/* last write, monotonic ms */
+	struct writer		*st_writer;	/* writes state.json */
+	char			 st_error[512];	/* the last write's, or "" */
+	struct status		 status;	/* what it shows */
+	struct hookq		 hooks;
+	struct watch		 w;
+	char			 prev_internal[16];	/* before a change */
+	struct job		*job;		/* the round in flight */
+	struct round		*round;
+	int64_t			 round_deadline;
+	int64_t			 verify_at;	/* monotonic ms */
+	bool			 verify_now;
+	bool			 epoch_known;
+	uint32_t		 epoch;
+	int64_t			 epoch_mono;
+	int64_t			 netcheck_at;	/* debounced netlink news */
+	struct http		*http;		/* the web API */
+	int			 sigfd;
+	bool			 stopping;
+};
 
 static void	usage(void) __attribute__((noreturn));
 
@@ -67,18 +98,8 @@ wall_now(void)
 	return (int64_t)time(NULL);
 }
 
-/* Jitter of +-10 % so that many forwards do not refresh in lockstep. */
-static int64_t
-jitter(int64_t ms)
-{
-	int64_t span = ms / 5;
-
-	if (span <= 0)
-		return ms;
-	return ms - span / 2 + (int64_t)(random() % (span + 1));
-}
-
-void
+/* Records an event: log line, event log, hook. */
+static void __attribute__((format(printf, 4, 5)))
 pkd_event(struct pkd *d, enum event_type type, const char *forward,
     const char *fmt, ...)
 {
@@ -93,8 +114,8 @@ pkd_event(struct pkd *d, enum event_type type, const char *forward,
 	va_start(ap, fmt);
 	vsnprintf(ev.detail, sizeof(ev.detail), fmt, ap);
 	va_end(ap);
-	if (d->info_ok && d->info.external_ip[0] != '\0')
-		str_copy(ev.external_ip, d->info.external_ip,
+	if (d->status.info_ok && d->status.info.external_ip[0] != '\0')
+		str_copy(ev.external_ip, d->status.info.external_ip,
 		    sizeof(ev.external_ip));
 	else if (d->st.nhist > 0)
 		str_copy(ev.external_ip, d->st.hist[d->st.nhist - 1].ip,
@@ -102,381 +123,16 @@ pkd_event(struct pkd *d, enum event_type type, const char *forward,
 	if (type == EV_EXTERNAL_IP_CHANGED && d->st.nhist > 1)
 		str_copy(ev.old_external_ip, d->st.hist[d->st.nhist - 2].ip,
 		    sizeof(ev.old_external_ip));
-	if (d->ni_ok)
-		str_copy(ev.internal_ip, d->ni.internal_str,
+	if (d->status.ni_ok)
+		str_copy(ev.internal_ip, d->status.ni.internal_str,
 		    sizeof(ev.internal_ip));
 	log_warnx("%s%s%s: %s", event_type_str(type), forward ? " " : "",
 	    forward ? forward : "", ev.detail);
-	eventlog_add(&d->ev, &ev);
+	eventlog_add(&d->status.ev, &ev);
 	hookq_push(&d->hooks, &ev);
 	if (type == EV_EXTERNAL_IP_CHANGED)
-		d->nextchanges++;
-	d->gen++;
-}
-
-/*
- * The forwards to keep: the configuration's, then those added through the
- * API (nweb of them at the end of list), keeping what we know of old ones.
- */
-static int
-fwd_load(struct pkd *d, const struct config_forward *list, size_t n,
-    size_t nweb)
-{
-	struct fwd *nf;
-	size_t i, j;
-
-	if (n == 0) {
-		free(d->fwd);
-		d->fwd = NULL;
-		d->nfwd = 0;
-		return 0;
-	}
-	if ((nf = calloc(n, sizeof(*nf))) == NULL)
-		return -1;
-	for (i = 0; i < n; i++) {
-		nf[i].cfg = list[i];
-		nf[i].state = FWD_PENDING;
-		nf[i].refresh_at = 0;
-		for (j = 0; j < d->nfwd; j++) {
-			struct fwd *o = &d->fwd[j];
-
-			/* Unchanged: keep its lease and schedule. */
-			if (strcmp(o->cfg.name, list[i].name) == 0 &&
-			    o->cfg.ext == list[i].ext &&
-			    o->cfg.in == list[i].in &&
-			    o->cfg.proto == list[i].proto) {
-				nf[i] = *o;
-				nf[i].cfg = list[i];
-			}
-		}
-		nf[i].web = i >= n - nweb;
-	}
-	free(d->fwd);
-	d->fwd = nf;
-	d->nfwd = n;
-	return 0;
-}
-
-/* Whether a forward of the API clashes with one of cfg; says how in msg. */
-static bool
-fwd_clash(const struct config_forward *list, size_t n,
-    const struct config_forward *f, char *msg, size_t msglen)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (strcmp(list[i].name, f->name) == 0) {
-			snprintf(msg, msglen, "a forward named \"%s\" exists "
-			    "already", f->name);
-			return true;
-		}
-		if (list[i].ext == f->ext && list[i].proto == f->proto) {
-			snprintf(msg, msglen, "external port %u/%s is "
-			    "forwarded already, by \"%s\"", f->ext,
-			    portspec_proto_str(f->proto), list[i].name);
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
- * The configuration's forwards and the API's together.  Where an API
- * forward clashes with one the file gained since, the file wins and the
- * API's is left out (it stays in forwards.conf).
- */
-static int
-fwd_merge(struct pkd *d, const struct config *cfg)
-{
-	struct config_forward *all;
-	size_t i, n = cfg->nfwd;
-	char msg[256];
-	int rc;
-
-	if ((all = calloc(cfg->nfwd + d->nwebfwd + 1, sizeof(*all))) == NULL)
-		return -1;
-	if (cfg->nfwd > 0)
-		memcpy(all, cfg->fwd, cfg->nfwd * sizeof(*all));
-	for (i = 0; i < d->nwebfwd; i++) {
-		if (fwd_clash(all, n, &d->webfwd[i], msg, sizeof(msg))) {
-			log_warnx("%s/%s: [forward %s] left out: %s in %s",
-			    cfg->state_dir, WEBFWD_FILE, d->webfwd[i].name,
-			    msg, cfg->path);
-			continue;
-		}
-		all[n++] = d->webfwd[i];
-	}
-	rc = fwd_load(d, all, n, n - cfg->nfwd);
-	free(all);
-	d->gen++;
-	return rc;
-}
-
-/* Reads state_dir/forwards.conf; a missing file is no forwards. */
-static void
-webfwd_load(struct pkd *d)
-{
-	struct config wc;
-	char path[PATH_MAX + 32];
-
-	snprintf(path, sizeof(path), "%s/%s", d->cfg.state_dir, WEBFWD_FILE);
-	if (access(path, F_OK) == -1 && errno == ENOENT)
-		return;
-	if (config_load(path, &wc, d->webfwd_err, sizeof(d->webfwd_err)) ==
-	    -1 || wc.web.enabled) {
-		/* Keep the file for a person to fix; never overwrite it. */
-		if (wc.web.enabled)
-			snprintf(d->webfwd_err, sizeof(d->webfwd_err), "%.400s: "
-			    "holds a [web] section; it may only hold "
-			    "[forward NAME] sections", path);
-		log_warnx("%s; forwards cannot be added or removed through "
-		    "the API until it is fixed", d->webfwd_err);
-		d->webfwd_broken = true;
-		config_free(&wc);
-		return;
-	}
-	d->webfwd = wc.fwd;
-	d->nwebfwd = wc.nfwd;
-	wc.fwd = NULL;
-	config_free(&wc);
-}
-
-/*
- * A change of the API's forwards.  The loop checks it and prepares the new
- * list and the file's text, a thread saves forwards.conf (two fsyncs, which
- * took seconds on a busy SD card), and the loop applies it once it is on
- * disk: the API answers only then, because its answer promises that the
- * forward survives a restart.
- */
-struct fwd_change {
-	bool			 add;
-	char			 name[CONFIG_NAME_MAX];
-	struct config_forward	 f;		/* add: the new forward */
-	struct config_forward	*list;		/* the API's forwards after it */
-	size_t			 n;
-	char			*text;		/* forwards.conf as it will be */
-	size_t			 len;
-	char			 dir[PATH_MAX];
-	int			 rc;		/* the save: 0 or -1 */
-	char			 err[512];
-};
-
-void
-pkd_forward_change_free(void *arg)
-{
-	struct fwd_change *ch = arg;
-
-	if (ch == NULL)
-		return;
-	free(ch->list);
-	free(ch->text);
-	free(ch);
-}
-
-/* The change with list (taken over) and the text of forwards.conf. */
-static int
-change_new(struct pkd *d, struct config_forward *list, size_t n,
-    struct fwd_change **out, char *msg, size_t msglen)
-{
-	struct fwd_change *ch;
-	FILE *fp = NULL;
-	size_t i;
-
-	if ((ch = calloc(1, sizeof(*ch))) == NULL ||
-	    (fp = open_memstream(&ch->text, &ch->len)) == NULL) {
-		free(ch);
-		free(list);
-		snprintf(msg, msglen, "out of memory");
-		return PKD_FAILED;
-	}
-	ch->list = list;
-	ch->n = n;
-	str_copy(ch->dir, d->cfg.state_dir, sizeof(ch->dir));
-	fprintf(fp, "; Forwards added through portkeeperd's web API.  "
-	    "portkeeperd rewrites this\n; file: put forwards of your own in "
-	    "portkeeper.conf.\n");
-	for (i = 0; i < n; i++)
-		fprintf(fp, "\n[forward %s]\nexternal = %u\ninternal = %u\n"
-		    "protocol = %s\n", list[i].name, list[i].ext, list[i].in,
-		    portspec_proto_str(list[i].proto));
-	if (fclose(fp) != 0) {
-		pkd_forward_change_free(ch);
-		snprintf(msg, msglen, "out of memory");
-		return PKD_FAILED;
-	}
-	*out = ch;
-	return 0;
-}
-
-int
-pkd_forward_add_begin(struct pkd *d, const struct config_forward *f,
-    struct fwd_change **out, char *msg, size_t msglen)
-{
-	struct config_forward *nw;
-	size_t i;
-	int rc;
-
-	if (d->webfwd_broken) {
-		snprintf(msg, msglen, "%s", d->webfwd_err);
-		return PKD_FAILED;
-	}
-	for (i = 0; i < d->nfwd; i++)
-		if (fwd_clash(&d->fwd[i].cfg, 1, f, msg, msglen))
-			return PKD_CONFLICT;
-	if (d->nfwd >= CONFIG_FORWARDS_MAX) {
-		snprintf(msg, msglen, "there are %d forwards already",
-		    CONFIG_FORWARDS_MAX);
-		return PKD_CONFLICT;
-	}
-	if ((nw = reallocarray(NULL, d->nwebfwd + 1, sizeof(*nw))) == NULL) {
-		snprintf(msg, msglen, "out of memory");
-		return PKD_FAILED;
-	}
-	if (d->nwebfwd > 0)
-		memcpy(nw, d->webfwd, d->nwebfwd * sizeof(*nw));
-	nw[d->nwebfwd] = *f;
-	nw[d->nwebfwd].line = 0;
-	if ((rc = change_new(d, nw, d->nwebfwd + 1, out, msg, msglen)) != 0)
-		return rc;
-	(*out)->add = true;
-	(*out)->f = nw[d->nwebfwd];
-	str_copy((*out)->name, f->name, sizeof((*out)->name));
-	return 0;
-}
-
-int
-pkd_forward_remove_begin(struct pkd *d, const char *name,
-    struct fwd_change **out, char *msg, size_t msglen)
-{
-	struct config_forward *nw = NULL;
-	const struct config_forward *cf;
-	size_t i, n = 0;
-	int rc;
-
-	if ((cf = config_find(&d->cfg, name)) != NULL) {
-		snprintf(msg, msglen, "forward \"%s\" is defined in %s at line "
-		    "%d: remove it there and reload portkeeperd", name,
-		    d->cfg.path, cf->line);
-		return PKD_READ_ONLY;
-	}
-	for (i = 0; i < d->nwebfwd; i++)
-		if (strcmp(d->webfwd[i].name, name) == 0)
-			break;
-	if (i == d->nwebfwd) {
-		snprintf(msg, msglen, "there is no forward named \"%s\"", name);
-		return PKD_NOT_FOUND;
-	}
-	if (d->webfwd_broken) {
-		snprintf(msg, msglen, "%s", d->webfwd_err);
-		return PKD_FAILED;
-	}
-	if (d->nwebfwd > 1 &&
-	    (nw = reallocarray(NULL, d->nwebfwd - 1, sizeof(*nw))) == NULL) {
-		snprintf(msg, msglen, "out of memory");
-		return PKD_FAILED;
-	}
-	for (i = 0; i < d->nwebfwd; i++)
-		if (strcmp(d->webfwd[i].name, name) != 0)
-			nw[n++] = d->webfwd[i];
-	if ((rc = change_new(d, nw, n, out, msg, msglen)) != 0)
-		return rc;
-	str_copy((*out)->name, name, sizeof((*out)->name));
-	return 0;
-}
-
-bool
-pkd_forward_change_add(const struct fwd_change *ch, char *name, size_t len)
-{
-	str_copy(name, ch->name, len);
-	return ch->add;
-}
-
-/* On a thread of its own (job_start): nothing of the daemon is touched. */
-void
-pkd_forward_save(void *arg)
-{
-	struct fwd_change *ch = arg;
-
-	ch->rc = file_write_atomic(ch->dir, WEBFWD_FILE, ch->text, ch->len,
-	    0640, ch->err, sizeof(ch->err));
-}
-
-int
-pkd_forward_commit(struct pkd *d, struct fwd_change *ch, char *msg,
-    size_t msglen)
-{
-	if (ch->rc == -1) {
-		log_warnx("%s", ch->err);
-		snprintf(msg, msglen, "cannot save the forward: %s", ch->err);
-		return PKD_FAILED;
-	}
-	/* The list moves into the daemon. */
-	free(d->webfwd);
-	d->webfwd = ch->list;
-	d->nwebfwd = ch->n;
-	ch->list = NULL;
-	ch->n = 0;
-	if (fwd_merge(d, &d->cfg) == -1) {
-		snprintf(msg, msglen, "out of memory");
-		return PKD_FAILED;
-	}
-	if (ch->add) {
-		log_warnx("forward %s (port %u/%s to %u) added through the API",
-		    ch->f.name, ch->f.ext, portspec_proto_str(ch->f.proto), ch->f.in);
-	} else {
-		/* What the router holds for it goes on the closing list. */
-		plan_closes(d);
-		log_warnx("forward %s removed through the API", ch->name);
-	}
-	return 0;
-}
-
-static bool
-fwd_wanted(const struct pkd *d, const struct state_mapping *m)
-{
-	size_t i;
-
-	for (i = 0; i < d->nfwd; i++) {
-		const struct config_forward *c = &d->fwd[i].cfg;
-
-		if (strcmp(c->name, m->name) == 0 && c->ext == m->ext &&
-		    c->in == m->in && c->proto == m->proto)
-			return true;
-	}
-	return false;
-}
-
-/*
- * Every mapping the state says we made that the configuration no longer
- * wants goes on the closing list.
- */
-static void
-plan_closes(struct pkd *d)
-{
-	size_t i;
-
-	for (i = 0; i < d->st.nm; i++) {
-		const struct state_mapping *m = &d->st.m[i];
-		struct state_mapping *nc;
-		size_t j;
-		bool dup = false;
-
-		if (fwd_wanted(d, m))
-			continue;
-		for (j = 0; j < d->nclosing; j++)
-			if (strcmp(d->closing[j].name, m->name) == 0 &&
-			    d->closing[j].ext == m->ext &&
-			    d->closing[j].proto == m->proto)
-				dup = true;
-		if (dup)
-			continue;
-		nc = reallocarray(d->closing, d->nclosing + 1,
-		    sizeof(*d->closing));
-		if (nc == NULL)
-			continue;
-		d->closing = nc;
-		d->closing[d->nclosing++] = *m;
-	}
+		d->status.nextchanges++;
+	d->status.gen++;
 }
 
 /* A write of state.json failed: said once per distinct error. */
@@ -560,43 +216,19 @@ static void
 schedule(struct pkd *d, int64_t now)
 {
 	struct round *r;
-	size_t i, n = 0;
+	size_t n;
 	bool verify = d->verify_now || now >= d->verify_at;
 
 	if (d->job != NULL || d->stopping)
 		return;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return;
-	r->t = calloc(d->nfwd + d->nclosing + 1, sizeof(*r->t));
+	r->t = calloc(d->fw.nfwd + d->fw.nclosing + 1, sizeof(*r->t));
 	if (r->t == NULL) {
 		free(r);
 		return;
 	}
-	for (i = 0; i < d->nclosing && now >= d->closing_at; i++) {
-		struct task *t = &r->t[n++];
-
-		t->op = TASK_CLOSE;
-		str_copy(t->name, d->closing[i].name, sizeof(t->name));
-		t->spec.ext = d->closing[i].ext;
-		t->spec.in = d->closing[i].in;
-		t->spec.in_given = 1;
-		t->spec.proto = d->closing[i].proto;
-	}
-	for (i = 0; i < d->nfwd; i++) {
-		struct fwd *f = &d->fwd[i];
-		struct task *t;
-
-		if (now < f->refresh_at && !(verify && f->state == FWD_ACTIVE))
-			continue;
-		t = &r->t[n++];
-		t->op = now >= f->refresh_at ? TASK_OPEN : TASK_VERIFY;
-		str_copy(t->name, f->cfg.name, sizeof(t->name));
-		t->spec.ext = f->cfg.ext;
-		t->spec.in = f->cfg.in;
-		t->spec.in_given = 1;
-		t->spec.proto = f->cfg.proto;
-		t->lease = d->cfg.lease;
-	}
+	n = forwards_tasks(&d->fw, r->t, now, verify, d->cfg.lease);
 	if (n == 0 && !verify) {
 		round_free(r);
 		return;
@@ -619,97 +251,38 @@ schedule(struct pkd *d, int64_t now)
 	    ROUND_PER_TASK_MS;
 	if (d->round_deadline > now + ROUND_MAX_MS)
 		d->round_deadline = now + ROUND_MAX_MS;
-	d->nrounds++;
-	log_debug("round %lu: %zu task(s)%s", d->nrounds, n,
+	d->status.nrounds++;
+	log_debug("round %lu: %zu task(s)%s", d->status.nrounds, n,
 	    verify ? ", verifying" : "");
 }
 
-static struct fwd *
-fwd_find(struct pkd *d, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < d->nfwd; i++)
-		if (strcmp(d->fwd[i].cfg.name, name) == 0)
-			return &d->fwd[i];
-	return NULL;
-}
-
-/*
- * A forward could not be made or refreshed.  gone says the router is known
- * to have lost it; otherwise a forward whose lease still runs gets one
- * retry before it is reported failed, so that a lost packet does not make
- * it flap.
- */
+/* A forward could not be made or refreshed (forwards_failed). */
 static void
 fwd_failed(struct pkd *d, struct fwd *f, const struct pm_error *err,
     int64_t now, bool gone)
 {
-	int64_t backoff = RETRY_MIN_MS << (f->failures < 5 ? f->failures : 5);
-	struct pm_error msg;
-	bool changed = f->state != FWD_FAILED ||
-	    strcmp(f->error, err->msg) != 0;
-
-	if (backoff > RETRY_MAX_MS)
-		backoff = RETRY_MAX_MS;
-	f->failures++;
-	d->nfailures++;
-	f->refresh_at = now + jitter(backoff);
-	/*
-	 * After this host's address changed, the router usually still holds
-	 * the forward for the old address, and neither protocol lets us remove
-	 * it from the new one (miniupnpd answers 606).  Say so plainly.
-	 */
-	if (err->code == PME_CONFLICT && d->prev_internal[0] != '\0' &&
-	    strstr(err->msg, d->prev_internal) != NULL) {
-		snprintf(msg.msg, sizeof(msg.msg), "port %u/%s still points at "
-		    "this host's old address %s; the router keeps it until its "
-		    "lease runs out, and portkeeperd re-points the forward then",
-		    f->cfg.ext, portspec_proto_str(f->cfg.proto), d->prev_internal);
-		msg.code = err->code;
-		err = &msg;
-		changed = f->state != FWD_FAILED ||
-		    strcmp(f->error, err->msg) != 0;
-	}
-	str_copy(f->error, err->msg, sizeof(f->error));
-	if (!gone && f->state == FWD_ACTIVE && f->failures == 1 &&
-	    (f->expires_at == 0 || now < f->expires_at) &&
-	    err->code != PME_CONFLICT && err->code != PME_NO_PUBLIC_ADDRESS) {
-		log_warnx("refreshing %s failed, retrying: %s", f->cfg.name,
-		    err->msg);
-		return;
-	}
-	f->state = FWD_FAILED;
-	if (changed)
-		pkd_event(d, EV_MAPPING_FAILED, f->cfg.name, "%s", err->msg);
+	d->status.nfailures++;
+	if (forwards_failed(f, err, now, gone, d->prev_internal))
+		pkd_event(d, EV_MAPPING_FAILED, f->cfg.name, "%s", f->error);
 }
 
 static void
 fwd_done(struct pkd *d, struct fwd *f, const struct task *t, int64_t now)
 {
-	enum fwd_state was = f->state;
+	const char *ip = d->status.ni.internal_str;
+	enum fwd_state was;
 	struct state_mapping sm;
 	uint32_t lease = t->res.lease;
 
-	d->nrefreshes++;
-	f->state = FWD_ACTIVE;
-	f->failures = 0;
-	f->error[0] = '\0';
-	f->method = t->res.method;
-	f->lease = lease;
-	f->last_refresh = wall_now();
-	f->expires_at = lease != 0 ? now + (int64_t)lease * 1000 : 0;
-	/* Refresh at half the lease (RFC 6886 section 3.7 suggests so too). */
-	f->refresh_at = now + jitter((int64_t)(lease != 0 ? lease :
-	    d->cfg.lease) * 500);
-	f->made = true;
+	d->status.nrefreshes++;
+	was = forwards_done(f, t->res.method, lease, d->cfg.lease, now);
 
 	memset(&sm, 0, sizeof(sm));
 	str_copy(sm.name, f->cfg.name, sizeof(sm.name));
 	sm.proto = f->cfg.proto;
 	sm.ext = f->cfg.ext;
 	sm.in = f->cfg.in;
-	str_copy(sm.internal_ip, d->ni.internal_str, sizeof(sm.internal_ip));
+	str_copy(sm.internal_ip, ip, sizeof(sm.internal_ip));
 	sm.method = f->method;
 	sm.expires = lease != 0 ? wall_now() + lease : 0;
 	{
@@ -731,22 +304,22 @@ fwd_done(struct pkd *d, struct fwd *f, const struct task *t, int64_t now)
 	if (t->restored)
 		pkd_event(d, EV_MAPPING_RESTORED, f->cfg.name, "forward of "
 		    "port %u/%s to %s:%u made again via %s", f->cfg.ext,
-		    portspec_proto_str(f->cfg.proto), d->ni.internal_str, f->cfg.in,
+		    portspec_proto_str(f->cfg.proto), ip, f->cfg.in,
 		    portmap_method_name(f->method));
 	else if (was == FWD_FAILED)
 		pkd_event(d, EV_MAPPING_RESTORED, f->cfg.name, "port %u/%s is "
 		    "forwarded to %s:%u again via %s", f->cfg.ext,
-		    portspec_proto_str(f->cfg.proto), d->ni.internal_str, f->cfg.in,
+		    portspec_proto_str(f->cfg.proto), ip, f->cfg.in,
 		    portmap_method_name(f->method));
 	else if (was == FWD_PENDING && f->adopted)
 		log_info("%s: port %u/%s forwarded to %s:%u via %s (as in the "
 		    "last run)", f->cfg.name, f->cfg.ext,
-		    portspec_proto_str(f->cfg.proto), d->ni.internal_str, f->cfg.in,
+		    portspec_proto_str(f->cfg.proto), ip, f->cfg.in,
 		    portmap_method_name(f->method));
 	else if (was == FWD_PENDING)
 		pkd_event(d, EV_MAPPING_ADDED, f->cfg.name, "port %u/%s "
 		    "forwarded to %s:%u via %s, lease %u s", f->cfg.ext,
-		    portspec_proto_str(f->cfg.proto), d->ni.internal_str, f->cfg.in,
+		    portspec_proto_str(f->cfg.proto), ip, f->cfg.in,
 		    portmap_method_name(f->method), lease);
 	else
 		log_debug("refreshed %s, lease %u s", f->cfg.name, lease);
@@ -755,37 +328,38 @@ fwd_done(struct pkd *d, struct fwd *f, const struct task *t, int64_t now)
 static void
 note_network(struct pkd *d, const struct netinfo *ni)
 {
+	struct status *s = &d->status;
 	size_t i;
 
-	if (d->ni_ok && d->ni.internal.s_addr == ni->internal.s_addr &&
-	    d->ni.gateway.s_addr == ni->gateway.s_addr)
+	if (s->ni_ok && s->ni.internal.s_addr == ni->internal.s_addr &&
+	    s->ni.gateway.s_addr == ni->gateway.s_addr)
 		return;
-	if (d->ni_ok && d->ni.gateway.s_addr != ni->gateway.s_addr)
+	if (s->ni_ok && s->ni.gateway.s_addr != ni->gateway.s_addr)
 		pkd_event(d, EV_GATEWAY_CHANGED, NULL, "the default gateway "
-		    "is now %s (was %s)", ni->gateway_str, d->ni.gateway_str);
-	if ((d->ni_ok && d->ni.internal.s_addr != ni->internal.s_addr) ||
-	    (!d->ni_ok && d->st.internal_ip[0] != '\0' &&
+		    "is now %s (was %s)", ni->gateway_str, s->ni.gateway_str);
+	if ((s->ni_ok && s->ni.internal.s_addr != ni->internal.s_addr) ||
+	    (!s->ni_ok && d->st.internal_ip[0] != '\0' &&
 	    strcmp(d->st.internal_ip, ni->internal_str) != 0)) {
 		char old[INET_ADDRSTRLEN];
 
-		str_copy(old, d->ni_ok ? d->ni.internal_str :
+		str_copy(old, s->ni_ok ? s->ni.internal_str :
 		    d->st.internal_ip, sizeof(old));
 		str_copy(d->prev_internal, old, sizeof(d->prev_internal));
-		d->ni = *ni;
-		d->ni_ok = true;
+		s->ni = *ni;
+		s->ni_ok = true;
 		pkd_event(d, EV_INTERNAL_IP_CHANGED, NULL, "this host's LAN "
 		    "address is now %s (was %s); re-pointing every forward",
 		    ni->internal_str, old);
 		/* Every forward must point at the new address now. */
-		for (i = 0; i < d->nfwd; i++)
-			d->fwd[i].refresh_at = 0;
+		for (i = 0; i < d->fw.nfwd; i++)
+			d->fw.fwd[i].refresh_at = 0;
 	}
-	d->ni = *ni;
-	d->ni_ok = true;
+	s->ni = *ni;
+	s->ni_ok = true;
 	str_copy(d->st.internal_ip, ni->internal_str,
 	    sizeof(d->st.internal_ip));
 	d->st_dirty = true;
-	d->gen++;
+	s->gen++;
 	watch_open(&d->w, ni);
 }
 
@@ -821,17 +395,18 @@ discover_finished(struct pkd *d, const struct round *r, bool timed_out)
 	if (r->ni_ok)
 		note_network(d, &r->ni);
 	if (r->discover_rc == -1) {
-		d->info_ok = false;
+		d->status.info_ok = false;
 		/* Once per change: a router that is away stays away a while. */
-		if (strcmp(d->gw_error, r->discover_err.msg) != 0)
+		if (strcmp(d->status.gw_error, r->discover_err.msg) != 0)
 			log_warnx("%s", r->discover_err.msg);
-		str_copy(d->gw_error, r->discover_err.msg, sizeof(d->gw_error));
+		str_copy(d->status.gw_error, r->discover_err.msg,
+		    sizeof(d->status.gw_error));
 		return;
 	}
-	d->info = r->info;
-	d->info_ok = true;
-	d->info_time = wall_now();
-	d->gw_error[0] = '\0';
+	d->status.info = r->info;
+	d->status.info_ok = true;
+	d->status.info_time = wall_now();
+	d->status.gw_error[0] = '\0';
 	if (r->info.upnp_found)
 		str_copy(d->w.location, r->info.upnp_location,
 		    sizeof(d->w.location));
@@ -878,23 +453,16 @@ task_finished(struct pkd *d, const struct round *r, const struct task *t,
     int64_t now)
 {
 	struct fwd *f;
-	size_t j;
 
 	if (t->op == TASK_CLOSE) {
 		if (t->rc == -1 && t->err.code != PME_CONFLICT) {
 			log_warnx("removing %s: %s", t->name, t->err.msg);
-			d->closing_at = now + RETRY_MAX_MS / 2;
+			d->fw.closing_at = now + FORWARDS_RETRY_MAX_MS / 2;
 			return;
 		}
 		/* Done, or another host's now: either way not ours. */
-		for (j = 0; j < d->nclosing; j++) {
-			if (strcmp(d->closing[j].name, t->name) == 0 &&
-			    d->closing[j].ext == t->spec.ext) {
-				d->closing[j] = d->closing[--d->nclosing];
-				break;
-			}
-		}
-		if (fwd_find(d, t->name) == NULL)
+		forwards_closed(&d->fw, t->name, t->spec.ext);
+		if (forwards_find(&d->fw, t->name) == NULL)
 			state_remove(&d->st, t->name);
 		d->st_dirty = true;
 		if (t->rc == 0 && t->removed)
@@ -903,7 +471,7 @@ task_finished(struct pkd *d, const struct round *r, const struct task *t,
 			    portspec_proto_str(t->spec.proto));
 		return;
 	}
-	if ((f = fwd_find(d, t->name)) == NULL)
+	if ((f = forwards_find(&d->fw, t->name)) == NULL)
 		return;		/* removed by a reload meanwhile */
 	if (t->restored)
 		pkd_event(d, EV_MAPPING_LOST, f->cfg.name, "the router no "
@@ -943,7 +511,7 @@ round_finished(struct pkd *d, int64_t now, bool timed_out)
 			task_finished(d, r, t, now);
 			ndone++;
 		} else if (t->op != TASK_CLOSE &&
-		    (f = fwd_find(d, t->name)) != NULL)
+		    (f = forwards_find(&d->fw, t->name)) != NULL)
 			fwd_failed(d, f, &late, now, false);
 		/* A removal left undone stays on the closing list. */
 	}
@@ -962,7 +530,7 @@ round_reap(struct pkd *d, int64_t now, bool timed_out)
 		atomic_store_explicit(&d->round->abandoned, true,
 		    memory_order_relaxed);
 	/* A round changes states, leases and addresses: the status moves. */
-	d->gen++;
+	d->status.gen++;
 	round_finished(d, now, timed_out);
 	/*
 	 * The job owns the round; releasing frees it once the thread is done,
@@ -980,9 +548,10 @@ netcheck(struct pkd *d)
 	struct pm_error err;
 
 	if (netinfo_get(&ni, &err) == -1) {
-		if (strcmp(d->gw_error, err.msg) != 0)
+		if (strcmp(d->status.gw_error, err.msg) != 0)
 			log_warnx("%s", err.msg);
-		str_copy(d->gw_error, err.msg, sizeof(d->gw_error));
+		str_copy(d->status.gw_error, err.msg,
+		    sizeof(d->status.gw_error));
 		return;
 	}
 	note_network(d, &ni);
@@ -991,7 +560,7 @@ netcheck(struct pkd *d)
 static void
 dump_status(struct pkd *d)
 {
-	char *s = api_status_json(d);
+	char *s = status_json(&d->status);
 
 	if (s != NULL) {
 		log_warnx("status: %s", s);
@@ -1013,7 +582,7 @@ reload(struct pkd *d)
 		config_free(&ncfg);
 		return;
 	}
-	if (fwd_merge(d, &ncfg) == -1) {
+	if (forwards_merge(&d->fw, &ncfg) == -1) {
 		log_warnx("reload failed: out of memory");
 		config_free(&ncfg);
 		return;
@@ -1029,17 +598,17 @@ reload(struct pkd *d)
 	d->cfg = ncfg;
 	/* fwd_load copied the forwards' settings; they point at nothing now. */
 	str_copy(d->hooks.cmd, d->cfg.on_change, sizeof(d->hooks.cmd));
-	api_reload(d, &oweb);
-	plan_closes(d);
+	d->status.gen++;
+	http_reload(d->http, &oweb);
+	forwards_plan_closes(&d->fw);
 	log_warnx("configuration reloaded: %zu forward(s), %zu to remove",
-	    d->nfwd, d->nclosing);
+	    d->fw.nfwd, d->fw.nclosing);
 }
 
 static void
 shutdown_forwards(struct pkd *d)
 {
 	int64_t now = mono_ms(), deadline = now + SHUTDOWN_WAIT_MS;
-	size_t i;
 
 	/*
 	 * Let a round in flight finish first, or give up on it keeping what it
@@ -1049,23 +618,8 @@ shutdown_forwards(struct pkd *d)
 		round_reap(d, mono_ms(), job_wait(d->job, deadline) == -1);
 	if (!d->cfg.remove_on_exit)
 		return;
-	for (i = 0; i < d->nfwd; i++) {
-		struct state_mapping *m = state_find(&d->st, d->fwd[i].cfg.name);
-
-		if (m != NULL) {
-			struct state_mapping *nc = reallocarray(d->closing,
-			    d->nclosing + 1, sizeof(*d->closing));
-
-			if (nc == NULL)
-				break;
-			d->closing = nc;
-			d->closing[d->nclosing++] = *m;
-		}
-	}
-	free(d->fwd);
-	d->fwd = NULL;
-	d->nfwd = 0;
-	if (d->nclosing == 0)
+	forwards_close_all(&d->fw);
+	if (d->fw.nclosing == 0)
 		return;
 	d->stopping = false;
 	schedule(d, mono_ms());
@@ -1153,7 +707,6 @@ setup(struct pkd *d)
 {
 	char err[512], dir[PATH_MAX], *slash;
 	sigset_t mask;
-	size_t i;
 
 	if (ensure_dir(d->cfg.state_dir, 0750) == -1) {
 		log_warn("state directory %s", d->cfg.state_dir);
@@ -1184,19 +737,10 @@ setup(struct pkd *d)
 		rename(cur, bad);
 		state_init(&d->st);
 	}
-	eventlog_init(&d->ev);
 	hookq_init(&d->hooks, d->cfg.on_change);
-	webfwd_load(d);
-	if (fwd_merge(d, &d->cfg) == -1)
+	if (forwards_load(&d->fw) == -1)
 		return -1;
-	/* Reconcile: what we made before and no longer want goes. */
-	plan_closes(d);
-	for (i = 0; i < d->st.nm; i++) {
-		struct fwd *f = fwd_find(d, d->st.m[i].name);
-
-		if (f != NULL && fwd_wanted(d, &d->st.m[i]))
-			f->adopted = true;
-	}
+	d->status.gen++;
 
 	str_copy(dir, d->cfg.socket, sizeof(dir));
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
@@ -1204,7 +748,7 @@ setup(struct pkd *d)
 		ensure_dir(dir, 0755);
 	}
 	/* A [web] that cannot be served as configured is a failed start. */
-	if (api_start(d) == -1)
+	if ((d->http = http_start(&d->cfg, &d->fw, &d->status)) == NULL)
 		return -1;
 
 	signal_mask(&mask);
@@ -1272,18 +816,18 @@ loop(struct pkd *d)
 		else {
 			if (d->verify_at < next)
 				next = d->verify_at;
-			if (d->nclosing > 0 && d->closing_at < next)
-				next = d->closing_at;
-			for (k = 0; k < d->nfwd; k++)
-				if (d->fwd[k].refresh_at < next)
-					next = d->fwd[k].refresh_at;
+			if (d->fw.nclosing > 0 && d->fw.closing_at < next)
+				next = d->fw.closing_at;
+			for (k = 0; k < d->fw.nfwd; k++)
+				if (d->fw.fwd[k].refresh_at < next)
+					next = d->fw.fwd[k].refresh_at;
 		}
 		if (hookq_deadline(&d->hooks) < next)
 			next = hookq_deadline(&d->hooks);
 		if (d->netcheck_at != 0 && d->netcheck_at < next)
 			next = d->netcheck_at;
-		if (api_deadline(d, now) < next)
-			next = api_deadline(d, now);
+		if (http_deadline(d->http, now) < next)
+			next = http_deadline(d->http, now);
 		if ((wd = notify_watchdog(now)) < next)
 			next = wd;
 
@@ -1297,8 +841,10 @@ loop(struct pkd *d)
 			fds[++n] = d->w.ssdp_fd;
 		if (d->w.nl_fd != -1)
 			fds[++n] = d->w.nl_fd;
+		if (forwards_fd(&d->fw) != -1)
+			fds[++n] = forwards_fd(&d->fw);
 		n++;
-		napi = api_fds(d, fds + n, (int)nitems(fds) - n);
+		napi = http_fds(d->http, fds + n, (int)nitems(fds) - n);
 		n += napi;
 		for (i = 0; i < n; i++) {
 			pfd[i].fd = fds[i];
@@ -1322,8 +868,9 @@ loop(struct pkd *d)
 			} else if (d->job != NULL && fds[i] == job_fd(d->job)) {
 				if (job_done(d->job))
 					round_reap(d, now, false);
-			} else if (i >= n - napi) {
-				/* api_run below serves them all. */
+			} else if (i >= n - napi ||
+			    fds[i] == forwards_fd(&d->fw)) {
+				/* Served below. */
 			} else {
 				switch (watch_read(&d->w, fds[i], why,
 				    sizeof(why))) {
@@ -1349,7 +896,10 @@ loop(struct pkd *d)
 			d->netcheck_at = 0;
 			netcheck(d);
 		}
-		api_run(d, mono_ms());
+		/* A change of the API's forwards on disk: it applies now. */
+		if (forwards_run(&d->fw) > 0)
+			d->status.gen++;
+		http_run(d->http, mono_ms());
 	}
 }
 
@@ -1405,10 +955,13 @@ main(int argc, char **argv)
 		log_to_syslog();
 	}
 	d.sigfd = -1;
+	forwards_init(&d.fw, &d.cfg, &d.st);
+	status_init(&d.status, &d.fw, &d.st);
 	if (setup(&d) == -1)
 		return 1;
 	log_warnx("started (version %s): %zu forward(s), %s", PK_VERSION,
-	    d.nfwd, d.ni_ok ? d.ni.internal_str : "no network yet");
+	    d.fw.nfwd, d.status.ni_ok ? d.status.ni.internal_str :
+	    "no network yet");
 	notify_ready();
 
 	loop(&d);
@@ -1418,13 +971,12 @@ main(int argc, char **argv)
 	/* The writer writes while the hooks finish. */
 	hookq_drain(&d.hooks, 5000);
 	state_finish(&d);
-	api_stop(&d);
+	http_stop(d.http);
 	watch_close(&d.w);
 	log_warnx("stopped");
 	state_free(&d.st);
+	forwards_free(&d.fw);
+	status_free(&d.status);
 	config_free(&d.cfg);
-	free(d.fwd);
-	free(d.webfwd);
-	free(d.closing);
 	return 0;
 }

@@ -13,7 +13,7 @@
 #include "webapi.h"
 
 static int
-fail(struct webapi_error *err, const char *code, const char *fmt,
+webapi_fail(struct webapi_error *err, const char *code, const char *fmt,
     const char *field)
 {
 	err->code = code;
@@ -23,22 +23,25 @@ fail(struct webapi_error *err, const char *code, const char *fmt,
 
 /* The body as a JSON object, or NULL with *err. */
 static cJSON *
-parse_object(const char *body, size_t len, struct webapi_error *err)
+webapi_parse_object(const char *body, size_t len, struct webapi_error *err)
 {
 	const char *end = NULL;
 	cJSON *o;
 
 	if (len == 0) {
-		fail(err, "bad_json", "the body is empty: send a JSON object%s",
+		webapi_fail(err, "bad_json",
+		    "the body is empty: send a JSON object%s",
 		    "");
 		return NULL;
 	}
 	if (len > WEBAPI_BODY_MAX) {
-		fail(err, "too_large", "the body is larger than 16 KiB%s", "");
+		webapi_fail(err, "too_large",
+		    "the body is larger than 16 KiB%s", "");
 		return NULL;
 	}
 	if (memchr(body, '\0', len) != NULL) {
-		fail(err, "bad_json", "the body is not JSON: it holds a NUL "
+		webapi_fail(err, "bad_json",
+		    "the body is not JSON: it holds a NUL "
 		    "byte%s", "");
 		return NULL;
 	}
@@ -50,19 +53,22 @@ parse_object(const char *body, size_t len, struct webapi_error *err)
 	errno = 0;
 	o = cJSON_ParseWithLengthOpts(body, len, &end, 0);
 	if (o == NULL && errno == ENOMEM) {
-		fail(err, "internal", "the server is out of memory%s", "");
+		webapi_fail(err, "internal",
+		    "the server is out of memory%s", "");
 		return NULL;
 	}
 	while (o != NULL && end < body + len && strchr(" \t\r\n", *end) != NULL)
 		end++;
 	if (o == NULL || end != body + len) {
 		cJSON_Delete(o);
-		fail(err, "bad_json", "the body is not valid JSON%s", "");
+		webapi_fail(err, "bad_json",
+		    "the body is not valid JSON%s", "");
 		return NULL;
 	}
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
-		fail(err, "bad_json", "the body must be a JSON object%s", "");
+		webapi_fail(err, "bad_json",
+		    "the body must be a JSON object%s", "");
 		return NULL;
 	}
 	return o;
@@ -70,7 +76,7 @@ parse_object(const char *body, size_t len, struct webapi_error *err)
 
 /* Refuses keys other than those in known, and a key given twice. */
 static int
-check_keys(const cJSON *o, const char *const *known, size_t nknown,
+webapi_check_keys(const cJSON *o, const char *const *known, size_t nknown,
     struct webapi_error *err)
 {
 	const cJSON *k, *j;
@@ -81,39 +87,43 @@ check_keys(const cJSON *o, const char *const *known, size_t nknown,
 			if (strcmp(k->string, known[i]) == 0)
 				break;
 		if (i == nknown)
-			return fail(err, "bad_field", "unknown field \"%.64s\"",
+			return webapi_fail(err, "bad_field",
+			    "unknown field \"%.64s\"",
 			    k->string);
 		for (j = o->child; j != k; j = j->next)
 			if (strcmp(j->string, k->string) == 0)
-				return fail(err, "bad_field", "field \"%.64s\" "
-				    "is given twice", k->string);
+				return webapi_fail(err, "bad_field",
+				    "field \"%.64s\" is given twice",
+				    k->string);
 	}
 	return 0;
 }
 
 static int
-get_port(const cJSON *o, const char *field, bool required, uint16_t *out,
+webapi_get_port(const cJSON *o, const char *field, bool required, uint16_t *out,
     struct webapi_error *err)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
 
 	if (v == NULL) {
 		if (required)
-			return fail(err, "bad_field", "field \"%s\" is missing: "
+			return webapi_fail(err, "bad_field",
+			    "field \"%s\" is missing: "
 			    "give a port from 1 to 65535", field);
 		return 1;
 	}
 	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
 	    v->valuedouble != floor(v->valuedouble) ||
 	    v->valuedouble < 1 || v->valuedouble > 65535)
-		return fail(err, "bad_field", "field \"%s\" must be a port, a "
+		return webapi_fail(err, "bad_field",
+		    "field \"%s\" must be a port, a "
 		    "whole number from 1 to 65535", field);
 	*out = (uint16_t)v->valuedouble;
 	return 0;
 }
 
 static int
-get_proto(const cJSON *o, enum pm_proto *out, struct webapi_error *err)
+webapi_get_proto(const cJSON *o, enum pm_proto *out, struct webapi_error *err)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "protocol");
 
@@ -121,7 +131,8 @@ get_proto(const cJSON *o, enum pm_proto *out, struct webapi_error *err)
 	if (v == NULL)
 		return 0;
 	if (!cJSON_IsString(v) || portspec_proto_parse(v->valuestring, out) == -1)
-		return fail(err, "bad_field", "field \"%s\" must be \"tcp\" or "
+		return webapi_fail(err, "bad_field",
+		    "field \"%s\" must be \"tcp\" or "
 		    "\"udp\"", "protocol");
 	return 0;
 }
@@ -138,29 +149,31 @@ webapi_parse_forward(const char *body, size_t len,
 	int rc = -1, r;
 
 	memset(out, 0, sizeof(*out));
-	if ((o = parse_object(body, len, err)) == NULL)
+	if ((o = webapi_parse_object(body, len, err)) == NULL)
 		return -1;
-	if (check_keys(o, known, nitems(known), err) == -1)
+	if (webapi_check_keys(o, known, nitems(known), err) == -1)
 		goto out;
 	v = cJSON_GetObjectItemCaseSensitive(o, "name");
 	if (v == NULL) {
-		fail(err, "bad_field", "field \"%s\" is missing", "name");
+		webapi_fail(err, "bad_field",
+		    "field \"%s\" is missing", "name");
 		goto out;
 	}
 	if (!cJSON_IsString(v) ||
 	    !config_name_ok(v->valuestring, strlen(v->valuestring))) {
-		fail(err, "bad_field", "field \"%s\" must be 1 to 63 letters, "
+		webapi_fail(err, "bad_field",
+		    "field \"%s\" must be 1 to 63 letters, "
 		    "digits, '_', '.' or '-'", "name");
 		goto out;
 	}
 	str_copy(out->name, v->valuestring, sizeof(out->name));
-	if (get_port(o, "external", true, &out->ext, err) == -1)
+	if (webapi_get_port(o, "external", true, &out->ext, err) == -1)
 		goto out;
-	if ((r = get_port(o, "internal", false, &out->in, err)) == -1)
+	if ((r = webapi_get_port(o, "internal", false, &out->in, err)) == -1)
 		goto out;
 	if (r == 1)
 		out->in = out->ext;
-	if (get_proto(o, &out->proto, err) == -1)
+	if (webapi_get_proto(o, &out->proto, err) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -176,11 +189,11 @@ webapi_parse_doctor(const char *body, size_t len, uint16_t *port,
 	cJSON *o;
 	int rc = -1;
 
-	if ((o = parse_object(body, len, err)) == NULL)
+	if ((o = webapi_parse_object(body, len, err)) == NULL)
 		return -1;
-	if (check_keys(o, known, nitems(known), err) == 0 &&
-	    get_port(o, "port", true, port, err) == 0 &&
-	    get_proto(o, proto, err) == 0)
+	if (webapi_check_keys(o, known, nitems(known), err) == 0 &&
+	    webapi_get_port(o, "port", true, port, err) == 0 &&
+	    webapi_get_proto(o, proto, err) == 0)
 		rc = 0;
 	cJSON_Delete(o);
 	return rc;

@@ -20,12 +20,6 @@
 #define LABEL_MAX	63
 #define QUOTE_MAX	60	/* characters of a bad name quoted */
 
-/* Record kinds: free, IPv4, IPv6 /64, any other family (one shared). */
-#define KIND_FREE	0
-#define KIND_V4		4
-#define KIND_V6		6
-#define KIND_OTHER	0xff
-
 /*
  * Splits an authority of n bytes, "name[:port]" or "[v6][:port]", into
  * the name (without brackets) and checks the port: digits, 1 to 65535.
@@ -33,8 +27,8 @@
  * requires brackets around IPv6.  Returns 0 or -1.
  */
 static int
-authority_split(const char *s, size_t n, const char **name, size_t *namelen,
-    bool *bracketed)
+websec_authority_split(const char *s, size_t n, const char **name,
+    size_t *namelen, bool *bracketed)
 {
 	const char *end = s + n, *p;
 	char num[8];
@@ -68,7 +62,7 @@ authority_split(const char *s, size_t n, const char **name, size_t *namelen,
 
 /* True when the n bytes at s are an address inet_pton takes for af. */
 static bool
-ip_literal(int af, const char *s, size_t n)
+websec_ip_literal(int af, const char *s, size_t n)
 {
 	char a[INET6_ADDRSTRLEN];
 	unsigned char bin[sizeof(struct in6_addr)];
@@ -82,7 +76,7 @@ ip_literal(int af, const char *s, size_t n)
 
 /* Case-insensitive equality of two names, each with one trailing dot off. */
 static bool
-name_equal(const char *a, size_t alen, const char *b)
+websec_name_equal(const char *a, size_t alen, const char *b)
 {
 	size_t blen = strnlen(b, NAME_MAX_LEN + 2);
 
@@ -105,17 +99,18 @@ websec_host_allowed(const char *host, const char *const *allowed,
 		return false;
 	n = strnlen(host, HOST_MAX + 1);
 	if (n == 0 || n > HOST_MAX ||
-	    authority_split(host, n, &name, &namelen, &bracketed) == -1)
+	    websec_authority_split(host, n, &name, &namelen, &bracketed) == -1)
 		return false;
 	/* inet_pton refuses "%zone", which is how zone ids are refused. */
 	if (bracketed)
-		return ip_literal(AF_INET6, name, namelen);
-	if (ip_literal(AF_INET, name, namelen))
+		return websec_ip_literal(AF_INET6, name, namelen);
+	if (websec_ip_literal(AF_INET, name, namelen))
 		return true;
-	if (name_equal(name, namelen, "localhost"))
+	if (websec_name_equal(name, namelen, "localhost"))
 		return true;
 	for (i = 0; i < nallowed; i++) {
-		if (allowed[i] != NULL && name_equal(name, namelen, allowed[i]))
+		if (allowed[i] != NULL &&
+		    websec_name_equal(name, namelen, allowed[i]))
 			return true;
 	}
 	return false;
@@ -175,138 +170,6 @@ websec_is_json(const char *content_type)
 }
 
 /* ------------------------------------------------------------------ */
-/* The failed-login limiter */
-
-/* The record key: the IPv4 address, or the /64 of an IPv6 one. */
-static uint8_t
-rl_key(const struct sockaddr *sa, uint8_t key[8])
-{
-	const struct sockaddr_in6 *s6;
-
-	memset(key, 0, 8);
-	if (sa != NULL && sa->sa_family == AF_INET) {
-		memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		return KIND_V4;
-	}
-	if (sa == NULL || sa->sa_family != AF_INET6)
-		return KIND_OTHER;
-	s6 = (const struct sockaddr_in6 *)sa;
-	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-		memcpy(key, &s6->sin6_addr.s6_addr[12], 4);
-		return KIND_V4;
-	}
-	memcpy(key, s6->sin6_addr.s6_addr, 8);
-	return KIND_V6;
-}
-
-/*
- * When a record stops mattering: its block has ended and its newest
- * failure has left the window.  The record that stopped mattering first
- * is the stalest, and the one a new address takes.
- */
-static int64_t
-rl_expiry(const struct ratelimit_rec *r)
-{
-	int64_t t;
-
-	if (r->kind == KIND_FREE)
-		return INT64_MIN;
-	t = r->nfails > 0 ? r->fails[r->nfails - 1] + RATELIMIT_WINDOW_MS :
-	    INT64_MIN;
-	return r->until > t ? r->until : t;
-}
-
-static struct ratelimit_rec *
-rl_find(struct ratelimit *rl, const struct sockaddr *sa, bool create)
-{
-	struct ratelimit_rec *r, *stalest = &rl->rec[0];
-	uint8_t key[8], kind;
-	size_t i;
-
-	kind = rl_key(sa, key);
-	for (i = 0; i < RATELIMIT_SLOTS; i++) {
-		r = &rl->rec[i];
-		if (r->kind == kind && memcmp(r->key, key, sizeof(key)) == 0)
-			return r;
-		if (rl_expiry(r) < rl_expiry(stalest))
-			stalest = r;
-	}
-	if (!create)
-		return NULL;
-	memset(stalest, 0, sizeof(*stalest));
-	stalest->kind = kind;
-	memcpy(stalest->key, key, sizeof(key));
-	return stalest;
-}
-
-/* Forgets the failures that have left the window at now. */
-static void
-rl_expire(struct ratelimit_rec *r, int64_t now)
-{
-	uint8_t i = 0;
-
-	while (i < r->nfails && r->fails[i] <= now - RATELIMIT_WINDOW_MS)
-		i++;
-	memmove(r->fails, r->fails + i, (r->nfails - i) * sizeof(r->fails[0]));
-	r->nfails -= i;
-}
-
-void
-ratelimit_init(struct ratelimit *rl)
-{
-	memset(rl, 0, sizeof(*rl));
-}
-
-unsigned
-ratelimit_check(struct ratelimit *rl, const struct sockaddr *addr,
-    int64_t now)
-{
-	struct ratelimit_rec *r = rl_find(rl, addr, false);
-
-	if (r == NULL || now >= r->until)
-		return 0;
-	/* Whole seconds, rounded up, so that a retry then is not early. */
-	return (unsigned)((r->until - now + 999) / 1000);
-}
-
-void
-ratelimit_fail(struct ratelimit *rl, const struct sockaddr *addr,
-    int64_t now)
-{
-	struct ratelimit_rec *r = rl_find(rl, addr, true);
-
-	if (now < r->until) {
-		/*
-		 * Trying on while told to wait is a guesser, not a person
-		 * who mistyped: each try doubles the wait.
-		 */
-		r->step = r->step == 0 ? RATELIMIT_WINDOW_MS : r->step * 2;
-		if (r->step > RATELIMIT_MAX_MS)
-			r->step = RATELIMIT_MAX_MS;
-		if (now + r->step > r->until)
-			r->until = now + r->step;
-		return;
-	}
-	r->step = 0;
-	rl_expire(r, now);
-	/* Not blocked, so fewer than RATELIMIT_BURST are counted. */
-	r->fails[r->nfails++] = now;
-	if (r->nfails == RATELIMIT_BURST)
-		r->until = r->fails[0] + RATELIMIT_WINDOW_MS;
-}
-
-void
-ratelimit_success(struct ratelimit *rl, const struct sockaddr *addr,
-    int64_t now)
-{
-	struct ratelimit_rec *r = rl_find(rl, addr, false);
-
-	(void)now;
-	if (r != NULL)
-		memset(r, 0, sizeof(*r));
-}
-
-/* ------------------------------------------------------------------ */
 /* allowed_hosts */
 
 /*
@@ -314,7 +177,7 @@ ratelimit_success(struct ratelimit *rl, const struct sockaddr *addr,
  * they are one.
  */
 static const char *
-host_invalid(const char *s, size_t n)
+websec_host_invalid(const char *s, size_t n)
 {
 	const char *c;
 	size_t i, label = 0;
@@ -333,7 +196,7 @@ host_invalid(const char *s, size_t n)
 		n -= 2;
 	}
 	if (bracketed || (c = memchr(s, ':', n)) != NULL) {
-		if (ip_literal(AF_INET6, s, n))
+		if (websec_ip_literal(AF_INET6, s, n))
 			return NULL;
 		if (!bracketed && memchr(c + 1, ':', n - (size_t)(c - s) - 1)
 		    == NULL)
@@ -370,14 +233,14 @@ host_invalid(const char *s, size_t n)
 	 * Browsers read a name whose last label is a number as an IPv4
 	 * address, so one must be a valid dotted quad.
 	 */
-	if (numeric && !ip_literal(AF_INET, s, n))
+	if (numeric && !websec_ip_literal(AF_INET, s, n))
 		return "is not a valid IPv4 address";
 	return NULL;
 }
 
 /* The start of the n bytes at s for a message: printable, cut short. */
 static void
-quote(char q[QUOTE_MAX + 4], const char *s, size_t n)
+websec_quote(char q[QUOTE_MAX + 4], const char *s, size_t n)
 {
 	size_t k = n < QUOTE_MAX ? n : QUOTE_MAX;
 
@@ -407,8 +270,8 @@ websec_parse_hosts(const char *value, char *buf, size_t buflen,
 		if (*p == '\0')
 			break;
 		n = strcspn(p, sep);
-		quote(q, p, n);
-		if ((why = host_invalid(p, n)) != NULL) {
+		websec_quote(q, p, n);
+		if ((why = websec_host_invalid(p, n)) != NULL) {
 			snprintf(err, errlen, "\"%s\" %s", q, why);
 			return -1;
 		}

@@ -16,10 +16,7 @@ struct asset {
 	const char		*etag;		/* quoted, from the content */
 };
 
-/* Every embedded file; the last entry has path NULL. */
+/* Every embedded file; the last entry has path NULL (api_asset_find). */
 extern const struct asset assets[];
-
-/* The file served at url ("/" is "/index.html"), or NULL. */
-const struct asset *asset_find(const char *url);
 
 #endif

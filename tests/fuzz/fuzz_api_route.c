@@ -1,9 +1,9 @@
 /*
- * The web API's request routing, in pkd_api.c's static functions: which
- * resource a URL names (route_find, with the forward name it carries and
- * the embedded web UI's files), and which methods it takes (route_allow,
- * method_allowed, is_write).  The rest of a request goes through
- * libmicrohttpd to checks fuzzed on their own: fuzz_websec (headers),
+ * The web API's request routing, in the API core's static functions: which
+ * resource a URL names (api_route_find, with the forward name it carries
+ * and the embedded web UI's files), and which methods it takes
+ * (api_route_allow, api_method_allowed, api_is_write).  The rest of a
+ * request goes to checks fuzzed on their own: fuzz_websec (headers),
  * fuzz_htpasswd_basic (Authorization) and fuzz_webapi (bodies).
  *
  * Input: the method, a newline, the URL (as libmicrohttpd hands it over,
@@ -11,54 +11,8 @@
  */
 #include "fuzz.h"
 
-/* Static functions and all: the daemon's files are not in the library. */
-#include "../../daemon/pkd_api.c"
-
-/* pkd_api.c calls these in portkeeperd.c; routing never does. */
-int
-pkd_forward_add_begin(struct pkd *d, const struct config_forward *f,
-    struct fwd_change **ch, char *msg, size_t msglen)
-{
-	(void)d, (void)f, (void)ch, (void)msg, (void)msglen;
-	abort();
-}
-
-int
-pkd_forward_remove_begin(struct pkd *d, const char *name,
-    struct fwd_change **ch, char *msg, size_t msglen)
-{
-	(void)d, (void)name, (void)ch, (void)msg, (void)msglen;
-	abort();
-}
-
-void
-pkd_forward_save(void *ch)
-{
-	(void)ch;
-	abort();
-}
-
-int
-pkd_forward_commit(struct pkd *d, struct fwd_change *ch, char *msg,
-    size_t msglen)
-{
-	(void)d, (void)ch, (void)msg, (void)msglen;
-	abort();
-}
-
-bool
-pkd_forward_change_add(const struct fwd_change *ch, char *name, size_t len)
-{
-	(void)ch, (void)name, (void)len;
-	abort();
-}
-
-void
-pkd_forward_change_free(void *ch)
-{
-	(void)ch;
-	abort();
-}
+/* Static functions and all; what it calls is in libportkeeperd.a. */
+#include "../../daemon/api.c"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -68,42 +22,43 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	char *buf, *f[2];
 	const char *method, *url;
-	struct req q;
-	enum route r;
+	struct api_request q;
+	enum api_route r;
 	size_t i;
 
 	fuzz_fields(data, size, &buf, f, 2);
 	method = f[0] != NULL ? f[0] : "";
 	url = f[1] != NULL ? f[1] : "";
 	memset(&q, 0, sizeof(q));
-	r = route_find(url, &q);
+	r = api_route_find(url, &q);
 	switch (r) {
-	case R_FORWARD:
+	case API_R_FORWARD:
 		FUZZ_ASSERT(strncmp(url, "/api/forwards/", 14) == 0);
 		FUZZ_ASSERT(strcmp(q.name, url + 14) == 0);
 		FUZZ_ASSERT(config_name_ok(q.name, strlen(q.name)));
 		break;
-	case R_ASSET:
+	case API_R_ASSET:
 		FUZZ_ASSERT(q.asset != NULL && q.asset->data != NULL);
 		break;
-	case R_NONE:
-		FUZZ_ASSERT(route_allow(r) == NULL);
+	case API_R_NONE:
+		FUZZ_ASSERT(api_route_allow(r) == NULL);
 		break;
 	default:
 		break;
 	}
-	if (method_allowed(r, method)) {
-		FUZZ_ASSERT(r != R_NONE);
+	if (api_method_allowed(r, method)) {
+		FUZZ_ASSERT(r != API_R_NONE);
 		/* Writes only where the API has them. */
-		FUZZ_ASSERT(!is_write(method) || r == R_FORWARDS ||
-		    r == R_FORWARD || r == R_DOCTOR);
+		FUZZ_ASSERT(!api_is_write(method) || r == API_R_FORWARDS ||
+		    r == API_R_FORWARD || r == API_R_DOCTOR);
 	}
 	for (i = 0; i < nitems(methods); i++) {
-		if (r != R_NONE && strcmp(methods[i], "OPTIONS") == 0)
-			FUZZ_ASSERT(method_allowed(r, methods[i]));
-		if (method_allowed(r, methods[i]) && is_write(methods[i]))
-			FUZZ_ASSERT(r == R_FORWARDS || r == R_FORWARD ||
-			    r == R_DOCTOR);
+		if (r != API_R_NONE && strcmp(methods[i], "OPTIONS") == 0)
+			FUZZ_ASSERT(api_method_allowed(r, methods[i]));
+		if (api_method_allowed(r, methods[i]) &&
+		    api_is_write(methods[i]))
+			FUZZ_ASSERT(r == API_R_FORWARDS || r == API_R_FORWARD ||
+			    r == API_R_DOCTOR);
 	}
 	free(buf);
 	return 0;

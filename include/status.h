@@ -1,0 +1,62 @@
+/*
+ * What portkeeperd shows of itself: the status document (the contract of
+ * `portkeeper status --json`, docs/api.md), a forward's and an event's
+ * JSON, and the metrics in Prometheus' text format.  The loop writes the
+ * fields of struct status; everything here only reads them.
+ */
+#ifndef PK_STATUS_H
+#define PK_STATUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "events.h"
+#include "forwards.h"
+#include "netinfo.h"
+#include "portmap.h"
+#include "state.h"
+
+struct status {
+	const struct forwards	*fw;
+	const struct state	*st;		/* external_ip_history */
+	struct netinfo		 ni;
+	bool			 ni_ok;
+	struct portmap_info	 info;		/* from the last round */
+	bool			 info_ok;
+	char			 gw_error[384];	/* why the last discovery failed */
+	int64_t			 info_time;	/* wall clock s */
+	struct eventlog		 ev;
+	/* Bumped on every change the status document shows. */
+	uint64_t		 gen;
+	unsigned long		 nrounds, nrefreshes, nfailures, nextchanges;
+	/* The document last built, for status_json_cached. */
+	char			*cache;
+	uint64_t		 cache_gen;
+	int64_t			 cache_sec;
+};
+
+/* fw and st stay the caller's for as long as s lives. */
+void	status_init(struct status *, const struct forwards *fw,
+	    const struct state *st);
+void	status_free(struct status *);
+
+/* The status document, malloc'd; NULL out of memory. */
+char	*status_json(const struct status *);
+/*
+ * The same, built at most once per generation and second (expires_in
+ * moves every second); the pointer lives until the next call.
+ */
+const char *status_json_cached(struct status *);
+
+/* A forward as GET /api/forwards/NAME shows it; now is monotonic ms. */
+cJSON	*status_forward_json(const struct fwd *, int64_t now);
+/* An event as the status document and the event streams show it. */
+cJSON	*status_event_json(const struct event *);
+
+/* The metrics text, malloc'd with its length in *len; NULL on error. */
+char	*status_metrics(const struct status *, size_t *len);
+
+#endif
