@@ -27,7 +27,8 @@
 #include "job.h"
 #include "log.h"
 #include "config.h"
-#include "events.h"
+#include "eventlog.h"
+#include "hookq.h"
 #include "forwards.h"
 #include "http.h"
 #include "round.h"
@@ -126,9 +127,9 @@ pkd_event(struct pkd *d, enum event_type type, const char *forward,
 	if (d->status.ni_ok)
 		str_copy(ev.internal_ip, d->status.ni.internal_str,
 		    sizeof(ev.internal_ip));
-	log_warnx("%s%s%s: %s", event_type_str(type), forward ? " " : "",
+	log_warnx("%s%s%s: %s", eventlog_type_str(type), forward ? " " : "",
 	    forward ? forward : "", ev.detail);
-	eventlog_add(&d->status.ev, &ev);
+	ev.seq = eventlog_add(&d->status.ev, &ev);
 	hookq_push(&d->hooks, &ev);
 	if (type == EV_EXTERNAL_IP_CHANGED)
 		d->status.nextchanges++;

@@ -106,7 +106,7 @@ sse_fill(struct sse *s, int64_t now)
 		cJSON_Delete(x);
 		if (j == NULL || sse_append(s, "id: %llu\nevent: %s\ndata: %s"
 		    "\n\n", (unsigned long long)e->seq,
-		    event_type_str(e->type), j) == -1) {
+		    eventlog_type_str(e->type), j) == -1) {
 			free(j);
 			return;
 		}

@@ -85,7 +85,7 @@ status_event_json(const struct event *e)
 
 	cJSON_AddNumberToObject(x, "seq", (double)e->seq);
 	cJSON_AddNumberToObject(x, "time", (double)e->time);
-	cJSON_AddStringToObject(x, "event", event_type_str(e->type));
+	cJSON_AddStringToObject(x, "event", eventlog_type_str(e->type));
 	status_add_str_or_null(x, "forward", e->forward);
 	cJSON_AddStringToObject(x, "detail", e->detail);
 	return x;

@@ -13,7 +13,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "events.h"
+#include "eventlog.h"
 #include "forwards.h"
 #include "netinfo.h"
 #include "portmap.h"
