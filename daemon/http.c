@@ -36,14 +36,22 @@
 #include "api.h"
 #include "http.h"
 #include "http_auth.h"
+#include "httpguard.h"
 #include "log.h"
 #include "sse.h"
 #include "util.h"
 #include "webapi.h"
 
+/*
+ * Four addresses used to be able to take every connection (4 x 128); now it
+ * takes sixteen, and a request must be whole (headers and body) within
+ * HTTP_REQUEST_S of its connection opening, or of the previous request on
+ * it ending, however slowly it trickles in (httpguard.h).
+ */
 #define HTTP_CONN_MAX		512
-#define HTTP_CONN_PER_IP	128
-#define HTTP_TIMEOUT_S		10	/* idle, and a request's headers */
+#define HTTP_CONN_PER_IP	32
+#define HTTP_TIMEOUT_S		10	/* idle */
+#define HTTP_REQUEST_S		10
 #define HTTP_TLS_FILE_MAX	(64 * 1024)
 /*
  * How long stopping waits for password checks in flight.  A hash cannot
@@ -96,6 +104,7 @@ struct http {
 	struct http_listener	 unix_l, web_l;
 	char			 path[108];
 	char			*tls_cert, *tls_key;
+	struct httpguard	*guard;		/* both listeners */
 	unsigned		 nconn;		/* open, both listeners */
 	unsigned		 conn_peak;	/* since the last trim */
 };
@@ -318,6 +327,12 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 		q->aw.ctx = q;
 		return http_first(h, q);
 	}
+	/*
+	 * Every call after the first with no data, and one that waited for
+	 * its password check, has the whole request: its deadline is over.
+	 */
+	if (*upload_data_size == 0 || q->aw.state != HTTP_AUTH_NONE)
+		httpguard_complete(h->guard, c);
 	if (q->aw.state != HTTP_AUTH_NONE)
 		return http_auth_again(h, q);
 	/* Answered early: what is left of the body is read and dropped. */
@@ -338,8 +353,7 @@ http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
 {
 	struct http *h = ((struct http_listener *)cls)->h;
 
-	(void)c;
-	(void)socket_ctx;
+	httpguard_notify(h->guard, c, socket_ctx, code);
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		if (++h->nconn > h->conn_peak)
 			h->conn_peak = h->nconn;
@@ -363,8 +377,9 @@ http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct http *h = ((struct http_listener *)cls)->h;
 	struct http_req *q = *con_cls;
 
-	(void)c;
 	(void)toe;
+	/* The next request on this connection has its deadline. */
+	httpguard_ended(h->guard, c);
 	if (q == NULL)
 		return;
 	/* Nobody waits for its password check, which still counts. */
@@ -565,7 +580,9 @@ http_start(const struct config *cfg, struct forwards *fw, struct status *st)
 	h->cfg = cfg;
 	h->unix_l.fd = h->web_l.fd = -1;
 	sse_init(&h->sse, st);
-	if ((h->api = api_new(cfg, fw, st)) == NULL) {
+	if ((h->guard = httpguard_new(HTTP_REQUEST_S * 1000)) == NULL ||
+	    (h->api = api_new(cfg, fw, st)) == NULL) {
+		httpguard_free(h->guard);
 		free(h);
 		return NULL;
 	}
@@ -637,6 +654,7 @@ http_stop(struct http *h)
 		MHD_stop_daemon(h->web_l.mhd);
 	api_free(h->api);
 	http_auth_free(h->auth);
+	httpguard_free(h->guard);
 	free(h->tls_cert);
 	free(h->tls_key);
 	free(h);
@@ -675,6 +693,8 @@ http_deadline(struct http *h, int64_t now)
 	if (h->web_l.mhd != NULL && MHD_get_timeout(h->web_l.mhd, &to) ==
 	    MHD_YES && now + (int64_t)to < next)
 		next = now + (int64_t)to;
+	if (httpguard_deadline(h->guard) < next)
+		next = httpguard_deadline(h->guard);
 	return sse_deadline(&h->sse, next);
 }
 
@@ -687,6 +707,8 @@ http_run(struct http *h, int64_t now)
 	if (h->auth != NULL)
 		http_auth_run(h->auth, now);
 	sse_run(&h->sse, now);
+	/* Late requests' sockets shut down, for libmicrohttpd to close. */
+	httpguard_run(h->guard, now);
 	if (h->unix_l.mhd != NULL)
 		MHD_run(h->unix_l.mhd);
 	if (h->web_l.mhd != NULL)
