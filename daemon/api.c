@@ -309,7 +309,7 @@ enum api_rc
 api_check(struct api *a, struct api_request *q, struct api_response *r)
 {
 	const char *allow;
-	char *s = NULL;
+	char method[32], msg[128];
 
 	(void)a;
 	if (!q->routed)
@@ -321,14 +321,29 @@ api_check(struct api *a, struct api_request *q, struct api_response *r)
 	if (strcmp(q->method, "OPTIONS") == 0)
 		return api_reply_empty(r, API_NO_CONTENT, allow);
 	if (!api_method_allowed(q->route, q->method)) {
-		if (asprintf(&s, "{\"error\":{\"code\":\"method_not_allowed\","
-		    "\"message\":\"%s is not allowed here: use %s\"}}",
-		    q->method, allow) == -1)
-			return API_CLOSE;
-		return api_reply(r, API_METHOD_NOT_ALLOWED, s, "Allow", allow);
+		/*
+		 * The method is the client's: quoted into the sentence through
+		 * cJSON, never into JSON text (a method of X","code":"x once
+		 * overrode the code), and printable only.
+		 */
+		str_printable(method, sizeof(method), q->method);
+		snprintf(msg, sizeof(msg), "%s is not allowed here: use %s",
+		    method, allow);
+		return api_reply_json(r, API_METHOD_NOT_ALLOWED,
+		    api_error_json("method_not_allowed", msg), "Allow", allow);
 	}
 	if (!api_is_write(q->method))
 		return API_GO_ON;
+	/*
+	 * A [web] listener without passwords (loopback only) would let any
+	 * local user open router ports; the control socket asks for the
+	 * group portkeeper.  So it only reads.
+	 */
+	if (q->read_only)
+		return api_error(r, API_FORBIDDEN, "read_only", "this listener "
+		    "has no password file, so it only reads: set htpasswd in "
+		    "[web] (portkeeper passwd) to change forwards here, or use "
+		    "the control socket");
 	return api_check_write(q, r);
 }
 

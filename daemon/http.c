@@ -248,7 +248,13 @@ http_first(struct http *h, struct http_req *q)
 
 	memset(&ar, 0, sizeof(ar));
 	api_route(&q->ar);
-	if (q->l->web)
+	/*
+	 * HTTP/1.0 has no Host header, and load balancers' default health
+	 * checks (HAProxy's) send none.  /api/health tells nothing, so a
+	 * missing Host is let through there; a wrong one is not.
+	 */
+	if (q->l->web && !(q->ar.route == API_R_HEALTH &&
+	    http_header(q, "Host") == NULL))
 		rc = http_auth_host(h->auth, http_header(q, "Host"), &ar);
 	if (q->l->web && rc == API_GO_ON && q->ar.route != API_R_HEALTH &&
 	    http_auth_on(h->auth)) {
@@ -320,6 +326,7 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 		q->ar.method = method;
 		q->ar.url = url;
 		q->ar.web = l->web;
+		q->ar.read_only = l->web && !http_auth_on(h->auth);
 		q->ar.header = http_header;
 		q->ar.wake = http_wake;
 		q->ar.ctx = q;

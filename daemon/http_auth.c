@@ -1,7 +1,7 @@
 /*
  * The checks of a request on the [web] listener before the API sees it:
  * the Host allow-list, and HTTP Basic authentication (RFC 7617) with
- * failed logins limited per address (websec.h's ratelimit).  Passwords
+ * failed logins limited per address (ratelimit.h).  Passwords
  * the cache does not vouch for are checked on threads, a few at a time:
  * each is a bcrypt run the loop must not wait for.
  */
@@ -31,6 +31,14 @@
  */
 #define HTTP_AUTH_MAX		4
 #define HTTP_AUTH_NICE		10	/* the loop comes before a hash */
+/*
+ * Shared fairly (issue 13: 220 LAN addresses guessing slowly kept every
+ * slot busy, and every correct login got 503): one check in flight per
+ * client (address or /64), and the last slot only for a client with no
+ * failed login in the limiter's window, so that someone who is not
+ * guessing gets through however many are.
+ */
+#define HTTP_AUTH_RESERVED	1
 
 /* A password check that missed the cache, on a thread of its own. */
 struct http_auth_run {
@@ -144,12 +152,9 @@ http_auth_count(struct http_auth *a, const struct sockaddr *sa,
 {
 	char ra[INET6_ADDRSTRLEN];
 
-	if (sa == NULL)
+	/* A success clears nothing: see ratelimit_clean. */
+	if (sa == NULL || ok)
 		return;
-	if (ok) {
-		ratelimit_success(&a->rl, sa, now);
-		return;
-	}
 	ratelimit_fail(&a->rl, sa, now);
 	log_info("failed web login as \"%.64s\" from %s", user,
 	    http_auth_addr_str(sa, ra, sizeof(ra)));
@@ -264,6 +269,24 @@ http_auth_slot_find(struct http_auth *a, const char *user, const char *pass,
 	return fs;
 }
 
+/* Whether w's client may take a free slot now (HTTP_AUTH_RESERVED). */
+static bool
+http_auth_fair(struct http_auth *a, const struct http_auth_wait *w)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&w->addr;
+	size_t i;
+
+	if (!w->has_addr)
+		return a->nslots < HTTP_AUTH_MAX - HTTP_AUTH_RESERVED;
+	for (i = 0; i < HTTP_AUTH_MAX; i++)
+		if (a->slot[i].job != NULL && a->slot[i].has_addr &&
+		    ratelimit_same_client((struct sockaddr *)&a->slot[i].addr,
+		    sa))
+			return false;
+	return a->nslots < HTTP_AUTH_MAX - HTTP_AUTH_RESERVED ||
+	    ratelimit_clean(&a->rl, sa, mono_ms());
+}
+
 /*
  * Starts the check of user and pass on a thread, or joins one of the same
  * pair in flight: API_WAIT, or API_ANSWER (503 busy when every slot is
@@ -286,7 +309,7 @@ http_auth_start(struct http_auth *a, struct http_auth_wait *w,
 	if ((fs = http_auth_slot_find(a, user, pass, &joined)) != NULL &&
 	    joined)
 		return http_auth_wait(fs, w);
-	if (fs == NULL)
+	if (fs == NULL || !http_auth_fair(a, w))
 		return api_error_retry(rs, 503, "busy", "too many passwords "
 		    "are being checked; try again in a second", 1);
 	if ((r = calloc(1, sizeof(*r))) == NULL)

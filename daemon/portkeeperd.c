@@ -29,6 +29,7 @@
 #include "config.h"
 #include "eventlog.h"
 #include "hookq.h"
+#include "htpasswd.h"
 #include "forwards.h"
 #include "http.h"
 #include "round.h"
@@ -640,6 +641,7 @@ static int
 check_config(const char *path, int verbose)
 {
 	struct config cfg;
+	struct htpasswd *pw;
 	char err[512];
 
 	config_init(&cfg);
@@ -647,6 +649,19 @@ check_config(const char *path, int verbose)
 		fprintf(stderr, "%s\n", err);
 		config_free(&cfg);
 		return 1;
+	}
+	/*
+	 * What the start would refuse, -n refuses too: under systemd a start
+	 * that exits 1 is a restart loop, not a message.
+	 */
+	if (cfg.web.enabled && cfg.web.htpasswd[0] != '\0') {
+		if ((pw = htpasswd_load(cfg.web.htpasswd, err,
+		    sizeof(err))) == NULL) {
+			fprintf(stderr, "%s: [web] htpasswd: %s\n", path, err);
+			config_free(&cfg);
+			return 1;
+		}
+		htpasswd_free(pw);
 	}
 	if (verbose)
 		config_print(&cfg, stdout);

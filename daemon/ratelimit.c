@@ -53,6 +53,9 @@ ratelimit_expiry(const struct ratelimit_rec *r)
 		return INT64_MIN;
 	t = r->nfails > 0 ? r->fails[r->nfails - 1] + RATELIMIT_WINDOW_MS :
 	    INT64_MIN;
+	/* A guesser is remembered as one for ratelimit_clean. */
+	if (r->last_fail != 0 && r->last_fail + RATELIMIT_GUESSER_MS > t)
+		t = r->last_fail + RATELIMIT_GUESSER_MS;
 	return r->until > t ? r->until : t;
 }
 
@@ -115,6 +118,7 @@ ratelimit_fail(struct ratelimit *rl, const struct sockaddr *addr,
 {
 	struct ratelimit_rec *r = ratelimit_find(rl, addr, true);
 
+	r->last_fail = now;
 	if (now < r->until) {
 		/*
 		 * Trying on while told to wait is a guesser, not a person
@@ -135,13 +139,23 @@ ratelimit_fail(struct ratelimit *rl, const struct sockaddr *addr,
 		r->until = r->fails[0] + RATELIMIT_WINDOW_MS;
 }
 
-void
-ratelimit_success(struct ratelimit *rl, const struct sockaddr *addr,
+bool
+ratelimit_clean(struct ratelimit *rl, const struct sockaddr *addr,
     int64_t now)
 {
 	struct ratelimit_rec *r = ratelimit_find(rl, addr, false);
 
-	(void)now;
-	if (r != NULL)
-		memset(r, 0, sizeof(*r));
+	if (r == NULL)
+		return true;
+	return now >= r->until && (r->last_fail == 0 ||
+	    now - r->last_fail >= RATELIMIT_GUESSER_MS);
+}
+
+bool
+ratelimit_same_client(const struct sockaddr *a, const struct sockaddr *b)
+{
+	uint8_t ka[8], kb[8];
+
+	return ratelimit_key(a, ka) == ratelimit_key(b, kb) &&
+	    memcmp(ka, kb, sizeof(ka)) == 0;
 }

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,24 @@ webapi_fail(struct webapi_error *err, const char *code, const char *fmt,
 }
 
 /* The body as a JSON object, or NULL with *err. */
+/* Whether body holds the JSON escape \u0000 (the u and digits any case). */
+static bool
+webapi_has_nul_escape(const char *body, size_t len)
+{
+	size_t i, bs;
+
+	for (i = 0; i + 6 <= len; i++) {
+		if (body[i] != '\\' || (body[i + 1] != 'u' && body[i + 1] != 'U'))
+			continue;
+		/* An escaped backslash before it makes it text: count them. */
+		for (bs = 0; bs < i && body[i - 1 - bs] == '\\'; bs++)
+			;
+		if (bs % 2 == 0 && memcmp(body + i + 2, "0000", 4) == 0)
+			return true;
+	}
+	return false;
+}
+
 static cJSON *
 webapi_parse_object(const char *body, size_t len, struct webapi_error *err)
 {
@@ -43,6 +62,16 @@ webapi_parse_object(const char *body, size_t len, struct webapi_error *err)
 		webapi_fail(err, "bad_json",
 		    "the body is not JSON: it holds a NUL "
 		    "byte%s", "");
+		return NULL;
+	}
+	/*
+	 * The escape \u0000 is valid JSON (RFC 8259 section 7), but cJSON
+	 * ends its strings there, so "web\u0000x" would quietly be "web".
+	 * No field of ours may hold a NUL: say so rather than cut.
+	 */
+	if (webapi_has_nul_escape(body, len)) {
+		webapi_fail(err, "bad_field", "a string holds the character "
+		    "\\u0000, which no field may hold%s", "");
 		return NULL;
 	}
 	/*
@@ -157,6 +186,12 @@ webapi_parse_forward(const char *body, size_t len,
 	if (v == NULL) {
 		webapi_fail(err, "bad_field",
 		    "field \"%s\" is missing", "name");
+		goto out;
+	}
+	if (cJSON_IsString(v) && (strcmp(v->valuestring, ".") == 0 ||
+	    strcmp(v->valuestring, "..") == 0)) {
+		webapi_fail(err, "bad_field", "field \"%s\" may not be \".\" or "
+		    "\"..\": URLs resolve them away", "name");
 		goto out;
 	}
 	if (!cJSON_IsString(v) ||

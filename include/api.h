@@ -40,6 +40,7 @@ struct api_request {
 	const char		*method;
 	const char		*url;		/* unescaped */
 	bool			 web;		/* from the LAN: more checks */
+	bool			 read_only;	/* [web] without passwords */
 	/* A request header's value, or NULL. */
 	const char		*(*header)(void *ctx, const char *name);
 	/* The request waited (API_WAIT) and may go on. */

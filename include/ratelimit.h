@@ -5,6 +5,7 @@
 #define PK_RATELIMIT_H
 
 #include <sys/socket.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -22,6 +23,8 @@
 #define RATELIMIT_BURST		10
 #define RATELIMIT_WINDOW_MS	60000
 #define RATELIMIT_MAX_MS	(15 * 60000)
+/* How long an address that failed stays a guesser for ratelimit_clean. */
+#define RATELIMIT_GUESSER_MS	(10 * 60000)
 
 struct ratelimit_rec {
 	uint8_t		 kind;		/* 0: a free slot, else 4, 6 or other */
@@ -29,6 +32,7 @@ struct ratelimit_rec {
 	uint8_t		 nfails;	/* counted in fails[] */
 	int64_t		 fails[RATELIMIT_BURST];	/* oldest first */
 	int64_t		 until;		/* blocked while now < until */
+	int64_t		 last_fail;	/* the newest failure, or 0 */
 	int64_t		 step;		/* the last extension, 0 if none */
 };
 
@@ -46,8 +50,17 @@ unsigned ratelimit_check(struct ratelimit *, const struct sockaddr *addr,
 /* Counts a failed login, or a try refused while blocked. */
 void	ratelimit_fail(struct ratelimit *, const struct sockaddr *addr,
 	    int64_t now);
-/* A successful login clears addr's record. */
-void	ratelimit_success(struct ratelimit *, const struct sockaddr *addr,
+/*
+ * Whether addr has had no failed login within RATELIMIT_GUESSER_MS of now:
+ * an address that has not been guessing.  Longer than the window, so that
+ * a guesser among many, whose turn comes seldom, stays one.  A successful login clears
+ * nothing: else nine guesses and the right password, over and over, guess
+ * without limit once the file has more than one user.
+ */
+bool	ratelimit_clean(struct ratelimit *, const struct sockaddr *addr,
 	    int64_t now);
+/* Whether a and b count as one client: the same IPv4 address or /64. */
+bool	ratelimit_same_client(const struct sockaddr *a,
+	    const struct sockaddr *b);
 
 #endif

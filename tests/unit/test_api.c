@@ -440,6 +440,52 @@ test_login(void **state)
 	unlink(path);
 }
 
+/*
+ * Issue 13: a [web] listener without passwords only reads (item 7), and
+ * a 405's message quotes the method through cJSON, so that a method that
+ * looks like JSON cannot add a key.
+ */
+static void
+test_read_only_and_method(void **state)
+{
+	struct fixture *x = *state;
+	struct api_request q;
+	struct api_response r;
+	struct call k;
+
+	memset(&q, 0, sizeof(q));
+	memset(&k, 0, sizeof(k));
+	memset(&r, 0, sizeof(r));
+	q.method = "POST";
+	q.url = "/api/forwards";
+	q.web = true;
+	q.read_only = true;
+	q.header = header;
+	q.wake = wake;
+	q.ctx = &k;
+	assert_int_equal(api_check(x->api, &q, &r), API_ANSWER);
+	assert_int_equal(r.status, 403);
+	assert_non_null(strstr(text(&r), "\"read_only\""));
+	api_response_free(&r);
+	api_request_done(x->api, &q);
+	memset(&q, 0, sizeof(q));
+	q.method = "GET";
+	q.url = "/api/status";
+	q.web = true;
+	q.read_only = true;
+	q.header = header;
+	q.ctx = &k;
+	assert_int_equal(api_check(x->api, &q, &r), API_GO_ON);
+	api_request_done(x->api, &q);
+
+	assert_int_equal(call(x, "X\",\"code\":\"injected", "/api/status",
+	    NULL, NULL, false, &r), 405);
+	assert_non_null(strstr(text(&r), "{\"error\":{\"code\":"
+	    "\"method_not_allowed\",\"message\":\"X\\\",\\\"code"));
+	assert_null(strstr(text(&r), "\"code\":\"injected\""));
+	api_response_free(&r);
+}
+
 int
 main(void)
 {
@@ -455,6 +501,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_web_writes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_login, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_only_and_method,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

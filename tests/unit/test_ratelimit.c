@@ -142,24 +142,34 @@ test_limit_extend(void **state)
 	assert_int_equal(ratelimit_check(rl, SA(a), last), 51);
 }
 
+/*
+ * A success clears nothing (issue 13, item 5: nine guesses and the right
+ * password, over and over, used to guess without limit); an address with
+ * no failure in the window is clean.
+ */
 static void
 test_limit_success(void **state)
 {
 	struct ratelimit *rl = *state;
 	struct sockaddr_storage a = client("192.168.1.50");
+	struct sockaddr_storage b = client("192.168.1.51");
 	int64_t last;
 
-	/* A success clears the failures before it ... */
+	assert_true(ratelimit_clean(rl, SA(a), 0));
 	last = fail_n(rl, SA(a), 0, RATELIMIT_BURST - 1);
-	ratelimit_success(rl, SA(a), last);
-	last = fail_n(rl, SA(a), last + 1000, RATELIMIT_BURST - 1);
-	assert_int_equal(ratelimit_check(rl, SA(a), last), 0);
-	ratelimit_fail(rl, SA(a), last);
-	assert_true(ratelimit_check(rl, SA(a), last) > 0);
-	/* ... and a block; success without a record is harmless. */
-	ratelimit_success(rl, SA(a), last);
-	assert_int_equal(ratelimit_check(rl, SA(a), last), 0);
-	ratelimit_success(rl, SA(a), last);
+	assert_false(ratelimit_clean(rl, SA(a), last));
+	assert_true(ratelimit_clean(rl, SA(b), last));
+	/* One more failure after a right password still blocks. */
+	ratelimit_fail(rl, SA(a), last + 1000);
+	assert_true(ratelimit_check(rl, SA(a), last + 1000) > 0);
+	assert_false(ratelimit_clean(rl, SA(a), last + 1000));
+	/* A guesser for longer than the window; then clean again. */
+	assert_false(ratelimit_clean(rl, SA(a), last + 1000 +
+	    RATELIMIT_WINDOW_MS + 1));
+	assert_true(ratelimit_clean(rl, SA(a), last + 1000 +
+	    RATELIMIT_GUESSER_MS));
+	assert_true(ratelimit_same_client(SA(a), SA(a)));
+	assert_false(ratelimit_same_client(SA(a), SA(b)));
 }
 
 static void
@@ -187,8 +197,9 @@ test_limit_grouping(void **state)
 	last = fail_n(rl, SA(mapped), 5000, 5);
 	assert_true(ratelimit_check(rl, SA(ip4), last) > 0);
 	assert_true(ratelimit_check(rl, SA(mapped), last) > 0);
-	ratelimit_success(rl, SA(mapped), last);
-	assert_int_equal(ratelimit_check(rl, SA(ip4), last), 0);
+	assert_true(ratelimit_same_client(SA(ip4), SA(mapped)));
+	assert_true(ratelimit_same_client(SA(a1), SA(a2)));
+	assert_false(ratelimit_same_client(SA(a1), SA(other)));
 
 	/* Other families share one record; NULL is one of them. */
 	memset(&unix_ss, 0, sizeof(unix_ss));

@@ -58,6 +58,12 @@ test_forward(void **state)
 	    "field \"name\" must be 1 to 63 letters, digits, '_', '.' or '-'");
 	fwd_bad("{\"name\":\"<script>\",\"external\":80}", "bad_field",
 	    "field \"name\" must be 1 to 63 letters, digits, '_', '.' or '-'");
+	/* cJSON would end the name at the NUL: refused, not cut. */
+	fwd_bad("{\"name\":\"web\\u0000x\",\"external\":80}", "bad_field",
+	    "a string holds the character \\u0000, which no field may hold");
+	/* "." and ".." are resolved away in URLs: not names (issue 13). */
+	fwd_bad("{\"name\":\"..\",\"external\":80}", "bad_field",
+	    "field \"name\" may not be \".\" or \"..\": URLs resolve them away");
 	fwd_bad("{\"name\":7,\"external\":80}", "bad_field",
 	    "field \"name\" must be 1 to 63 letters, digits, '_', '.' or '-'");
 	fwd_bad("{\"name\":\"a\"}", "bad_field",
