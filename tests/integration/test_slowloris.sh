@@ -6,7 +6,7 @@
 # byte every 4 s, used to hold all 512 connections for as long as they
 # liked, and /api/health timed out, from the Pi itself too.  Now a request
 # must be whole 10 s after its connection opened, and an address may hold
-# 32 connections, so /api/health answers within 1 s throughout.
+# 100 connections, so /api/health answers within 1 s throughout.
 #
 # The probe server on the internet host: 8 addresses x 4 connections
 # trickling a request body (one byte every 2 s) used to hold all 32 of its
