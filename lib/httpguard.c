@@ -34,6 +34,12 @@ struct httpguard {
 	pthread_mutex_t		 mu;
 	struct guard_conn	*head;
 	int			 request_ms;
+	/*
+	 * No deadline is earlier than this (monotonic ms; INT64_MAX none):
+	 * lowered as deadlines are set, made exact by a scan.  So the poll
+	 * loop asks in O(1), and a scan runs only when one is due.
+	 */
+	int64_t			 next;
 	unsigned long		 ncut;
 	pthread_t		 thread;
 	bool			 have_thread;
@@ -51,6 +57,7 @@ httpguard_new(int request_ms)
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->wake, NULL);
 	g->request_ms = request_ms;
+	g->next = INT64_MAX;
 	return g;
 }
 
@@ -80,6 +87,8 @@ httpguard_notify(void *cls, struct MHD_Connection *c, void **socket_context,
 		gc->fd = ci->connect_fd;
 		gc->deadline = mono_ms() + g->request_ms;
 		pthread_mutex_lock(&g->mu);
+		if (gc->deadline < g->next)
+			g->next = gc->deadline;
 		gc->next = g->head;
 		if (g->head != NULL)
 			g->head->prev = gc;
@@ -112,6 +121,8 @@ set_deadline(struct httpguard *g, struct MHD_Connection *c, int64_t when)
 		return;
 	pthread_mutex_lock(&g->mu);
 	gc->deadline = when;
+	if (when != 0 && when < g->next)
+		g->next = when;
 	pthread_mutex_unlock(&g->mu);
 }
 
@@ -131,13 +142,10 @@ httpguard_ended(struct httpguard *g, struct MHD_Connection *c)
 int64_t
 httpguard_deadline(struct httpguard *g)
 {
-	struct guard_conn *gc;
-	int64_t next = INT64_MAX;
+	int64_t next;
 
 	pthread_mutex_lock(&g->mu);
-	for (gc = g->head; gc != NULL; gc = gc->next)
-		if (gc->deadline != 0 && !gc->cut && gc->deadline < next)
-			next = gc->deadline;
+	next = g->next;
 	pthread_mutex_unlock(&g->mu);
 	return next;
 }
@@ -146,17 +154,28 @@ int
 httpguard_run(struct httpguard *g, int64_t now_ms)
 {
 	struct guard_conn *gc;
+	int64_t next = INT64_MAX;
 	int n = 0;
 
 	pthread_mutex_lock(&g->mu);
+	if (now_ms < g->next) {
+		pthread_mutex_unlock(&g->mu);
+		return 0;
+	}
 	for (gc = g->head; gc != NULL; gc = gc->next) {
-		if (gc->deadline == 0 || gc->cut || gc->deadline > now_ms)
+		if (gc->deadline == 0 || gc->cut)
 			continue;
+		if (gc->deadline > now_ms) {
+			if (gc->deadline < next)
+				next = gc->deadline;
+			continue;
+		}
 		/* Once: the entry stays until libmicrohttpd closes it. */
 		gc->cut = true;
 		shutdown(gc->fd, SHUT_RDWR);
 		n++;
 	}
+	g->next = next;
 	g->ncut += (unsigned long)n;
 	pthread_mutex_unlock(&g->mu);
 	if (n > 0)
