@@ -19,6 +19,25 @@
 
 struct portmap;
 
+/*
+ * What portkeeper met on a router that sets it apart from the UPnP-IGD
+ * specification's plain case: a bit each in portmap_info.quirks.  router.h
+ * names them and says them in a sentence.
+ */
+enum pm_quirk {
+	/* Refused a forward with a lease (725, 402 or 606), took lease 0. */
+	PMQ_PERMANENT_ONLY	= 1 << 0,
+	/* Several WAN connection services: a connected one was chosen. */
+	PMQ_SEVERAL_SERVICES	= 1 << 1,
+	/* The connection service has TR-064's urn:dslforum-org name. */
+	PMQ_TR064_NAMES		= 1 << 2,
+	/* Refused forwards with 606 (Action not authorized), lease 0 too. */
+	PMQ_REFUSES_ALL		= 1 << 3,
+	/* Only the IGD:2 device answered the search. */
+	PMQ_IGD2_ONLY		= 1 << 4,
+};
+#define PMQ_ALL	0x1f
+
 /* What the gateway told us while being discovered. */
 struct portmap_info {
 	enum pm_method	method;		/* the protocol that serves */
@@ -36,6 +55,12 @@ struct portmap_info {
 	enum addr_class	external_class;
 	struct pm_error	upnp_error;	/* why UPnP was not found */
 	struct pm_error	natpmp_error;
+	/* From the UPnP description (printable, "" when it has none). */
+	char		router_manufacturer[64];
+	char		router_model[96];	/* modelName and modelNumber */
+	char		router_name[64];	/* friendlyName */
+	char		upnp_service[128];	/* the connection service used */
+	unsigned	quirks;			/* enum pm_quirk bits */
 };
 
 struct portmap_open_result {
