@@ -18,11 +18,10 @@
 #include "mapping.h"
 #include "pmerr.h"
 #include "ssdp.h"
+#include "upnp_http.h"
 
 /* Never read more entries than this from a router's table. */
 #define UPNP_LIST_MAX	1024
-/* Nor more than this of one HTTP answer: a real description is a few KiB. */
-#define UPNP_HTTP_MAX	(128 * 1024)
 
 struct upnp_igd {
 	struct UPNPUrls	urls;
@@ -75,17 +74,5 @@ int	upnp_delete(struct upnp_igd *, int64_t deadline, enum pm_proto,
  */
 int	upnp_list(struct upnp_igd *, int64_t deadline, struct pm_mapping **out,
 	    size_t *n, struct pm_error *err);
-
-/*
- * Parses an HTTP/1.x answer of which buf[0..len) has arrived (eof: the
- * connection is closed), bodies with Content-Length, chunked or up to the
- * close, at most UPNP_HTTP_MAX bytes.  Returns 1 when it is complete, with
- * *status and the body at *body (decoded in place when chunked) and
- * *bodylen; 0 when more must be read; -1 when it is not a valid answer,
- * with *why a phrase that completes "the answer ..." ("has a chunk size
- * that is not a hex number").
- */
-int	upnp_http_parse(char *buf, size_t len, int eof, int *status,
-	    char **body, size_t *bodylen, const char **why);
 
 #endif
