@@ -584,9 +584,14 @@ forwards_tasks(const struct forwards *fw, struct task *t, int64_t now,
 		f = &fw->fwd[i];
 		if (now < f->refresh_at && !(verify && f->state == FWD_ACTIVE))
 			continue;
-		forwards_task(&t[n], now >= f->refresh_at ? TASK_OPEN :
-		    TASK_VERIFY, f->cfg.name, f->cfg.ext, f->cfg.in,
-		    f->cfg.proto);
+		/*
+		 * A permanent UPnP forward (the router grants no lease) is
+		 * only looked at when due: asking for it again would be
+		 * refused with a lease and granted without, twice the work.
+		 */
+		forwards_task(&t[n], now >= f->refresh_at &&
+		    !forwards_permanent(f) ? TASK_OPEN : TASK_VERIFY,
+		    f->cfg.name, f->cfg.ext, f->cfg.in, f->cfg.proto);
 		t[n++].lease = lease;
 	}
 	return n;
@@ -601,6 +606,35 @@ forwards_jitter(int64_t ms)
 	if (span <= 0)
 		return ms;
 	return ms - span / 2 + (int64_t)(random() % (span + 1));
+}
+
+void
+forwards_state(const struct fwd *f, const char *ip, uint32_t lease,
+    struct state_mapping *sm)
+{
+	memset(sm, 0, sizeof(*sm));
+	str_copy(sm->name, f->cfg.name, sizeof(sm->name));
+	sm->proto = f->cfg.proto;
+	sm->ext = f->cfg.ext;
+	sm->in = f->cfg.in;
+	str_copy(sm->internal_ip, ip, sizeof(sm->internal_ip));
+	sm->method = f->method;
+	sm->expires = lease != 0 ? (int64_t)time(NULL) + lease : 0;
+}
+
+bool
+forwards_permanent(const struct fwd *f)
+{
+	return f->lease == 0 && f->method == PM_UPNP &&
+	    f->state == FWD_ACTIVE;
+}
+
+void
+forwards_verified(struct fwd *f, uint32_t default_lease, int64_t now)
+{
+	if (forwards_permanent(f) && now >= f->refresh_at)
+		f->refresh_at = now + forwards_jitter((int64_t)default_lease *
+		    500);
 }
 
 bool

@@ -275,18 +275,13 @@ fwd_done(struct pkd *d, struct fwd *f, const struct task *t, int64_t now)
 	enum fwd_state was;
 	struct state_mapping sm;
 	uint32_t lease = t->res.lease;
+	char how[300];
 
+	snprintf(how, sizeof(how), ", lease %u s", lease);
 	d->status.nrefreshes++;
 	was = forwards_done(f, t->res.method, lease, d->cfg.lease, now);
 
-	memset(&sm, 0, sizeof(sm));
-	str_copy(sm.name, f->cfg.name, sizeof(sm.name));
-	sm.proto = f->cfg.proto;
-	sm.ext = f->cfg.ext;
-	sm.in = f->cfg.in;
-	str_copy(sm.internal_ip, ip, sizeof(sm.internal_ip));
-	sm.method = f->method;
-	sm.expires = lease != 0 ? wall_now() + lease : 0;
+	forwards_state(f, ip, lease, &sm);
 	{
 		/*
 		 * A refresh that changes nothing but the expiry is written
@@ -318,11 +313,15 @@ fwd_done(struct pkd *d, struct fwd *f, const struct task *t, int64_t now)
 		    "last run)", f->cfg.name, f->cfg.ext,
 		    portspec_proto_str(f->cfg.proto), ip, f->cfg.in,
 		    portmap_method_name(f->method));
-	else if (was == FWD_PENDING)
+	else if (was == FWD_PENDING) {
+		/* A fallback the router forced (lease 0) is worth its words. */
+		if (t->res.note[0] != '\0')
+			snprintf(how, sizeof(how), ": %s", t->res.note);
 		pkd_event(d, EV_MAPPING_ADDED, f->cfg.name, "port %u/%s "
-		    "forwarded to %s:%u via %s, lease %u s", f->cfg.ext,
+		    "forwarded to %s:%u via %s%s", f->cfg.ext,
 		    portspec_proto_str(f->cfg.proto), ip, f->cfg.in,
-		    portmap_method_name(f->method), lease);
+		    portmap_method_name(f->method), how);
+	}
 	else
 		log_debug("refreshed %s, lease %u s", f->cfg.name, lease);
 }
@@ -484,6 +483,8 @@ task_finished(struct pkd *d, const struct round *r, const struct task *t,
 		fwd_failed(d, f, &t->err, now, t->restored);
 	else if (t->op == TASK_OPEN || t->restored || t->refreshed)
 		fwd_done(d, f, t, now);
+	else
+		forwards_verified(f, d->cfg.lease, now);
 }
 
 /*

@@ -141,6 +141,19 @@ bool	forwards_failed(struct fwd *f, const struct pm_error *err,
 enum fwd_state forwards_done(struct fwd *f, enum pm_method method,
 	    uint32_t lease, uint32_t default_lease, int64_t now);
 
+/* f as the state file keeps it: made to this host's ip, for lease s. */
+void	forwards_state(const struct fwd *f, const char *ip, uint32_t lease,
+	    struct state_mapping *sm);
+
+/* Whether f is a UPnP forward the router granted without a lease. */
+bool	forwards_permanent(const struct fwd *f);
+
+/*
+ * The router still has f, at now: a permanent forward is next looked at
+ * as if it had default_lease (it is checked, never asked for again).
+ */
+void	forwards_verified(struct fwd *f, uint32_t default_lease, int64_t now);
+
 /*
  * Submits a change of the API's forwards: f to add (add true), or the one
  * named name to remove.  Changes are checked and saved one after the

@@ -18,6 +18,7 @@
 #include "mapping.h"
 #include "pmerr.h"
 #include "ssdp.h"
+#include "upnp_desc.h"
 #include "upnp_http.h"
 
 /* Never read more entries than this from a router's table. */
@@ -30,6 +31,9 @@ struct upnp_igd {
 	char		location[SSDP_URL_MAX];
 	struct in_addr	gateway;
 	struct in_addr	local;
+	struct upnp_desc desc;		/* every connection service */
+	size_t		chosen;		/* the one in data.first */
+	unsigned	quirks;		/* enum pm_quirk bits met */
 };
 
 /*
@@ -40,6 +44,17 @@ struct upnp_igd {
 int	upnp_discover(struct upnp_igd *, struct in_addr gateway,
 	    struct in_addr local, int64_t deadline, struct pm_error *err);
 void	upnp_igd_free(struct upnp_igd *);
+
+/*
+ * Picks the connection service to use and reads its external address (and
+ * its status, with want_status or when there are several).  With several,
+ * it asks each and prefers one that is connected and has a public address,
+ * then one that is connected, then the first: a router may list a WAN
+ * connection that is down beside the one in use.  0, or -1 with err set.
+ */
+int	upnp_choose(struct upnp_igd *, int64_t deadline, int want_status,
+	    char ip[16], int *connected, char status[64],
+	    struct pm_error *err);
 
 /*
  * GetExternalIPAddress: copies the router's answer, unchecked, into ip (an

@@ -153,11 +153,8 @@ upnp_call_run(void *arg)
 		c->rc = upnp_discover(igd, c->gateway, c->local, c->deadline,
 		    &c->err);
 		if (c->rc == 0)
-			c->rc = upnp_external_ip(igd, c->deadline, c->ext_ip,
-			    &c->err);
-		if (c->rc == 0 && c->want_status && upnp_status(igd,
-		    c->deadline, &c->connected, c->status, NULL) == -1)
-			str_copy(c->status, "unknown", sizeof(c->status));
+			c->rc = upnp_choose(igd, c->deadline, c->want_status,
+			    c->ext_ip, &c->connected, c->status, &c->err);
 		break;
 	case UOP_ADD:
 		c->rc = upnp_add(igd, c->deadline, c->proto, c->ext, c->in,
@@ -347,6 +344,30 @@ nat_answered(struct portmap *pm, const struct pmp_reply *r)
 		pm->first = PM_NATPMP;
 }
 
+/* Who the router says it is, for the doctor and the web UI. */
+static void
+upnp_identity(struct portmap_info *in, const struct upnp_igd *igd)
+{
+	const struct upnp_desc *d = &igd->desc;
+	char model[96];
+
+	str_printable(in->router_manufacturer, sizeof(in->router_manufacturer),
+	    d->manufacturer);
+	if (d->model_number[0] != '\0' &&
+	    strstr(d->model_name, d->model_number) == NULL)
+		snprintf(model, sizeof(model), "%s %s", d->model_name,
+		    d->model_number);
+	else
+		str_copy(model, d->model_name, sizeof(model));
+	str_printable(in->router_model, sizeof(in->router_model), model);
+	str_printable(in->router_name, sizeof(in->router_name),
+	    d->friendly_name);
+	if (d->nsvc > 0)
+		str_printable(in->upnp_service, sizeof(in->upnp_service),
+		    igd->data.first.servicetype);
+	in->quirks |= igd->quirks;
+}
+
 static void
 upnp_discovered(struct portmap *pm)
 {
@@ -356,6 +377,7 @@ upnp_discovered(struct portmap *pm)
 	if (c->rc == 0 && check_external(c->ext_ip, "UPnP "
 	    "GetExternalIPAddress", &c->err) == -1)
 		c->rc = -1;
+	upnp_identity(in, &c->sess->igd);
 	if (c->rc == -1) {
 		pm->up_state = PS_FAILED;
 		in->upnp_error = c->err;
@@ -699,12 +721,19 @@ open_natpmp(struct portmap *pm, const struct portspec *spec, uint32_t lease,
 	return 0;
 }
 
+/* The UPnP errors routers answer a lease they will not grant with. */
+static bool
+lease_refused(int code)
+{
+	return code == 725 || code == 402 || code == 606;
+}
+
 static int
 open_upnp(struct portmap *pm, const struct portspec *spec, uint32_t lease,
     const char *desc, struct portmap_open_result *res, struct pm_error *err)
 {
 	struct upnp_call *c, out;
-	int rc;
+	int rc, refused = 0;
 
 	for (;;) {
 		if ((c = upnp_call_new(pm, UOP_ADD)) == NULL) {
@@ -719,16 +748,7 @@ open_upnp(struct portmap *pm, const struct portspec *spec, uint32_t lease,
 		rc = upnp_run(pm, c, &out, err);
 		if (rc == 0)
 			break;
-		if (err->router_code == 725 && lease != 0) {
-			/* OnlyPermanentLeasesSupported: the spec's fallback. */
-			lease = 0;
-			str_copy(res->note, "the router only supports permanent "
-			    "forwards (UPnP error 725), so this one stays until "
-			    "closed", sizeof(res->note));
-			continue;
-		}
-		if (err->code == PME_CONFLICT ||
-		    (err->router_code == 606 &&
+		if (err->code == PME_CONFLICT || (err->router_code == 606 &&
 		    lookup_holder(pm, spec->proto, spec->ext, &out.m) &&
 		    !out.m.this_host)) {
 			char extra[40];
@@ -736,9 +756,28 @@ open_upnp(struct portmap *pm, const struct portspec *spec, uint32_t lease,
 			snprintf(extra, sizeof(extra), " (UPnP error %d)",
 			    err->router_code);
 			conflict(pm, spec, err->router_code, extra, err);
+			return -1;
 		}
+		if (lease != 0 && lease_refused(err->router_code)) {
+			/*
+			 * IGD:1 WANIPConnection section 2.4.16 lets a router
+			 * grant only permanent forwards (725), and some say so
+			 * with 402 or 606 instead: ask once more for lease 0.
+			 */
+			snprintf(res->note, sizeof(res->note), "the router "
+			    "refused a forward with a lease (UPnP error %d) and "
+			    "granted a permanent one, which stays until closed",
+			    err->router_code);
+			refused = err->router_code;
+			lease = 0;
+			continue;
+		}
+		if (refused != 0 && err->router_code == 606)
+			pm->info.quirks |= PMQ_REFUSES_ALL;
 		return -1;
 	}
+	if (refused != 0)
+		pm->info.quirks |= PMQ_PERMANENT_ONLY;
 	res->ext_port = spec->ext;
 	res->lease = lease;
 	/*

@@ -7,6 +7,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "portmap.h"
 #include "upnp.h"
 #include "upnp_http.h"
 #include "util.h"
@@ -144,16 +145,58 @@ soap_value(struct NameValueParserData *pd, const char *name,
  * The IGD.
  */
 
+/*
+ * Makes connection service i of the description the one every call goes
+ * to: miniupnpc builds its URLs (URLBase, or the location, section 2.3 of
+ * UDA 1.1) from IGDdatas.first.  Returns 0, or -1 with err set when its
+ * control URL is not on the gateway.
+ */
+static int
+upnp_select(struct upnp_igd *igd, size_t i, struct pm_error *err)
+{
+	const struct upnp_desc_service *sv = &igd->desc.svc[i];
+	char gw[INET_ADDRSTRLEN], url[110];
+	struct in_addr caddr;
+	uint16_t cport;
+
+	str_copy(igd->data.first.servicetype, sv->type,
+	    sizeof(igd->data.first.servicetype));
+	str_copy(igd->data.first.controlurl, sv->control,
+	    sizeof(igd->data.first.controlurl));
+	str_copy(igd->data.first.scpdurl, sv->scpd,
+	    sizeof(igd->data.first.scpdurl));
+	str_copy(igd->data.first.eventsuburl, sv->events,
+	    sizeof(igd->data.first.eventsuburl));
+	upnp_igd_free(igd);
+	GetUPNPUrls(&igd->urls, &igd->data, igd->location, 0);
+	igd->have_urls = 1;
+	igd->chosen = i;
+	/*
+	 * The description is the router's word; a control URL on another host
+	 * would make us send our requests there.
+	 */
+	if (igd->urls.controlURL == NULL || igd->urls.controlURL[0] == '\0' ||
+	    ssdp_url_addr(igd->urls.controlURL, &caddr, &cport) == -1 ||
+	    caddr.s_addr != igd->gateway.s_addr) {
+		inet_ntop(AF_INET, &igd->gateway, gw, sizeof(gw));
+		str_printable(url, sizeof(url), igd->urls.controlURL != NULL ?
+		    igd->urls.controlURL : "");
+		pmerr_set(err, PME_BAD_REPLY, 0, "the router's UPnP control "
+		    "URL \"%s\" is not an http:// URL on the gateway %s; "
+		    "refusing to use it", url, gw);
+		return -1;
+	}
+	return 0;
+}
+
 int
 upnp_discover(struct upnp_igd *igd, struct in_addr gateway,
     struct in_addr local, int64_t deadline, struct pm_error *err)
 {
 	char gw[INET_ADDRSTRLEN], loc[SSDP_URL_MAX], doing[SSDP_URL_MAX + 64];
-	char url[110], *buf, *body;
+	char *buf, *body;
 	struct upnp_http_req q;
-	struct in_addr caddr;
-	uint16_t cport;
-	size_t len;
+	size_t len, i;
 	int status;
 
 	memset(igd, 0, sizeof(*igd));
@@ -172,7 +215,8 @@ upnp_discover(struct upnp_igd *igd, struct in_addr gateway,
 	q.body = NULL;
 	q.doing = doing;
 	q.answer = "its description";
-	if (upnp_http_exchange(&q, deadline, &status, &buf, &body, &len, err) == -1)
+	if (upnp_http_exchange(&q, deadline, &status, &buf, &body, &len,
+	    err) == -1)
 		return -1;
 	if (status != 200) {
 		free(buf);
@@ -181,30 +225,95 @@ upnp_discover(struct upnp_igd *igd, struct in_addr gateway,
 		    "%s", gw, status, loc);
 		return -1;
 	}
+	/* parserootdesc for URLBase, upnp_desc_parse for every service. */
 	parserootdesc(body, (int)len, &igd->data);
+	upnp_desc_parse(body, len, &igd->desc);
 	free(buf);
-	GetUPNPUrls(&igd->urls, &igd->data, igd->location, 0);
-	igd->have_urls = 1;
-	if (igd->data.first.servicetype[0] == '\0' ||
-	    igd->urls.controlURL == NULL || igd->urls.controlURL[0] == '\0') {
+	if (igd->desc.nsvc == 0) {
 		pmerr_set(err, PME_BAD_REPLY, 0, "the router's UPnP "
 		    "description (%s) has no WANIPConnection or "
 		    "WANPPPConnection service: it is garbled, or not an "
 		    "Internet gateway's", loc);
 		return -1;
 	}
-	/*
-	 * The description is the router's word; a control URL on another host
-	 * would make us send our requests there.
-	 */
-	if (ssdp_url_addr(igd->urls.controlURL, &caddr, &cport) == -1 ||
-	    caddr.s_addr != gateway.s_addr) {
-		str_printable(url, sizeof(url), igd->urls.controlURL);
-		pmerr_set(err, PME_BAD_REPLY, 0, "the router's UPnP control "
-		    "URL \"%s\" is not an http:// URL on the gateway %s; "
-		    "refusing to use it", url, gw);
+	/* The first whose control URL is on the gateway; upnp_choose may move. */
+	for (i = 0; i < igd->desc.nsvc; i++)
+		if (upnp_select(igd, i, err) == 0)
+			return 0;
+	return upnp_select(igd, 0, err);
+}
+
+/*
+ * How good connection service i is for forwarding: connected with a public
+ * address beats connected, which beats the rest (a second WAN device of a
+ * DSL router is often an unplugged cable modem port, or the reverse).
+ */
+static int
+upnp_score(struct upnp_igd *igd, size_t i, int64_t deadline,
+    char ip[16], int *connected, char status[64])
+{
+	struct pm_error e;
+	struct in_addr a;
+
+	ip[0] = '\0';
+	status[0] = '\0';
+	*connected = 0;
+	if (upnp_select(igd, i, &e) == -1)
 		return -1;
+	if (upnp_status(igd, deadline, connected, status, &e) == -1)
+		log_debug("upnp: connection service %zu: %s", i, e.msg);
+	if (upnp_external_ip(igd, deadline, ip, &e) == -1) {
+		log_debug("upnp: connection service %zu: %s", i, e.msg);
+		return *connected;
 	}
+	return *connected + (*connected &&
+	    addr_class_is_public(addr_parse(ip, &a)));
+}
+
+int
+upnp_choose(struct upnp_igd *igd, int64_t deadline, int want_status,
+    char ip[16], int *connected, char status[64], struct pm_error *err)
+{
+	char bip[16] = "", bstatus[64] = "";
+	size_t i, best = 0;
+	int sc, bsc = -2, bconn = 0;
+
+	*connected = 0;
+	status[0] = '\0';
+	if (upnp_desc_is_tr064(igd->data.first.servicetype))
+		igd->quirks |= PMQ_TR064_NAMES;
+	if (igd->desc.nsvc < 2) {
+		if (upnp_external_ip(igd, deadline, ip, err) == -1)
+			return -1;
+		if (want_status && upnp_status(igd, deadline, connected,
+		    status, NULL) == -1)
+			str_copy(status, "unknown", 64);
+		return 0;
+	}
+	igd->quirks |= PMQ_SEVERAL_SERVICES;
+	for (i = 0; i < igd->desc.nsvc && mono_ms() < deadline; i++) {
+		sc = upnp_score(igd, i, deadline, ip, connected, status);
+		log_debug("upnp: connection service %zu (%s): %s, address "
+		    "\"%s\", score %d", i, igd->data.first.servicetype, status,
+		    ip, sc);
+		if (sc > bsc) {
+			bsc = sc;
+			best = i;
+			bconn = *connected;
+			str_copy(bip, ip, 16);
+			str_copy(bstatus, status, 64);
+		}
+	}
+	if (bsc == -2 || upnp_select(igd, best, err) == -1)
+		return -1;
+	igd->quirks &= ~(unsigned)PMQ_TR064_NAMES;
+	if (upnp_desc_is_tr064(igd->data.first.servicetype))
+		igd->quirks |= PMQ_TR064_NAMES;
+	str_copy(ip, bip, 16);
+	str_copy(status, bstatus, 64);
+	*connected = bconn;
+	if (bsc < 0)
+		return upnp_external_ip(igd, deadline, ip, err);
 	return 0;
 }
 

@@ -20,6 +20,62 @@
 #include "upnp.h"
 #include "util.h"
 
+/*
+ * A DSL router's description: two WAN devices, the first with a TR-064
+ * named PPP service, the second with an IGD one, and unrelated services
+ * between (shape of a FRITZ!Box's igddesc.xml with an added cable WAN).
+ */
+static void
+test_upnp_desc(void **state)
+{
+	const char x[] = "<?xml version=\"1.0\"?>\n"
+	    "<root xmlns=\"urn:schemas-upnp-org:device-1-0\">"
+	    "<specVersion><major>1</major><minor>0</minor></specVersion>"
+	    "<URLBase>http://192.168.178.1:49000</URLBase><device>"
+	    "<deviceType>urn:schemas-upnp-org:device:InternetGatewayDevice:1"
+	    "</deviceType><friendlyName>FRITZ!Box 7490</friendlyName>"
+	    "<manufacturer>AVM Berlin</manufacturer>"
+	    "<modelName>FRITZ!Box 7490</modelName><modelNumber>avm"
+	    "</modelNumber><serviceList><service><serviceType>"
+	    "urn:schemas-any-com:service:Any:1</serviceType><controlURL>/any"
+	    "</controlURL></service></serviceList><deviceList><device>"
+	    "<deviceType>urn:schemas-upnp-org:device:WANDevice:1</deviceType>"
+	    "<manufacturer>inner</manufacturer><deviceList><device>"
+	    "<serviceList><service><serviceId>urn:x</serviceId><serviceType>"
+	    "urn:dslforum-org:service:WANPPPConnection:1</serviceType>"
+	    "<controlURL>/igdupnp/control/WANPPPConn1?a=1</controlURL>"
+	    "<SCPDURL>/igdconnSCPD.xml</SCPDURL></service></serviceList>"
+	    "</device></deviceList></device><device><serviceList><service>"
+	    "<s:controlURL>/upnp/control/WANIPConn2</s:controlURL>"
+	    "<serviceType>urn:schemas-upnp-org:service:WANIPConnection:2"
+	    "</serviceType></service><service><serviceType>urn:schemas-upnp-"
+	    "org:service:WANCommonInterfaceConfig:1</serviceType><controlURL>"
+	    "/cif</controlURL></service></serviceList></device></deviceList>"
+	    "</device></root>";
+	struct upnp_desc d;
+
+	(void)state;
+	assert_int_equal(upnp_desc_parse(x, sizeof(x) - 1, &d), 2);
+	assert_string_equal(d.manufacturer, "AVM Berlin");
+	assert_string_equal(d.model_name, "FRITZ!Box 7490");
+	assert_string_equal(d.friendly_name, "FRITZ!Box 7490");
+	assert_string_equal(d.svc[0].type,
+	    "urn:dslforum-org:service:WANPPPConnection:1");
+	assert_string_equal(d.svc[0].control, "/igdupnp/control/WANPPPConn1?a=1");
+	assert_string_equal(d.svc[0].scpd, "/igdconnSCPD.xml");
+	assert_string_equal(d.svc[1].type,
+	    "urn:schemas-upnp-org:service:WANIPConnection:2");
+	assert_string_equal(d.svc[1].control, "/upnp/control/WANIPConn2");
+	assert_true(upnp_desc_is_tr064(d.svc[0].type));
+	assert_false(upnp_desc_is_tr064(d.svc[1].type));
+	assert_false(upnp_desc_is_connection(
+	    "urn:schemas-upnp-org:service:WANCommonInterfaceConfig:1"));
+	assert_false(upnp_desc_is_connection("urn:evil:service:WANIPConnection:1"));
+	/* Nothing of use, and nothing at all, are no services and no crash. */
+	assert_int_equal(upnp_desc_parse("<root><a>", 9, &d), 0);
+	assert_int_equal(upnp_desc_parse("", 0, &d), 0);
+}
+
 static void
 test_ssdp_response(void **state)
 {
@@ -451,6 +507,7 @@ main(void)
 		cmocka_unit_test(test_ssdp_response),
 		cmocka_unit_test(test_ssdp_notify_and_garbage),
 		cmocka_unit_test(test_ssdp_url),
+		cmocka_unit_test(test_upnp_desc),
 		cmocka_unit_test(test_http_answers),
 		cmocka_unit_test(test_pmp_reply),
 		cmocka_unit_test(test_routes),
