@@ -574,9 +574,18 @@ upnp_list(struct upnp_igd *igd, int64_t deadline, struct pm_mapping **out,
 			    "NewProtocol"));
 			str_printable(client, sizeof(client),
 			    value_or_empty(&pd, "NewInternalClient"));
-			log_warnx("the router's table entry %d is garbled "
-			    "(port \"%s\", protocol \"%s\", client \"%s\"); "
-			    "skipped", i, ext, proto, client);
+			/*
+			 * Some routers keep a placeholder row without a client
+			 * (a disabled rule): not garbled, just not a forward.
+			 */
+			if (client[0] == '\0')
+				log_debug("the router's table entry %d (port "
+				    "\"%s\") has no client; skipped", i, ext);
+			else
+				log_warnx("the router's table entry %d is "
+				    "garbled (port \"%s\", protocol \"%s\", "
+				    "client \"%s\"); skipped", i, ext, proto,
+				    client);
 			ClearNameValueList(&pd);
 			continue;
 		}
