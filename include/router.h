@@ -46,9 +46,10 @@ const char	*router_advice(const struct portmap_info *, enum pm_errcode code);
 
 /*
  * The "router" object of the JSON outputs (doctor, ip, the daemon's
- * status): {"manufacturer", "model", "name", "service" (string or null),
- * "quirks": [names], "notes": [their sentences]}, or a JSON null when no
- * UPnP description was read.  NULL only when out of memory.
+ * status): {"manufacturer", "model", "name" (friendlyName), "service",
+ * "label" (router_name's), each a string or null, "quirks": [names],
+ * "notes": [their sentences]}, or a JSON null when no UPnP description was
+ * read.  NULL only when out of memory.
  */
 cJSON		*router_json(const struct portmap_info *);
 

@@ -243,6 +243,7 @@ cJSON *
 router_json(const struct portmap_info *in)
 {
 	cJSON *o, *q, *n;
+	char label[160];
 	size_t i;
 
 	if (in == NULL || !router_known(in))
@@ -253,6 +254,9 @@ router_json(const struct portmap_info *in)
 	router_add_str(o, "model", in->router_model);
 	router_add_str(o, "name", in->router_name);
 	router_add_str(o, "service", in->upnp_service);
+	/* The name as people read it, so that a page need not compose it. */
+	router_name(in, label, sizeof(label));
+	router_add_str(o, "label", label);
 	q = cJSON_AddArrayToObject(o, "quirks");
 	n = cJSON_AddArrayToObject(o, "notes");
 	for (i = 0; q != NULL && n != NULL && i < nitems(quirks); i++) {

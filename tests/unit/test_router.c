@@ -185,7 +185,8 @@ test_json(void **state)
 	s = cJSON_PrintUnformatted(j);
 	assert_string_equal(s, "{\"manufacturer\":\"AVM Berlin\",\"model\":"
 	    "\"FRITZ!Box 7590\",\"name\":\"FRITZ!Box 7590\",\"service\":"
-	    "\"urn:dslforum-org:service:WANPPPConnection:1\",\"quirks\":"
+	    "\"urn:dslforum-org:service:WANPPPConnection:1\",\"label\":"
+	    "\"AVM FRITZ!Box 7590\",\"quirks\":"
 	    "[\"permanent_only\",\"tr064_names\"],\"notes\":[\"This router "
 	    "only grants permanent forwards: portkeeper asks for lease 0 and "
 	    "does not refresh them.\",\"This router names its connection "
@@ -199,6 +200,7 @@ test_json(void **state)
 	j = router_json(&in);
 	assert_true(cJSON_IsNull(member(j, "manufacturer")));
 	assert_true(cJSON_IsNull(member(j, "service")));
+	assert_true(cJSON_IsNull(member(j, "label")));
 	assert_int_equal(cJSON_GetArraySize(member(j, "quirks")), 0);
 	cJSON_Delete(j);
 
