@@ -16,6 +16,7 @@
 #include "doctor_audit.h"
 #include "portmap.h"
 #include "probe.h"
+#include "router.h"
 #include "util.h"
 
 #define WIDTH	78
@@ -159,6 +160,23 @@ print_check(const char *pad, enum doctor_check_id id,
 	wrap(first, n, c->detail);
 }
 
+/* What the router is, and each quirk portkeeper met on it. */
+static void
+print_router(const struct portmap_info *in)
+{
+	char line[384];
+	unsigned bit;
+
+	router_describe(in, line + 8, sizeof(line) - 8);
+	if (line[8] == '\0')
+		return;
+	memcpy(line, "router: ", 8);
+	wrap("  ", 4, line);
+	for (bit = 1; bit & PMQ_ALL; bit <<= 1)
+		if (in->quirks & bit)
+			wrap("  - ", 4, router_quirk_str((enum pm_quirk)bit));
+}
+
 static void
 print_report(const struct doctor_report *r)
 {
@@ -171,6 +189,7 @@ print_report(const struct doctor_report *r)
 	    r->gateway[0] != '\0' ? r->gateway : "?",
 	    r->external_ip[0] != '\0' ? r->external_ip : "unknown");
 	wrap("", 2, line);
+	print_router(&r->router);
 	putchar('\n');
 	for (i = 0; i < DOC_NCHECKS; i++)
 		print_check("  ", i, &r->checks[i]);
@@ -191,6 +210,7 @@ print_audit(const struct doctor_audit *a)
 	    a->gateway[0] != '\0' ? a->gateway : "?",
 	    a->external_ip[0] != '\0' ? a->external_ip : "unknown");
 	wrap("", 2, line);
+	print_router(&a->router);
 	putchar('\n');
 	for (i = DOC_GATEWAY; i <= DOC_INTERNAL_IP; i++)
 		print_check("  ", i, &a->checks[i]);

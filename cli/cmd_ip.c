@@ -2,6 +2,7 @@
 
 #include "cli.h"
 #include "portmap.h"
+#include "router.h"
 
 static const char usage[] = "portkeeper ip [--via auto|upnp|natpmp] [--json]";
 
@@ -13,6 +14,21 @@ help(void)
 	    "external\naddress and which port mapping protocols the router "
 	    "answers.\n\n"
 	    CLI_COMMON_HELP, usage);
+}
+
+/* The router's name and each quirk portkeeper met on it, in words. */
+static void
+print_router(const struct portmap_info *in)
+{
+	char name[192];
+	unsigned bit;
+
+	router_name(in, name, sizeof(name));
+	if (name[0] != '\0')
+		printf("router    %s\n", name);
+	for (bit = 1; bit & PMQ_ALL; bit <<= 1)
+		if (in->quirks & bit)
+			printf("          %s\n", router_quirk_str((enum pm_quirk)bit));
 }
 
 int
@@ -82,6 +98,7 @@ cmd_ip(int argc, char **argv)
 			    in->natpmp_external_ip);
 		} else
 			cJSON_AddNullToObject(n, "epoch");
+		cJSON_AddItemToObject(obj, "router", router_json(in));
 		cli_print_json(obj);
 	} else {
 		printf("internal  %s (%s)\n", ni->internal_str, ni->ifname);
@@ -90,11 +107,14 @@ cmd_ip(int argc, char **argv)
 			printf("external  %s (%s)\n", in->external_ip[0] ?
 			    in->external_ip : "none",
 			    addr_class_str(in->external_class));
+		print_router(in);
 		printf("upnp      %s\n", in->upnp_found ? (in->upnp_connected ?
 		    "found, connected" : "found, not connected") :
 		    "not found");
 		if (in->upnp_found)
 			printf("          %s\n", in->control_url);
+		if (in->upnp_found && in->upnp_service[0] != '\0')
+			printf("          %s\n", in->upnp_service);
 		if (in->natpmp_found)
 			printf("natpmp    found, epoch %u\n", in->epoch);
 		else

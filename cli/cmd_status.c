@@ -169,7 +169,7 @@ static void
 print_human(const cJSON *doc)
 {
 	const cJSON *gw = cJSON_GetObjectItemCaseSensitive(doc, "gateway");
-	const cJSON *a, *x;
+	const cJSON *a, *x, *rt;
 	char t1[32], t2[32];
 
 	printf("internal  %s\n", jstr(doc, "internal_ip", "unknown"));
@@ -177,6 +177,13 @@ print_human(const cJSON *doc)
 	    jstr(gw, "method", "no protocol answers"));
 	if (jstr(gw, "error", NULL) != NULL)
 		printf("          %s\n", jstr(gw, "error", ""));
+	/* The router's name and what portkeeper met on it (README.md). */
+	rt = cJSON_GetObjectItemCaseSensitive(doc, "router");
+	if (jstr(rt, "label", NULL) != NULL)
+		printf("router    %s\n", jstr(rt, "label", ""));
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(rt, "notes"))
+		if (cJSON_IsString(x))
+			printf("          %s\n", x->valuestring);
 	printf("external  %s\n", jstr(doc, "external_ip", "unknown"));
 	a = cJSON_GetObjectItemCaseSensitive(doc, "external_ip_history");
 	cJSON_ArrayForEach(x, a) {
@@ -193,7 +200,10 @@ print_human(const cJSON *doc)
 
 		snprintf(ext, sizeof(ext), "%.0f/%s",
 		    jnum(x, "external_port", 0), jstr(x, "protocol", "?"));
-		if (jnum(x, "expires_in", -1) >= 0)
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(x,
+		    "permanent")))
+			snprintf(exp, sizeof(exp), "permanent");
+		else if (jnum(x, "expires_in", -1) >= 0)
 			snprintf(exp, sizeof(exp), "%.0fs",
 			    jnum(x, "expires_in", 0));
 		else

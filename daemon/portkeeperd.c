@@ -404,8 +404,7 @@ discover_finished(struct pkd *d, const struct round *r, bool timed_out)
 		    sizeof(d->status.gw_error));
 		return;
 	}
-	d->status.info = r->info;
-	d->status.info_ok = true;
+	status_set_info(&d->status, &r->info);
 	d->status.info_time = wall_now();
 	d->status.gw_error[0] = '\0';
 	if (r->info.upnp_found)
@@ -455,6 +454,7 @@ task_finished(struct pkd *d, const struct round *r, const struct task *t,
 {
 	struct fwd *f;
 
+	d->status.info.quirks |= t->quirks;
 	if (t->op == TASK_CLOSE) {
 		if (t->rc == -1 && t->err.code != PME_CONFLICT) {
 			log_warnx("removing %s: %s", t->name, t->err.msg);

@@ -142,6 +142,8 @@ round_run(void *arg)
 		if (atomic_load_explicit(&r->abandoned, memory_order_relaxed))
 			break;
 		task_run(pm, r, &r->t[i]);
+		/* A refusal of a lease taught the round a quirk. */
+		r->t[i].quirks = portmap_info(pm)->quirks;
 		task_publish(&r->t[i]);
 	}
 	portmap_free(pm);

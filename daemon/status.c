@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "router.h"
 #include "status.h"
 #include "util.h"
 #include "webapi.h"
@@ -28,6 +29,19 @@ status_free(struct status *s)
 {
 	free(s->cache);
 	s->cache = NULL;
+}
+
+void
+status_set_info(struct status *s, const struct portmap_info *in)
+{
+	unsigned keep = 0;
+
+	if (in->upnp_location[0] != '\0' &&
+	    strcmp(s->info.upnp_location, in->upnp_location) == 0)
+		keep = s->info.quirks & PMQ_PERMANENT_ONLY;
+	s->info = *in;
+	s->info.quirks |= keep;
+	s->info_ok = true;
 }
 
 static const char *
@@ -63,6 +77,9 @@ status_forward_json(const struct fwd *f, int64_t now)
 	status_add_str_or_null(x, "method", f->made ?
 	    portmap_method_str(f->method) : NULL);
 	cJSON_AddStringToObject(x, "state", status_fwd_state_str(f->state));
+	/* Granted with lease 0: it does not expire. */
+	cJSON_AddBoolToObject(x, "permanent", f->made &&
+	    f->state == FWD_ACTIVE && f->lease == 0);
 	if (f->made && f->expires_at != 0)
 		cJSON_AddNumberToObject(x, "expires_in",
 		    (double)((f->expires_at - now) > 0 ?
@@ -148,6 +165,8 @@ status_json(const struct status *s)
 		cJSON_AddItemToArray(a, x);
 	}
 	status_gateway_json(s, o);
+	cJSON_AddItemToObject(o, "router", router_json(s->info_ok ? &s->info :
+	    NULL));
 	a = cJSON_AddArrayToObject(o, "forwards");
 	for (i = 0; i < s->fw->nfwd; i++)
 		cJSON_AddItemToArray(a, status_forward_json(&s->fw->fwd[i],

@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "mapping.h"
+#include "portmap.h"
 #include "portspec.h"
 #include "probe.h"
 
@@ -115,6 +116,10 @@ struct doctor_report {
 	char			external_ip[16];	/* "" unknown */
 	enum pm_method		method;		/* the router's protocol */
 	bool			upnp, natpmp;	/* which answered */
+	/* The router as discovery found it: its name, service and quirks. */
+	struct portmap_info	router;
+	/* How the router refused the probe mapping (PME_OK: it did not). */
+	enum pm_errcode		refused;
 	char			probe_url[256];	/* "" none */
 	char			source_seen[PROBE_ADDR_MAX];
 	char			holder[INET_ADDRSTRLEN]; /* conflict: who */
@@ -151,8 +156,18 @@ enum doctor_verdict doctor_run(const struct doctor_opts *,
  */
 enum doctor_verdict doctor_verdict(const struct doctor_check c[DOC_NCHECKS]);
 
-/* Sets r->verdict and writes r->summary: the cause and the fix in words. */
+/*
+ * Sets r->verdict and writes r->summary: the cause and the fix in words,
+ * with the router's own fix (router_advice) where its vendor documents one.
+ */
 void	doctor_conclude(struct doctor_report *r);
+
+/*
+ * The error the verdict stands for, for router_advice: how the router
+ * refused the probe mapping, else the verdict's own (no_mapping: not_found,
+ * cgnat: no_public_address...); PME_OK for ok.
+ */
+enum pm_errcode doctor_errcode(const struct doctor_report *r);
 
 /* The report as the JSON contract (see README.md).  NULL on no memory. */
 cJSON	*doctor_report_json(const struct doctor_report *r);

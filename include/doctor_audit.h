@@ -58,6 +58,7 @@ struct doctor_audit {
 	char			 gateway[INET_ADDRSTRLEN];
 	char			 external_ip[16];
 	char			 config_path[256];	/* "" none */
+	struct portmap_info	 router;	/* as discovery found it */
 	/* gateway, external_ip and internal_ip; the rest are skipped. */
 	struct doctor_check	 checks[DOC_NCHECKS];
 	bool			 table_known;

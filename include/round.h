@@ -29,6 +29,8 @@ struct task {
 	bool				removed;
 	struct portmap_open_result	res;
 	struct pm_error			err;
+	/* The router's quirks known after the task (portmap_info's). */
+	unsigned			quirks;
 	/*
 	 * Set by the mapper thread (release) once the results above are
 	 * written, never to be touched by it again.  The loop reads the

@@ -43,6 +43,13 @@ void	status_init(struct status *, const struct forwards *fw,
 	    const struct state *st);
 void	status_free(struct status *);
 
+/*
+ * The router as a round's discovery found it (info_ok).  A quirk that only
+ * a forward's making shows (PMQ_PERMANENT_ONLY) is kept while the router
+ * is the same: its permanent forwards are not made again to show it.
+ */
+void	status_set_info(struct status *, const struct portmap_info *);
+
 /* The status document, malloc'd; NULL out of memory. */
 char	*status_json(const struct status *);
 /*

@@ -298,6 +298,7 @@ stage1_done(struct run *R)
 		return;
 	}
 	in = portmap_info(c->pm);
+	r->router = *in;
 	doctor_external_ip_result(r->checks, r->external_ip, in);
 	if (c->open_rc == 0) {
 		r->probe_mapping_made = true;
@@ -312,10 +313,12 @@ stage1_done(struct run *R)
 		doctor_check_set(r->checks, DOC_HAIRPIN, DOC_SKIP, DOCR_NONE,
 		    "not checked: the router has no public address to loop "
 		    "back through");
-	else
+	else {
+		r->refused = c->open_err.code;
 		doctor_check_set(r->checks, DOC_HAIRPIN, DOC_SKIP, DOCR_ERROR,
 		    "not checked: the router refused a probe mapping for the "
 		    "test: %s", c->open_err.msg);
+	}
 	if (R->stopping)
 		return;		/* straight to removing the probe mapping */
 
@@ -618,6 +621,7 @@ collect(struct run *R)
 			r->upnp = R->rc->info.upnp_found;
 			r->natpmp = R->rc->info.natpmp_found;
 			r->method = R->rc->info.method;
+			r->router = R->rc->info;
 			if (R->rc->probe1_rc == 0)
 				doctor_gateway_result(r->checks,
 				    R->ni.gateway_str,

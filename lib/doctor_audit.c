@@ -299,6 +299,7 @@ audit_router_result(struct doctor_audit *a,
 		return;
 	}
 	in = rc->probe1_rc == 0 ? &rc->info : portmap_info(rc->pm);
+	a->router = *in;
 	doctor_external_ip_result(a->checks, a->external_ip, in);
 	doctor_gateway_result(a->checks, gateway, in);
 	if (rc->probe1_rc == 0 && rc->list_rc == 0) {

@@ -13,6 +13,7 @@
 #include "doctor.h"
 #include "doctor_audit.h"
 #include "portmap.h"
+#include "router.h"
 #include "util.h"
 
 static const char *const check_names[DOC_NCHECKS] = {
@@ -332,6 +333,49 @@ words_also(struct doctor_report *r, const char *in)
 		sapp(s, sz, " Also: %s.", said(r, DOC_GATEWAY));
 }
 
+enum pm_errcode
+doctor_errcode(const struct doctor_report *r)
+{
+	if (r->refused != PME_OK)
+		return r->refused;
+	/* A router that refused every forward refuses this one too. */
+	if (r->verdict != DOCV_OK && (r->router.quirks & PMQ_REFUSES_ALL))
+		return PME_NOT_AUTHORIZED;
+	switch (r->verdict) {
+	case DOCV_NO_GATEWAY:
+		return r->checks[DOC_GATEWAY].reason == DOCR_NO_ROUTE ?
+		    PME_NO_ROUTE : PME_NO_GATEWAY;
+	case DOCV_CGNAT:
+	case DOCV_DOUBLE_NAT:
+		return PME_NO_PUBLIC_ADDRESS;
+	case DOCV_MAPPING_CONFLICT:
+		return PME_CONFLICT;
+	case DOCV_NO_MAPPING:
+		return PME_NOT_FOUND;
+	case DOCV_NO_LISTENER:
+	case DOCV_HAIRPIN_UNSUPPORTED:
+	case DOCV_EXTERNAL_BLOCKED:
+	case DOCV_OK:
+	case DOCV_NVERDICTS:
+		break;
+	}
+	return PME_OK;
+}
+
+/* The fix in the router's own settings, when its vendor documents one. */
+static void
+words_router(struct doctor_report *r)
+{
+	const char *fix = router_advice(&r->router, doctor_errcode(r));
+	char name[160];
+
+	if (fix == NULL)
+		return;
+	router_name(&r->router, name, sizeof(name));
+	sapp(r->summary, sizeof(r->summary), " The fix on this %s: %s.",
+	    name[0] != '\0' ? name : "router", fix);
+}
+
 void
 doctor_conclude(struct doctor_report *r)
 {
@@ -404,6 +448,7 @@ doctor_conclude(struct doctor_report *r)
 		s[0] = (char)(s[0] - 'a' + 'A');
 
 	words_also(r, in);
+	words_router(r);
 }
 
 static void
@@ -454,6 +499,9 @@ doctor_report_json(const struct doctor_report *r)
 	add_str_or_null(obj, "forward", r->forward_name);
 	add_str_or_null(obj, "probe", r->probe_url);
 	add_str_or_null(obj, "source_seen", r->source_seen);
+	cJSON_AddItemToObject(obj, "router", router_json(&r->router));
+	add_str_or_null(obj, "router_advice", router_advice(&r->router,
+	    doctor_errcode(r)));
 	if (r->probe_mapping_made) {
 		pm = cJSON_AddObjectToObject(obj, "probe_mapping");
 		cJSON_AddNumberToObject(pm, "external_port", r->probe_port);
@@ -588,6 +636,7 @@ doctor_audit_json(const struct doctor_audit *a)
 	add_str_or_null(obj, "external_ip", a->external_ip);
 	add_str_or_null(obj, "gateway", a->gateway);
 	add_str_or_null(obj, "config", a->config_path);
+	cJSON_AddItemToObject(obj, "router", router_json(&a->router));
 	arr = cJSON_AddArrayToObject(obj, "checks");
 	for (i = DOC_GATEWAY; i <= DOC_INTERNAL_IP; i++)
 		cJSON_AddItemToArray(arr, check_json(i, &a->checks[i]));

@@ -228,6 +228,19 @@
 		const err = $('gw-error');
 		err.textContent = str(g.error, '');
 		err.hidden = !g.error;
+		renderRouter(doc.router && typeof doc.router === 'object' ? doc.router : null);
+	}
+
+	/* The router's name from its UPnP description, and its quirks in words. */
+	function renderRouter(rt) {
+		const label = rt ? str(rt.label, null) : null;
+		$('gw-router-row').hidden = label === null;
+		$('gw-router').textContent = str(label, '');
+		$('gw-service').textContent = rt && rt.service ? '(' + rt.service + ')' : '';
+		const notes = rt && Array.isArray(rt.notes) ? rt.notes.filter((n) => typeof n === 'string') : [];
+		const ul = $('gw-quirks');
+		ul.replaceChildren(...notes.map((n) => el('li', '', n)));
+		ul.hidden = notes.length === 0;
 	}
 
 	/* ---------------------------------------------------------------- */
@@ -313,12 +326,18 @@
 	/* The lease countdown and the refresh age, every second. */
 	function tickEntry(e) {
 		const f = e.f;
-		if (e.expiresAt === null) {
+		if (f.permanent === true) {
+			/* The router granted it for good: nothing to count down. */
+			e.lease.textContent = 'permanent';
+			e.lease.title = 'The router granted it without a lease: it stays until it is removed.';
+		} else if (e.expiresAt === null) {
 			e.lease.textContent = f.state === 'pending' ? 'waiting for the router' : '—';
 		} else {
 			const left = e.expiresAt - Date.now() / 1000;
 			e.lease.textContent = left >= 1 ? duration(left) + ' left' : 'renewing…';
 		}
+		if (f.permanent !== true)
+			e.lease.title = '';
 		e.refresh.textContent = ago(f.last_refresh);
 		e.refresh.title = f.last_refresh ? localDate(f.last_refresh, true) : '';
 	}
@@ -487,8 +506,9 @@
 
 		let target = 'port ' + str(rep.port, '?') + '/' + str(rep.protocol, '?') + ' → ' +
 		    str(rep.internal_ip, '?') + ':' + str(rep.internal_port, '?');
+		const rt = rep.router && typeof rep.router === 'object' ? rep.router : {};
 		if (rep.gateway)
-			target += ' · router ' + rep.gateway;
+			target += ' · router ' + (rt.label ? rt.label + ' at ' : '') + rep.gateway;
 		if (rep.external_ip)
 			target += ' · external address ' + rep.external_ip;
 		if (num(rep.elapsed_ms) !== null)

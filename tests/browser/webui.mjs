@@ -161,7 +161,11 @@ try {
 		first = fwds.find((f) => f.name === DIAGNOSE) || fwds[0];
 		expect(fwds.every((f) => f.badge.trim() !== ''), 'a state badge without text');
 		expect(fwds.some((f) => f.state === 'active'), 'no forward is active');
-		note(`internal ${internal}, external ${external}, gateway ${gw}`);
+		/* The router's name, when its UPnP description gave one. */
+		const router = (await page.isVisible('#gw-router-row')) ?
+		    (await page.textContent('#gw-router')).trim() : null;
+		expect(router !== '', 'a Router row without a name');
+		note(`internal ${internal}, external ${external}, gateway ${gw}, router ${router ?? '(not named)'}`);
 	});
 	await step('the event stream is connected (live)', async () => {
 		await page.waitForSelector('#conn[data-state="live"]');

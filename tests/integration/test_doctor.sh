@@ -88,6 +88,9 @@ check "... the contract's fields" json_is \
     "(80, 'tcp', '$PK_PI', 8080, '$PK_WAN', ['gateway', 'external_ip', 'internal_ip', 'listener', 'mapping', 'hairpin', 'external'])"
 check "... the probe saw the router's address" json_is 'j["source_seen"]' "$PK_WAN"
 check "... its probe mapping was removed" json_is 'j["probe_mapping"]["removed"]' True
+check "... the router object of its UPnP description" json_is \
+    'sorted(j["router"].keys()), type(j["router"]["quirks"]).__name__, j["router_advice"]' \
+    "(['label', 'manufacturer', 'model', 'name', 'notes', 'quirks', 'service'], 'list', None)"
 check "... exit status 0" [ "$RC" = 0 ]
 note "doctor 80 took $(json 'j["elapsed_ms"]') ms"
 
@@ -95,6 +98,7 @@ doctor 80 --probe "$URL"
 check "the report for people ends with the verdict and what to do" eval \
     '[ "$RC" = 0 ] && [[ $OUT == *"verdict: ok"* ]] && [[ $OUT == *"  pass  hairpin "* ]]'
 check "... in lines of at most 78 characters" eval '[ -z "$(awk "length > 78" <<< "$OUT")" ]'
+check "... and names the router and its protocol" eval 'grep -q "^  router: .*UPnP-IGD" <<< "$OUT"'
 note "$(sed -n '1,3p' <<< "$OUT")"
 
 # ---------------------------------------------------------------- hairpin

@@ -91,6 +91,8 @@ check "unknown user: 401" [ "$CODE" = 401 ]
 web "${AUTH[@]}" "$BASE/api/status"
 names_are() { [ "$CODE" = 200 ] && json_is '[f["name"] for f in j["forwards"]]' "$1"; }
 check "status with the password: 200, the forward listed" names_are "['web']"
+check "... with the router and whether each forward is permanent" json_is \
+    '"router" in j, [f["permanent"] for f in j["forwards"]]' "(True, [False])"
 check "security headers on every answer" eval \
     'has_header "Content-Security-Policy: default-src .self.; frame-ancestors .none." && has_header "X-Content-Type-Options: nosniff" && has_header "Referrer-Policy: no-referrer"'
 pk status --socket "$SOCK" --json

@@ -207,6 +207,86 @@ test_status(void **state)
 	api_response_free(&r);
 }
 
+/*
+ * The router of the last round in the status document, its quirks kept
+ * while it is the same router, and a forward granted for good.
+ */
+static void
+test_status_router(void **state)
+{
+	struct fixture *x = *state;
+	struct portmap_info in;
+	struct fwd *f = &x->fw.fwd[0];
+	cJSON *doc, *rt, *fj;
+	char *j;
+
+	/* No round yet: no router. */
+	assert_non_null(j = status_json(&x->status));
+	assert_non_null(strstr(j, "\"router\":null"));
+	free(j);
+
+	memset(&in, 0, sizeof(in));
+	in.method = PM_UPNP;
+	in.upnp_found = true;
+	str_copy(in.upnp_location, "http://192.168.178.1:49000/igddesc.xml",
+	    sizeof(in.upnp_location));
+	str_copy(in.router_manufacturer, "AVM Berlin",
+	    sizeof(in.router_manufacturer));
+	str_copy(in.router_model, "FRITZ!Box 7590", sizeof(in.router_model));
+	str_copy(in.upnp_service,
+	    "urn:schemas-upnp-org:service:WANIPConnection:1",
+	    sizeof(in.upnp_service));
+	status_set_info(&x->status, &in);
+	/* A forward's making met the router's refusal of a lease. */
+	x->status.info.quirks |= PMQ_PERMANENT_ONLY;
+	f->made = true;
+	f->state = FWD_ACTIVE;
+	f->lease = 0;
+	f->expires_at = 0;
+
+	/* The next round's discovery does not see it, and keeps it. */
+	status_set_info(&x->status, &in);
+	assert_non_null(j = status_json(&x->status));
+	assert_non_null(doc = cJSON_Parse(j));
+	free(j);
+	rt = cJSON_GetObjectItemCaseSensitive(doc, "router");
+	assert_true(cJSON_IsObject(rt));
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(rt,
+	    "label")->valuestring, "AVM FRITZ!Box 7590");
+	assert_string_equal(cJSON_GetObjectItemCaseSensitive(rt,
+	    "service")->valuestring,
+	    "urn:schemas-upnp-org:service:WANIPConnection:1");
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+	    rt, "quirks"), 0)->valuestring, "permanent_only");
+	assert_non_null(strstr(cJSON_GetArrayItem(
+	    cJSON_GetObjectItemCaseSensitive(rt, "notes"), 0)->valuestring,
+	    "only grants permanent forwards"));
+	fj = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc,
+	    "forwards"), 0);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(fj,
+	    "permanent")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(fj,
+	    "expires_in")));
+	cJSON_Delete(doc);
+
+	/* Another router: what was learnt of the first one goes. */
+	str_copy(in.upnp_location, "http://192.168.1.1:5000/rootDesc.xml",
+	    sizeof(in.upnp_location));
+	status_set_info(&x->status, &in);
+	assert_int_equal(x->status.info.quirks, 0);
+	/* A forward with a lease is not permanent. */
+	f->lease = 3600;
+	f->expires_at = mono_ms() + 3600000;
+	fj = status_forward_json(f, mono_ms());
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(fj,
+	    "permanent")));
+	cJSON_Delete(fj);
+	f->made = false;
+	f->state = FWD_PENDING;
+	f->lease = 0;
+	f->expires_at = 0;
+}
+
 static void
 test_forwards(void **state)
 {
@@ -491,6 +571,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_router, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forwards, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forward, setup, teardown),

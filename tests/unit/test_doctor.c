@@ -16,6 +16,7 @@
 
 #include "doctor.h"
 #include "doctor_audit.h"
+#include "router.h"
 #include "util.h"
 
 /* A check as a test writes it: "pass", "fail:conflict", "skip"... */
@@ -386,6 +387,118 @@ test_json(void **state)
 	cJSON_Delete(j);
 }
 
+/* The router named, its quirks and its vendor's fix, in words and JSON. */
+static void
+test_router(void **state)
+{
+	static const struct spec absent = {
+		{ "pass", "pass", "pass", "pass", "fail:absent", "skip",
+		"skip" }, NULL };
+	static const struct spec ok = {
+		{ "pass", "pass", "pass", "pass", "pass", "pass", "skip" },
+		NULL };
+	struct doctor_report r;
+	cJSON *j, *q;
+
+	(void)state;
+	/* No description read: no router, no fix. */
+	report(&r, &absent);
+	r.refused = PME_NOT_AUTHORIZED;
+	doctor_conclude(&r);
+	assert_int_equal(doctor_errcode(&r), PME_NOT_AUTHORIZED);
+	assert_null(strstr(r.summary, "The fix on this"));
+	j = doctor_report_json(&r);
+	assert_true(cJSON_IsNull(item(j, "router")));
+	assert_true(cJSON_IsNull(item(j, "router_advice")));
+	cJSON_Delete(j);
+
+	/* A FRITZ!Box that refused the probe mapping as not authorized. */
+	r.router.upnp_found = true;
+	str_copy(r.router.router_manufacturer, "AVM Berlin",
+	    sizeof(r.router.router_manufacturer));
+	str_copy(r.router.router_model, "FRITZ!Box 7590",
+	    sizeof(r.router.router_model));
+	str_copy(r.router.upnp_service,
+	    "urn:schemas-upnp-org:service:WANIPConnection:2",
+	    sizeof(r.router.upnp_service));
+	r.router.quirks = PMQ_REFUSES_ALL | PMQ_IGD2_ONLY;
+	doctor_conclude(&r);
+	assert_string_equal(doctor_verdict_str(r.verdict), "no_mapping");
+	assert_has(r.summary, "The fix on this AVM FRITZ!Box 7590: in the "
+	    "FRITZ!Box, Internet > Permit Access > Port Sharing: edit this "
+	    "device and tick \"Permit independent port sharing for this "
+	    "device\"");
+	j = doctor_report_json(&r);
+	assert_string_equal(item(item(j, "router"), "manufacturer")->valuestring,
+	    "AVM Berlin");
+	assert_string_equal(item(item(j, "router"), "model")->valuestring,
+	    "FRITZ!Box 7590");
+	assert_true(cJSON_IsNull(item(item(j, "router"), "name")));
+	assert_string_equal(item(item(j, "router"), "service")->valuestring,
+	    "urn:schemas-upnp-org:service:WANIPConnection:2");
+	q = item(item(j, "router"), "quirks");
+	assert_int_equal(cJSON_GetArraySize(q), 2);
+	assert_string_equal(cJSON_GetArrayItem(q, 0)->valuestring,
+	    "refuses_all");
+	assert_string_equal(cJSON_GetArrayItem(q, 1)->valuestring,
+	    "igd2_only");
+	assert_string_equal(item(j, "router_advice")->valuestring,
+	    router_advice(&r.router, PME_NOT_AUTHORIZED));
+	cJSON_Delete(j);
+
+	/* The quirk alone says it, when no probe mapping was tried. */
+	r.refused = PME_OK;
+	doctor_conclude(&r);
+	assert_int_equal(doctor_errcode(&r), PME_NOT_AUTHORIZED);
+	assert_has(r.summary, "Permit independent port sharing");
+
+	/* All well: nothing to fix, whatever the router. */
+	report(&r, &ok);
+	r.router.upnp_found = true;
+	str_copy(r.router.router_model, "FRITZ!Box 7590",
+	    sizeof(r.router.router_model));
+	r.router.quirks = PMQ_REFUSES_ALL;
+	doctor_conclude(&r);
+	assert_int_equal(doctor_errcode(&r), PME_OK);
+	assert_null(strstr(r.summary, "The fix on this"));
+}
+
+/* The error each verdict stands for. */
+static void
+test_errcode(void **state)
+{
+	static const struct {
+		struct spec	sp;
+		enum pm_errcode	want;
+	} cases[] = {
+		{ { { "fail:no_gateway" }, NULL }, PME_NO_GATEWAY },
+		{ { { "fail:no_route" }, NULL }, PME_NO_ROUTE },
+		{ { { "pass", "fail:cgnat" }, NULL }, PME_NO_PUBLIC_ADDRESS },
+		{ { { "pass", "fail:private" }, NULL },
+		    PME_NO_PUBLIC_ADDRESS },
+		{ { { "pass", "pass", "pass", "pass", "fail:conflict" }, NULL },
+		    PME_CONFLICT },
+		{ { { "pass", "pass", "pass", "pass", "fail:absent" }, NULL },
+		    PME_NOT_FOUND },
+		{ { { "pass", "pass", "pass", "fail:refused", "pass" }, NULL },
+		    PME_OK },
+		{ { { "pass", "pass", "pass", "pass", "pass" }, NULL }, PME_OK },
+	};
+	struct doctor_report r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < nitems(cases); i++) {
+		report(&r, &cases[i].sp);
+		doctor_conclude(&r);
+		assert_int_equal(doctor_errcode(&r), cases[i].want);
+	}
+	report(&r, &cases[0].sp);
+	r.refused = PME_OUT_OF_RESOURCES;
+	doctor_conclude(&r);
+	assert_int_equal(doctor_errcode(&r), PME_OUT_OF_RESOURCES);
+}
+
 /* ------------------------------------------------------------------ */
 /* The router's table */
 
@@ -481,6 +594,8 @@ main(void)
 		cmocka_unit_test(test_summary_hairpin),
 		cmocka_unit_test(test_summaries),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_router),
+		cmocka_unit_test(test_errcode),
 		cmocka_unit_test(test_classify),
 	};
 
