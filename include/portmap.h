@@ -33,10 +33,8 @@ enum pm_quirk {
 	PMQ_TR064_NAMES		= 1 << 2,
 	/* Refused forwards with 606 (Action not authorized), lease 0 too. */
 	PMQ_REFUSES_ALL		= 1 << 3,
-	/* Only the IGD:2 device answered the search. */
-	PMQ_IGD2_ONLY		= 1 << 4,
 };
-#define PMQ_ALL	0x1f
+#define PMQ_ALL	0x0f
 
 /* What the gateway told us while being discovered. */
 struct portmap_info {

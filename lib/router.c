@@ -30,9 +30,6 @@ static const struct {
 	  "This router refuses every forward from this host, permanent ones "
 	  "too (UPnP error 606, Action not authorized): it has to be allowed "
 	  "in the router's settings." },
-	{ PMQ_IGD2_ONLY, "igd2_only",
-	  "This router answers only as an IGD version 2 device: portkeeper "
-	  "uses IGD:2's actions." },
 };
 
 /* The quirk's entry in quirks[], or -1 for an unknown bit. */

@@ -421,7 +421,7 @@ test_router(void **state)
 	str_copy(r.router.upnp_service,
 	    "urn:schemas-upnp-org:service:WANIPConnection:2",
 	    sizeof(r.router.upnp_service));
-	r.router.quirks = PMQ_REFUSES_ALL | PMQ_IGD2_ONLY;
+	r.router.quirks = PMQ_REFUSES_ALL | PMQ_TR064_NAMES;
 	doctor_conclude(&r);
 	assert_string_equal(doctor_verdict_str(r.verdict), "no_mapping");
 	assert_has(r.summary, "The fix on this AVM FRITZ!Box 7590: in the "
@@ -439,9 +439,9 @@ test_router(void **state)
 	q = item(item(j, "router"), "quirks");
 	assert_int_equal(cJSON_GetArraySize(q), 2);
 	assert_string_equal(cJSON_GetArrayItem(q, 0)->valuestring,
-	    "refuses_all");
+	    "tr064_names");
 	assert_string_equal(cJSON_GetArrayItem(q, 1)->valuestring,
-	    "igd2_only");
+	    "refuses_all");
 	assert_string_equal(item(j, "router_advice")->valuestring,
 	    router_advice(&r.router, PME_NOT_AUTHORIZED));
 	cJSON_Delete(j);

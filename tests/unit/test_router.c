@@ -102,7 +102,6 @@ test_quirks(void **state)
 	    "several_services");
 	assert_string_equal(router_quirk_name(PMQ_TR064_NAMES), "tr064_names");
 	assert_string_equal(router_quirk_name(PMQ_REFUSES_ALL), "refuses_all");
-	assert_string_equal(router_quirk_name(PMQ_IGD2_ONLY), "igd2_only");
 	assert_non_null(strstr(router_quirk_str(PMQ_PERMANENT_ONLY),
 	    "only grants permanent forwards"));
 	/* Every bit of PMQ_ALL has a name and a sentence; no other has. */
@@ -119,7 +118,7 @@ test_quirks(void **state)
 			assert_null(router_quirk_str((enum pm_quirk)bit));
 		}
 	}
-	assert_int_equal(n, 5);
+	assert_int_equal(n, 4);
 }
 
 static void
