@@ -16,9 +16,15 @@
 #define SSDP_MCAST	"239.255.255.250"
 #define SSDP_PORT	1900
 
+/*
+ * The root device types searched for: IGD:1 and IGD:2, and the TR-064 name
+ * some DSL routers give their root device (Huawei's HG531 answers only to
+ * it, or to ssdp:all, which would bring every device's answers).
+ */
 static const char *const igd_types[] = {
 	"urn:schemas-upnp-org:device:InternetGatewayDevice:1",
 	"urn:schemas-upnp-org:device:InternetGatewayDevice:2",
+	"urn:dslforum-org:device:InternetGatewayDevice:1",
 };
 
 /* Copies a header value, trimmed; -1 when it does not fit. */
