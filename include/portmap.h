@@ -55,7 +55,7 @@ struct portmap_info {
 	struct pm_error	natpmp_error;
 	/* From the UPnP description (printable, "" when it has none). */
 	char		router_manufacturer[64];
-	char		router_model[96];	/* modelName and modelNumber */
+	char		router_model[96];	/* modelName, else modelNumber */
 	char		router_name[64];	/* friendlyName */
 	char		upnp_service[128];	/* the connection service used */
 	unsigned	quirks;			/* enum pm_quirk bits */

@@ -349,17 +349,15 @@ static void
 upnp_identity(struct portmap_info *in, const struct upnp_igd *igd)
 {
 	const struct upnp_desc *d = &igd->desc;
-	char model[96];
 
 	str_printable(in->router_manufacturer, sizeof(in->router_manufacturer),
 	    d->manufacturer);
-	if (d->model_number[0] != '\0' &&
-	    strstr(d->model_name, d->model_number) == NULL)
-		snprintf(model, sizeof(model), "%s %s", d->model_name,
-		    d->model_number);
-	else
-		str_copy(model, d->model_name, sizeof(model));
-	str_printable(in->router_model, sizeof(in->router_model), model);
+	/*
+	 * The model name alone: routers fill modelNumber with words that
+	 * name nothing ("avm", "Huawei Model", "1.0").
+	 */
+	str_printable(in->router_model, sizeof(in->router_model),
+	    d->model_name[0] != '\0' ? d->model_name : d->model_number);
 	str_printable(in->router_name, sizeof(in->router_name),
 	    d->friendly_name);
 	if (d->nsvc > 0)
