@@ -51,18 +51,13 @@ EXPECT
 Z_PID=
 z_start() {
 	Z_LOG=$T_WORK/$NAME.log
-	rm -f "$T_WORK/ready"
-	ip netns exec "$PK_NET-router" "$PY" "$ZOO" --profile "$1" \
+	start_ready router "$T_WORK/ready" "$PY" "$ZOO" --profile "$1" \
 	    --addr "$PK_ROUTER_LAN" --wan-addr "$PK_WAN" --log "$Z_LOG" \
-	    --ready "$T_WORK/ready" 2> "$T_WORK/zoo.err" &
-	Z_PID=$!
-	for _ in $(seq 200); do
-		[ -s "$T_WORK/ready" ] && return 0
-		kill -0 "$Z_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	sed 's/^/# /' "$T_WORK/zoo.err"
-	return 1
+	    --ready "$T_WORK/ready" 2> "$T_WORK/zoo.err"
+	local rc=$?
+	Z_PID=$BG_PID
+	[ "$rc" = 0 ] || sed 's/^/# /' "$T_WORK/zoo.err"
+	return $rc
 }
 z_stop() {
 	[ -n "$Z_PID" ] || return 0

@@ -978,6 +978,11 @@ class NatPmp:
         self.table = zoo.table
         self.epoch_base = time.monotonic()
         self.replies = 0
+        # The WAN is down when the profile says so, or when its UPnP side
+        # has connection services and none of them is connected.
+        svcs = zoo.profile["services"].values()
+        self.down = self.cfg["wan_down"] or (
+            bool(svcs) and all(s["status"] != "Connected" for s in svcs))
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((zoo.args.addr, NATPMP_PORT))
         self.out = self.sock
@@ -1022,7 +1027,7 @@ class NatPmp:
             # Section 3.5: unsupported version, result 1.
             return struct.pack("!BBHI", 0, 128 + (op & 127), 1,
                                self.epoch()), head + " -> result=1"
-        down = self.cfg["result_while_down"] if self.cfg["wan_down"] else 0
+        down = self.cfg["result_while_down"] if self.down else 0
         if op == 0:
             addr = "0.0.0.0" if down else self.public_ip()
             return struct.pack("!BBHI4s", 0, 128, down, self.epoch(),
