@@ -159,7 +159,11 @@ zoo_profile() {
 		return
 	fi
 	d_start
-	zcheck "$NAME: ip via $VIA gives $E_IP" ip_ok
+	if [ "$E_IP_ERR" = 1 ]; then
+		zcheck "$NAME: ip via $VIA fails with $E_IP" ip_ok
+	else
+		zcheck "$NAME: ip via $VIA gives the ${E_IP/#wan/WAN} address" ip_ok
+	fi
 	if [ "$E_OPEN_ERR" = 1 ]; then
 		zcheck "$NAME: open 8080 fails with $E_OPEN" open_ok
 	else

@@ -1163,6 +1163,12 @@ def main():
     except ProfileError as e:
         print("zoo_router: %s: %s" % (args.profile, e), file=sys.stderr)
         return 2
+    except OSError as e:
+        # A port already taken: miniupnpd still running, or another zoo.
+        print("zoo_router: cannot serve on %s: %s (is miniupnpd or another "
+              "router program running in this namespace?)" % (
+                  args.addr, e.strerror), file=sys.stderr)
+        return 1
     finally:
         shutdown(zoo)
 
