@@ -48,6 +48,7 @@ SCHEMA = {
     "ssdp": {
         "search_targets": [IGD1, "upnp:rootdevice"],
         "all_targets": None,
+        "answers": {},
         "location_path": "/rootDesc.xml",
         "server": "Linux/2.6 UPnP/1.0 miniupnpd/1.0",
         "uuid": None,
@@ -220,6 +221,11 @@ def load_profile(path):
     want(p["description"] is not None or p["natpmp"] is not None,
          "neither a description (UPnP) nor natpmp: a router that answers "
          "nothing")
+    ans = p["ssdp"]["answers"]
+    want(isinstance(ans, dict) and all(
+        isinstance(v, list) and all(isinstance(t, str) for t in v)
+        for v in ans.values()),
+        "ssdp.answers must map a search target to a list of targets")
     if p["ssdp"]["all_targets"] is None:
         p["ssdp"]["all_targets"] = p["ssdp"]["search_targets"]
     return p
@@ -906,7 +912,9 @@ class HTTPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 def ssdp_answers(zoo, st):
     """The answer datagrams to an M-SEARCH for st."""
     s = zoo.profile["ssdp"]
-    if st == "ssdp:all":
+    if st in s["answers"]:
+        sts = s["answers"][st]
+    elif st == "ssdp:all":
         sts = s["all_targets"]
     elif st in s["search_targets"]:
         sts = [st]
