@@ -150,10 +150,15 @@ close_ok() {
 
 # One profile: every step, each check named with the profile.
 zoo_profile() {
-	local f=$1 t0 first
+	local f=$1 t0 first vars
 	NAME=$(basename "$f" .json)
 	t0=$(date +%s%N)
-	eval "$("$PY" "$T_WORK/expect.py" "$f")" || { nok "$NAME: its expect block reads"; return; }
+	if ! vars=$("$PY" "$T_WORK/expect.py" "$f" 2>&1); then
+		nok "$NAME: its expect block reads"
+		note "$(echo "$vars" | tail -1)"
+		return
+	fi
+	eval "$vars"
 	if ! z_start "$f"; then
 		nok "$NAME: the zoo serves the profile"
 		return
