@@ -99,6 +99,9 @@ d_stop() {
 D_ADD='(soap Add(Any)?PortMapping|natpmp op=2) .*ext=8090 .*-> ok'
 d_adds() { grep -cE "$D_ADD" "$Z_LOG"; }
 d_adds_at_least() { [ "$(d_adds)" -ge "$1" ]; }
+d_first_permanent() {
+	[[ $(grep -m1 -E "$D_ADD" "$Z_LOG") == *"-> ok ext=8090 lease=0" ]]
+}
 d_failed() {
 	pk status --socket "$T_WORK/$NAME.sock" --json
 	json_is '[f["state"] for f in j["forwards"]]' "['failed']"
@@ -107,7 +110,7 @@ d_failed() {
 # zcheck NAME COMMAND...: check, and on failure what portkeeper said.
 zcheck() {
 	local name=$1; shift
-	OUT= ERR=
+	OUT="" ERR=""
 	if "$@"; then
 		ok "$name"
 	else
@@ -150,7 +153,7 @@ close_ok() {
 
 # One profile: every step, each check named with the profile.
 zoo_profile() {
-	local f=$1 t0 first vars
+	local f=$1 t0 vars
 	NAME=$(basename "$f" .json)
 	t0=$(date +%s%N)
 	if ! vars=$("$PY" "$T_WORK/expect.py" "$f" 2>&1); then
@@ -192,9 +195,7 @@ zoo_profile() {
 		    until_ok 6 d_adds_at_least 2 ;;
 	permanent)
 		if until_ok 5 d_adds_at_least 1; then
-			first=$(grep -m1 -E "$D_ADD" "$Z_LOG")
-			check "$NAME: portkeeperd made its forward with lease 0" \
-			    eval '[[ $first == *"-> ok ext=8090 lease=0" ]]'
+			check "$NAME: portkeeperd made its forward with lease 0" d_first_permanent
 			# Today's refresh would come at half the configured lease.
 			sleep $((DLEASE - 1)).5
 			check "$NAME: portkeeperd did not re-add the permanent forward within $((DLEASE - 1)).5 s" \
