@@ -120,6 +120,23 @@ http_start() {
 	return 1
 }
 
+# start_ready HOST READY COMMAND...: starts COMMAND in HOST's namespace in
+# the background (its PID in BG_PID) and returns once it has written the
+# file READY; fails if it exits first or takes more than 10 s.
+start_ready() {
+	local host=$1 ready=$2
+	shift 2
+	rm -f "$ready"
+	ip netns exec "$PK_NET-$host" "$@" &
+	BG_PID=$!
+	for _ in $(seq 200); do
+		[ -s "$ready" ] && return 0
+		kill -0 "$BG_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	return 1
+}
+
 # reaches HOST ADDR PORT: HOST fetches the pi's token from ADDR:PORT.
 reaches() {
 	local got

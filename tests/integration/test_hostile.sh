@@ -56,18 +56,13 @@ ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 # In the router it runs once for all the scenarios: h_modes switches it.
 H_N=0 H_PID= H_GEN=0
 h_start() {
-	local host=$1; shift
+	local host=$1 rc; shift
 	H_LOG=$T_WORK/hostile.$((++H_N)).log
-	rm -f "$T_WORK/ready"
-	ip netns exec "$PK_NET-$host" "$PY" "$HOSTILE" --log "$H_LOG" \
-	    --ready "$T_WORK/ready" "$@" 2>> "$T_WORK/hostile.err" &
-	H_PID=$!
-	for _ in $(seq 200); do
-		[ -s "$T_WORK/ready" ] && return 0
-		kill -0 "$H_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	return 1
+	start_ready "$host" "$T_WORK/ready" "$PY" "$HOSTILE" --log "$H_LOG" \
+	    --ready "$T_WORK/ready" "$@" 2>> "$T_WORK/hostile.err"
+	rc=$?
+	H_PID=$BG_PID
+	return $rc
 }
 h_stop() {
 	[ -n "$H_PID" ] || return 0
