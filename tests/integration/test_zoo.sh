@@ -42,7 +42,9 @@ out = {"VIA": via, "E_IP": code(e["ip"]), "E_IP_ERR": int(err(e["ip"])),
        "E_OPEN": code(e["open"]), "E_OPEN_ERR": int(not ok),
        "E_LEASE": "" if lease is None else lease, "E_NOTE": e.get("note") or "",
        "E_REACH": int(bool(e["reachable"])), "E_LIST": int(bool(lst)),
-       "E_DAEMON": daemon}
+       "E_DAEMON": daemon, "E_ROUTER": e.get("router") or "",
+       "E_QUIRKS": repr(sorted(e.get("quirks") or [])),
+       "E_ADVICE": e.get("advice") or ""}
 for k, v in out.items():
     print("%s=%s" % (k, shlex.quote(str(v))))
 EXPECT
@@ -126,8 +128,27 @@ ip_ok() {
 	else
 		local want=$E_IP
 		[ "$want" != wan ] || want=$PK_WAN
-		json_is 'j["ok"], j["external_ip"]' "(True, '$want')"
+		json_is 'j["ok"], j["external_ip"]' "(True, '$want')" || return 1
+		[ -z "$E_ROUTER" ] || E_ROUTER=$E_ROUTER json_is \
+		    'j["router"]["label"] == __import__("os").environ["E_ROUTER"]' True
 	fi
+}
+# The daemon's status names the router and the quirks it met (the page
+# shows this object), and a permanent forward as permanent.
+d_router() {
+	pk status --socket "$T_WORK/$NAME.sock" --json
+	E_ROUTER=$E_ROUTER json_is \
+	    'j["router"]["label"] == __import__("os").environ["E_ROUTER"]' \
+	    True || return 1
+	json_is 'sorted(j["router"]["quirks"])' "$E_QUIRKS" || return 1
+	[ "$E_DAEMON" != permanent ] ||
+	    json_is '[f["permanent"] for f in j["forwards"]]' "[True]"
+}
+# The doctor names the fix in the router's own settings.
+doctor_advice() {
+	pk doctor 8080 --json
+	E_ADVICE=$E_ADVICE json_is \
+	    '__import__("os").environ["E_ADVICE"] in (j.get("router_advice") or "")' True
 }
 open_ok() {
 	pk open 8080 --via "$VIA" --json
@@ -206,6 +227,13 @@ zoo_profile() {
 	fails)
 		check "$NAME: portkeeperd's forward is failed" until_ok 5 d_failed ;;
 	esac
+	if [ -n "$E_ROUTER" ] && [ "$VIA" = upnp ]; then
+		zcheck "$NAME: portkeeperd's status names the router and the quirks $E_QUIRKS" \
+		    until_ok 3 d_router
+	fi
+	if [ -n "$E_ADVICE" ]; then
+		zcheck "$NAME: doctor says the fix in the router's settings" doctor_advice
+	fi
 	d_stop
 	z_stop
 	check "$NAME: the zoo removed its forwards at exit" z_clean

@@ -103,7 +103,8 @@ NATPMP_SCHEMA = {"answer_from": "gateway", "alt_addr": "192.168.77.2",
                  "external_ip": "wan"}
 EXPECT_SCHEMA = {"ip": REQUIRED, "open": REQUIRED, "lease": None,
                  "note": None, "reachable": REQUIRED, "list": None,
-                 "daemon": None, "via": None}
+                 "daemon": None, "via": None, "router": None,
+                 "quirks": None, "advice": None}
 SOURCES_KEYS = {"description", "ssdp", "http", "quirks", "natpmp", "table",
                 "notes"}
 V2_ACTIONS = {"AddAnyPortMapping", "GetListOfPortMappings",
