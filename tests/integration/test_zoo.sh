@@ -44,7 +44,7 @@ out = {"VIA": via, "E_IP": code(e["ip"]), "E_IP_ERR": int(err(e["ip"])),
        "E_REACH": int(bool(e["reachable"])), "E_LIST": int(bool(lst)),
        "E_DAEMON": daemon, "E_ROUTER": e.get("router") or "",
        "E_QUIRKS": repr(sorted(e.get("quirks") or [])),
-       "E_ADVICE": e.get("advice") or ""}
+       "E_ADVICE": e.get("advice") or "", "E_METHOD": e.get("method") or ""}
 for k, v in out.items():
     print("%s=%s" % (k, shlex.quote(str(v))))
 EXPECT
@@ -157,6 +157,7 @@ open_ok() {
 		return
 	fi
 	json_is 'j["ok"], j["external_port"]' "(True, 8080)" || return 1
+	[ -z "$E_METHOD" ] || json_is 'j["method"]' "$E_METHOD" || return 1
 	if [ -n "$E_LEASE" ]; then
 		json_is "$E_LEASE - 5 <= j['lease'] <= $E_LEASE" True || return 1
 	fi
@@ -196,7 +197,7 @@ zoo_profile() {
 	if [ "$E_OPEN_ERR" = 1 ]; then
 		zcheck "$NAME: open 8080 fails with $E_OPEN" open_ok
 	else
-		zcheck "$NAME: open 8080 succeeds${E_LEASE:+ with lease $E_LEASE}${E_NOTE:+ and says \"$E_NOTE\"}" open_ok
+		zcheck "$NAME: open 8080 succeeds${E_METHOD:+ via $E_METHOD}${E_LEASE:+ with lease $E_LEASE}${E_NOTE:+ and says \"$E_NOTE\"}" open_ok
 	fi
 	if [ "$E_REACH" = 1 ]; then
 		check "$NAME: open makes 8080 reachable from the internet host" until_ok 1 reaches inet "$PK_WAN" 8080

@@ -104,7 +104,7 @@ NATPMP_SCHEMA = {"answer_from": "gateway", "alt_addr": "192.168.77.2",
 EXPECT_SCHEMA = {"ip": REQUIRED, "open": REQUIRED, "lease": None,
                  "note": None, "reachable": REQUIRED, "list": None,
                  "daemon": None, "via": None, "router": None,
-                 "quirks": None, "advice": None}
+                 "quirks": None, "advice": None, "method": None}
 SOURCES_KEYS = {"description", "ssdp", "http", "quirks", "natpmp", "table",
                 "notes"}
 V2_ACTIONS = {"AddAnyPortMapping", "GetListOfPortMappings",
