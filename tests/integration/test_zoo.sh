@@ -164,6 +164,13 @@ open_ok() {
 	[ -z "$E_NOTE" ] || E_NOTE=$E_NOTE json_is \
 	    '__import__("os").environ["E_NOTE"] in j.get("note", "")' True
 }
+# The leases open asked for 8080 with, in order ("3600 0": the lease, then
+# lease 0 once after a refusal).
+open_leases() {
+	grep -E 'soap Add(Any)?PortMapping .* ext=8080 ' "$Z_LOG" |
+	    sed -E 's/ -> .*//; s/.* lease=([0-9]+).*/\1/' | tr '\n' ' ' |
+	    sed 's/ $//'
+}
 list_ok() {
 	pk list --json
 	json_is '[m["this_host"] for m in j["mappings"] if m["external_port"] == 8080 and m["protocol"] == "tcp"]' "[True]"
@@ -198,6 +205,11 @@ zoo_profile() {
 		zcheck "$NAME: open 8080 fails with $E_OPEN" open_ok
 	else
 		zcheck "$NAME: open 8080 succeeds${E_METHOD:+ via $E_METHOD}${E_LEASE:+ with lease $E_LEASE}${E_NOTE:+ and says \"$E_NOTE\"}" open_ok
+	fi
+	# A lease refused (or everything refused): lease 0 asked once, no more.
+	if [ "$VIA" = upnp ] && { [ "$E_LEASE" = 0 ] || [ "$E_OPEN" = not_authorized ]; }; then
+		check "$NAME: open asked for 3600 s, then once for lease 0" \
+		    [ "$(open_leases)" = "3600 0" ]
 	fi
 	if [ "$E_REACH" = 1 ]; then
 		check "$NAME: open makes 8080 reachable from the internet host" until_ok 1 reaches inet "$PK_WAN" 8080
