@@ -263,5 +263,13 @@ for f in "$PROFILES"/*.json; do
 	n=$((n + 1))
 done
 check "the zoo has profiles" [ "$n" -gt 0 ]
+# Routers that answer only IGD:2 searches, or only TR-064's root device type,
+# are found because portkeeper asks for each (the last profile's log).
+for st in urn:schemas-upnp-org:device:InternetGatewayDevice:1 \
+    urn:schemas-upnp-org:device:InternetGatewayDevice:2 \
+    urn:dslforum-org:device:InternetGatewayDevice:1; do
+	check "portkeeper's search asks for $st" \
+	    grep -q "M-SEARCH from=$PK_PI:[0-9]* .*st=$st " "$Z_LOG"
+done
 note "$n profiles in $(ms_since "$T0") ms"
 exit $T_FAILED
