@@ -304,7 +304,12 @@ upnp_choose(struct upnp_igd *igd, int64_t deadline, int want_status,
 			str_copy(bstatus, status, 64);
 		}
 	}
-	if (bsc == -2 || upnp_select(igd, best, err) == -1)
+	if (bsc == -2) {
+		pmerr_set(err, PME_TIMEOUT, 0, "the router did not answer "
+		    "about its connection services in time");
+		return -1;
+	}
+	if (upnp_select(igd, best, err) == -1)
 		return -1;
 	igd->quirks &= ~(unsigned)PMQ_TR064_NAMES;
 	if (upnp_desc_is_tr064(igd->data.first.servicetype))
