@@ -143,3 +143,24 @@ reaches() {
 	got=$(in_ns "$1" curl -s --max-time 2 "http://$2:$3/token" 2>/dev/null)
 	[ "$got" = "$T_TOKEN" ]
 }
+
+# web_daemon_start [FLAG...]: portkeeperd on the pi with its web API on
+# 0.0.0.0:8088 and the caller's password file $T_WORK/htpasswd (made 0640
+# here); its PID in PKD_PID, its output in $T_WORK/pkd.log.
+web_daemon_start() {
+	local pkd=${PORTKEEPERD:-$(dirname "$PORTKEEPER")/portkeeperd}
+
+	mkdir -p "$T_WORK/state"
+	chmod 640 "$T_WORK/htpasswd"
+	cat > "$T_WORK/pk.conf" <<CONF
+[portkeeper]
+state_dir = $T_WORK/state
+socket = $T_WORK/api.sock
+[web]
+listen = 0.0.0.0:8088
+htpasswd = $T_WORK/htpasswd
+CONF
+	ip netns exec "$PK_NET-pi" "$pkd" -f "$@" -c "$T_WORK/pk.conf" \
+	    > "$T_WORK/pkd.log" 2>&1 &
+	PKD_PID=$!
+}

@@ -22,7 +22,6 @@ require_netns
 PKD=${PORTKEEPERD:-$(dirname "$PORTKEEPER")/portkeeperd}
 net_up --no-hairpin
 
-mkdir -p "$T_WORK/state"
 htpasswd -nbB -C 5 admin secret > "$T_WORK/htpasswd"
 # A user with an MD5 hash (Apache's htpasswd -m), for item 6.
 htpasswd -nbm mdfive pw-mdfive >> "$T_WORK/htpasswd"
@@ -31,17 +30,7 @@ for u in slow fresh0 fresh1 fresh2 fresh3 fresh4 fresh5 fresh6 fresh7 \
     fresh8 fresh9; do
 	htpasswd -nbB -C 10 "$u" "pw-$u" >> "$T_WORK/htpasswd"
 done
-chmod 640 "$T_WORK/htpasswd"
-cat > "$T_WORK/pk.conf" <<CONF
-[portkeeper]
-state_dir = $T_WORK/state
-socket = $T_WORK/api.sock
-[web]
-listen = 0.0.0.0:8088
-htpasswd = $T_WORK/htpasswd
-CONF
-ip netns exec "$PK_NET-pi" "$PKD" -f -v -c "$T_WORK/pk.conf" > "$T_WORK/pkd.log" 2>&1 &
-PKD_PID=$!
+web_daemon_start -v
 BASE=http://$PK_PI:8088
 check "the web API answers" until_ok 5 eval \
     'in_ns laptop curl -sf --max-time 1 "$BASE/api/health" > /dev/null'

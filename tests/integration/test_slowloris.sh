@@ -16,22 +16,10 @@
 . "$(dirname "$0")/lib.sh"
 require_netns
 net_up --no-hairpin
-PKD=${PORTKEEPERD:-$(dirname "$PORTKEEPER")/portkeeperd}
 
 # --- The web API ------------------------------------------------------
-mkdir -p "$T_WORK/state"
 htpasswd -nbB -C 5 admin secret > "$T_WORK/htpasswd"
-chmod 640 "$T_WORK/htpasswd"
-cat > "$T_WORK/pk.conf" <<CONF
-[portkeeper]
-state_dir = $T_WORK/state
-socket = $T_WORK/api.sock
-[web]
-listen = 0.0.0.0:8088
-htpasswd = $T_WORK/htpasswd
-CONF
-ip netns exec "$PK_NET-pi" "$PKD" -f -c "$T_WORK/pk.conf" > "$T_WORK/pkd.log" 2>&1 &
-PKD_PID=$!
+web_daemon_start
 health() {
 	in_ns "$1" curl -s -o /dev/null -w '%{http_code} %{time_total}\n' \
 	    --max-time 3 "http://$PK_PI:8088/api/health" || echo "000 3"
