@@ -11,8 +11,10 @@
  *   PORTKEEPER_FORWARD           the forward's name (mapping_* events)
  *   PORTKEEPER_DETAIL            the sentence that was logged
  *
- * Hooks run one at a time, in order, without blocking the caller; one that
- * runs longer than HOOK_TIMEOUT_S is killed.
+ * Hooks run one at a time, without blocking the caller; one that runs
+ * longer than HOOK_TIMEOUT_S is killed.  Address events (external_ip_changed,
+ * internal_ip_changed, gateway_changed, router_restarted) run first, in the
+ * order they came; forwards' events run after them, in the order they came.
  *
  * A hook that falls behind must still see the latest state, so what waits
  * is coalesced rather than dropped: an address event (external_ip_changed,

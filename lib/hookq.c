@@ -547,19 +547,39 @@ hook_check(struct hookq *q, int64_t now_ms)
 	hook_kill(q);
 }
 
+/*
+ * Which waiting event runs next: the oldest address event, else the oldest
+ * of all.  An address change is what a dynamic DNS hook acts on, and a burst
+ * of forwards' events (a router that restarted with forty of them) would
+ * otherwise keep the name on the old address for as long as the hook takes
+ * to go through them all; a forward's event only reports, and loses nothing
+ * by waiting.
+ */
+static size_t
+next_index(struct hookq *q)
+{
+	size_t i;
+
+	for (i = 0; i < q->count; i++)
+		if (is_address_event(item_at(q, i)->ev.type))
+			return i;
+	return 0;
+}
+
 void
 hookq_tick(struct hookq *q, int64_t now_ms)
 {
 	struct hookq_item it;
+	size_t i;
 
 	if (q->running != 0)
 		hook_check(q, now_ms);
 	retry_due(q, now_ms);
 	/* Hooks that cannot start are logged and skipped. */
 	while (q->running == 0 && q->count > 0) {
-		it = q->q[q->start];
-		q->start = (q->start + 1) % HOOKQ_MAX;
-		q->count--;
+		i = next_index(q);
+		it = *item_at(q, i);
+		waiting_remove(q, i);
 		hook_start(q, &it, now_ms);
 	}
 }
