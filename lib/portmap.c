@@ -695,6 +695,12 @@ open_natpmp(struct portmap *pm, const struct portspec *spec, uint32_t lease,
 		pmerr_natpmp(err, r.result, what);
 		return -1;
 	}
+	if (r.ext_port == 0) {
+		/* RFC 6886 section 3.3: a granted mapping has a port. */
+		pmerr_set(err, PME_BAD_REPLY, 0, "could not %s: the router "
+		    "answered success over NAT-PMP but granted no port", what);
+		return -1;
+	}
 	if (r.ext_port != spec->ext && !any_port) {
 		/*
 		 * RFC 6886 section 3.3 lets the router grant another port when

@@ -78,6 +78,8 @@ NATPMP_MODES = {
                     "reply bit",
     "ext-ip": "result 0 with --ext-ip as the public address (0.0.0.0, "
               "127.0.0.1, 224.0.0.1...); mappings granted",
+    "port-zero": "a correct public address reply; mapping replies with "
+                 "result 0 (success) and mapped external port 0",
 }
 
 LOG_LOCK = threading.Lock()
@@ -587,13 +589,16 @@ def natpmp_loop(args, modes):
                 stale_epoch -= 1
                 reply = struct.pack("!BBHIHHI", 0, 128 + op, 0, stale_epoch,
                                     (iport + 1) & 0xffff, eport, life)
+            elif mode == "port-zero":
+                reply = struct.pack("!BBHIHHI", 0, 128 + op, 0, epoch, iport,
+                                    0, min(life, 3600))
             else:
                 reply = struct.pack("!BBHIHHI", 0, 128 + op, 0, epoch, iport,
                                     eport, min(life, 3600))
         else:
             reply = struct.pack("!BBHI", 0, 128 + op, 5, epoch)
 
-        if mode in ("ok", "ext-ip", "stale"):
+        if mode in ("ok", "ext-ip", "stale", "port-zero"):
             sock.sendto(reply, peer)
         elif mode == "short":
             for cut in (len(reply) - 1, 7, 2, 0):

@@ -437,6 +437,8 @@ scenario "stale NAT-PMP replies" off stale 11.22.33.2 failed \
     bad_reply 0 yes
 scenario "NAT-PMP replies with the wrong opcode" off wrong-opcode 11.22.33.2 \
     failed "never validly .*wrong opcode" bad_reply 1 no
+scenario "NAT-PMP success with port 0" off port-zero 11.22.33.2 failed \
+    "answered success over NAT-PMP but granted no port" bad_reply 0 yes
 scenario "NAT-PMP replies from the wrong source" off wrong-source 11.22.33.2 \
     failed "neither UPnP-IGD nor NAT-PMP answered at the default gateway" \
     no_gateway 1 no
