@@ -22,6 +22,9 @@ enum pm_errcode {
 	PME_BAD_REPLY,		/* the router's reply was malformed or a lie */
 	PME_NETWORK,		/* a local socket or network error */
 	PME_INTERNAL,		/* out of memory and the like */
+	PME_NO_IPV6,		/* no stable global IPv6 address or route */
+	PME_PINHOLE_REFUSED,	/* the router will not open this pinhole */
+	PME_ADDRESS_MISMATCH,	/* PCP: a NAT between this host and router */
 };
 
 struct pm_error {

@@ -21,6 +21,9 @@ static const char *const errcode_names[] = {
 	[PME_BAD_REPLY] = "bad_reply",
 	[PME_NETWORK] = "network",
 	[PME_INTERNAL] = "internal",
+	[PME_NO_IPV6] = "no_ipv6",
+	[PME_PINHOLE_REFUSED] = "pinhole_refused",
+	[PME_ADDRESS_MISMATCH] = "address_mismatch",
 };
 
 void

@@ -100,6 +100,12 @@ test_codes_and_exit(void **state)
 	assert_string_equal(pmerr_code_str(PME_NO_PUBLIC_ADDRESS),
 	    "no_public_address");
 	assert_string_equal(pmerr_code_str(PME_REFUSED), "refused");
+	/* Issue 15's codes, a contract. */
+	assert_string_equal(pmerr_code_str(PME_NO_IPV6), "no_ipv6");
+	assert_string_equal(pmerr_code_str(PME_PINHOLE_REFUSED),
+	    "pinhole_refused");
+	assert_string_equal(pmerr_code_str(PME_ADDRESS_MISMATCH),
+	    "address_mismatch");
 	assert_string_equal(pmerr_code_str((enum pm_errcode)999), "internal");
 	assert_int_equal(pmerr_exit_status(PME_OK), 0);
 	assert_int_equal(pmerr_exit_status(PME_USAGE), 2);
