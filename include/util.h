@@ -48,6 +48,14 @@ int	parse_uint(const char *s, unsigned long min, unsigned long max,
 int	file_write_atomic(const char *dir, const char *name, const char *text,
 	    size_t len, unsigned int mode, char *err, size_t errlen);
 
+/*
+ * Reads the regular file path (not through a symbolic link), at most max
+ * bytes, into *out (malloc'd, NUL-terminated) and *outlen.  1 read, 0 the
+ * file does not exist, -1 with "PATH: reason" in err.
+ */
+int	file_read_bounded(const char *path, size_t max, char **out,
+	    size_t *outlen, char *err, size_t errlen);
+
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

@@ -626,11 +626,9 @@ int
 state_load(const char *dir, struct state *st, char *err, size_t errlen)
 {
 	char path[PATH_MAX], perr[256];
-	struct stat sb;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd, rc = -1;
+	char *buf;
+	size_t len;
+	int r;
 
 	state_init(st);
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE) >=
@@ -639,61 +637,15 @@ state_load(const char *dir, struct state *st, char *err, size_t errlen)
 		    dir);
 		return -1;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		/* First start: nothing remembered yet. */
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &sb) == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		goto out;
-	}
-	if (sb.st_size > STATE_SIZE_MAX) {
-		snprintf(err, errlen, "%s: %jd bytes, larger than the %d "
-		    "allowed", path, (intmax_t)sb.st_size, STATE_SIZE_MAX);
-		goto out;
-	}
-	/*
-	 * Read until end of file rather than trusting st_size, which can
-	 * change under us; one byte more than the limit tells a file that
-	 * grew too big.
-	 */
-	if ((buf = malloc(STATE_SIZE_MAX + 1)) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		n = read(fd, buf + len, STATE_SIZE_MAX + 1 - len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > STATE_SIZE_MAX) {
-			snprintf(err, errlen, "%s: larger than the %d bytes "
-			    "allowed", path, STATE_SIZE_MAX);
-			goto out;
-		}
-	}
-	if (state_parse(buf, len, st, perr, sizeof(perr)) == -1) {
+	/* First start: nothing remembered yet. */
+	if ((r = file_read_bounded(path, STATE_SIZE_MAX, &buf, &len, err,
+	    errlen)) <= 0)
+		return r;
+	r = state_parse(buf, len, st, perr, sizeof(perr));
+	if (r == -1)
 		snprintf(err, errlen, "%s: %s", path, perr);
-		goto out;
-	}
-	rc = 0;
- out:
 	free(buf);
-	close(fd);
-	return rc;
+	return r == -1 ? -1 : 0;
 }
 
 int

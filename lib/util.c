@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,4 +161,72 @@ file_write_atomic(const char *dir, const char *name, const char *text,
 	}
 	close(dfd);
 	return 0;
+}
+
+int
+file_read_bounded(const char *path, size_t max, char **out, size_t *outlen,
+    char *err, size_t errlen)
+{
+	struct stat sb;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd, rc = -1;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((uintmax_t)sb.st_size > max) {
+		snprintf(err, errlen, "%s: %jd bytes, larger than the %zu "
+		    "allowed", path, (intmax_t)sb.st_size, max);
+		goto out;
+	}
+	/*
+	 * Read until end of file rather than trusting st_size, which can
+	 * change under us; one byte more than the limit tells a file that
+	 * grew too big.  The NUL after the text is for parsers of strings.
+	 */
+	if ((buf = malloc(max + 2)) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		n = read(fd, buf + len, max + 1 - len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			snprintf(err, errlen, "%s: larger than the %zu bytes "
+			    "allowed", path, max);
+			goto out;
+		}
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	buf = NULL;
+	rc = 1;
+ out:
+	free(buf);
+	close(fd);
+	return rc;
 }
