@@ -26,8 +26,13 @@ BUILD		?= build
 PKGS		:= miniupnpc libcjson inih libmicrohttpd nettle libxcrypt
 PK_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -MMD -MP \
 		   $(shell $(PKG_CONFIG) --cflags $(PKGS))
-# libnatpmp ships no pkg-config file.
-PK_LIBS		:= $(shell $(PKG_CONFIG) --libs $(PKGS)) -lnatpmp -lpthread
+# libnatpmp ships no pkg-config file.  -lm for floor() in the daemon's web
+# API: glibc on arm64 and amd64 resolves it without, armhf does not.
+PK_LIBS		:= $(shell $(PKG_CONFIG) --libs $(PKGS)) -lnatpmp -lpthread -lm
+# The command line serves no HTTP (probe-server is a program of its own),
+# so it links neither libmicrohttpd nor, through it, GnuTLS.
+CLI_LIBS	:= $(shell $(PKG_CONFIG) --libs $(filter-out libmicrohttpd,$(PKGS))) \
+		   -lnatpmp -lpthread
 ifdef PK_VERSION
 PK_CFLAGS	+= -DPK_VERSION='"$(PK_VERSION)"'
 endif
@@ -47,10 +52,12 @@ DEPS_PKGS	:= gcc make pkgconf libminiupnpc-dev libnatpmp-dev libcjson-dev \
 # that unit tests and fuzz targets can link them.
 LIB_SRCS	:= $(wildcard lib/*.c)
 CLI_SRCS	:= $(wildcard cli/*.c)
+PROBED_SRCS	:= $(wildcard probe/*.c)
 DAEMON_SRCS	:= $(wildcard daemon/*.c)
 DAEMON_MAIN	:= daemon/portkeeperd.c
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS	:= $(CLI_SRCS:%.c=$(BUILD)/%.o)
+PROBED_OBJS	:= $(PROBED_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_OBJS	:= $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 # What tests/integration/test_failalloc.sh builds its driver from: the
 # library and the daemon's parser of API bodies.
@@ -72,6 +79,8 @@ UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PREFIX		?= /usr/local
 BINDIR		?= $(PREFIX)/bin
 SBINDIR		?= $(PREFIX)/sbin
+# portkeeper finds its helper at ../libexec/portkeeper from BINDIR.
+LIBEXECDIR	?= $(PREFIX)/libexec
 MANDIR		?= $(PREFIX)/share/man
 DOCDIR		?= $(PREFIX)/share/doc/portkeeper
 BASHCOMPDIR	?= $(PREFIX)/share/bash-completion/completions
@@ -81,7 +90,7 @@ INSTALL		?= install
 
 .PHONY: all deps check unit integration demo bench clean install deb \
 	fuzz fuzz-replay fuzz-targets
-all: $(BUILD)/portkeeper $(BUILD)/portkeeperd
+all: $(BUILD)/portkeeper $(BUILD)/portkeeperd $(BUILD)/portkeeper-probe-server
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -107,6 +116,11 @@ $(BUILD)/libportkeeperd.a: $(DLIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/portkeeper: $(CLI_OBJS) $(BUILD)/libportkeeper.a
+	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(CLI_LIBS)
+
+# portkeeper probe-server execs it; it parses its options with cli.c.
+$(BUILD)/portkeeper-probe-server: $(PROBED_OBJS) $(BUILD)/cli/cli.o \
+    $(BUILD)/libportkeeper.a
 	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS)
 
 $(BUILD)/portkeeperd: $(DAEMON_MAIN:%.c=$(BUILD)/%.o) $(BUILD)/libportkeeperd.a \
@@ -219,6 +233,9 @@ install: all
 	    $(DESTDIR)$(DOCDIR)/examples
 	$(INSTALL) -m 0755 $(BUILD)/portkeeper $(DESTDIR)$(BINDIR)/portkeeper
 	$(INSTALL) -m 0755 $(BUILD)/portkeeperd $(DESTDIR)$(SBINDIR)/portkeeperd
+	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR)/portkeeper
+	$(INSTALL) -m 0755 $(BUILD)/portkeeper-probe-server \
+	    $(DESTDIR)$(LIBEXECDIR)/portkeeper/portkeeper-probe-server
 	[ -e $(DESTDIR)$(SYSCONFDIR)/portkeeper/portkeeper.conf ] || \
 	    $(INSTALL) -m 0644 packaging/portkeeper.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/portkeeper/portkeeper.conf
@@ -271,5 +288,5 @@ deb:
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(UNIT_BINS:=.d) \
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(PROBED_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(UNIT_BINS:=.d) \
 	 $(FUZZ_REPLAY:=.d) $(FUZZ_BINS:=.d) $(BUILD)/tests/fuzz-replay.d

@@ -19,6 +19,12 @@ run frobnicate
 check "unknown command: status 2, named" eval '[ "$RC" = 2 ] && [[ $ERR == *frobnicate* ]]'
 run --version
 check "--version" eval '[ "$RC" = 0 ] && [[ $OUT == "portkeeper "* ]]'
+# Issue 17: only probe-server serves HTTP, and it is a program of its own.
+check "the command line loads neither libmicrohttpd nor GnuTLS" not eval \
+    'ldd "$PORTKEEPER" | grep -Eq "libmicrohttpd|libgnutls"'
+run probe-server --help
+check "probe-server --help runs its program" eval \
+    '[ "$RC" = 0 ] && [[ $OUT == "usage: portkeeper probe-server"* ]]'
 
 for cmd in open close list ip; do
 	run "$cmd" --help

@@ -84,6 +84,7 @@ has_all() {
 }
 check "the package holds the programs, conffile, unit, man pages, completion and docs" \
     has_all /usr/bin/portkeeper /usr/sbin/portkeeperd \
+    /usr/libexec/portkeeper/portkeeper-probe-server \
     /etc/portkeeper/portkeeper.conf "$UNIT" \
     /usr/share/man/man1/portkeeper.1.gz /usr/share/man/man8/portkeeperd.8.gz \
     /usr/share/man/man5/portkeeper.conf.5.gz \
@@ -146,6 +147,8 @@ check "... read as the portkeeper user too" \
     quiet runuser -u portkeeper -- /usr/sbin/portkeeperd -n
 check "portkeeper --version says $VERSION" eval \
     '[ "$(/usr/bin/portkeeper --version)" = "portkeeper $VERSION" ]'
+check "portkeeper probe-server finds its program in /usr/libexec/portkeeper" \
+    eval '/usr/bin/portkeeper probe-server --help | grep -q "^usage: portkeeper probe-server"'
 check "man finds portkeeper(1), portkeeperd(8) and portkeeper.conf(5)" \
     quiet man -w portkeeper.1 portkeeperd.8 portkeeper.conf.5
 check "... and portkeeperd(8) has its SIGNALS and STANDARDS" eval \
