@@ -50,6 +50,10 @@ check "the pi reaches inet over IPv6 (LAN to WAN)" \
     in_ns pi curl -s -o /dev/null --max-time 2 "http://[$PK_INET6]:8081/"
 check "IPv6 is not masqueraded: inet sees the pi's own address" grep -qF "$PK_PI6 - -" "$T_WORK/inet.log"
 
+# Discovery over IPv6 (SSDP to ff02::c) once; the other calls skip it.
+in_ns pi upnpc -6 -S > "$T_WORK/upnpc" 2>&1
+check "upnpc -6 finds the IGD at the router's LAN address and its IPv6 firewall" eval \
+    'grep -qF "IGD : http://[$PK_ROUTER6]:$PK_UPNP_PORT/" "$T_WORK/upnpc" && grep -q "Inbound Pinhole Allowed: Yes" "$T_WORK/upnpc"'
 upnpc6 -A "" 0 "$PK_PI6" 8080 TCP 600
 id=$(sed -n 's/.*Pinhole ID = \([0-9]*\).*/\1/p' "$T_WORK/upnpc")
 check "upnpc -6 -A makes a pinhole" [ -n "$id" ]

@@ -368,12 +368,21 @@ EOF
 # rules in the three empty chains; the base chains jump to them.  The
 # masquerade is IPv4's alone: IPv6 is routed, as at a real home.
 load_firewall() {
+	local icmp6=
+	# IPv6 (a home router's firewall): established/related and LAN->WAN
+	# are accepted as for IPv4, and so are ICMPv6 errors (RFC 4890 section
+	# 4.3.1: path MTU discovery needs packet-too-big) and echo (for tests).
+	# Any other new inbound connection reaches "jump miniupnpd", where
+	# miniupnpd 2.3.1's nftables backend puts its pinholes (UPnP IGDv2 and
+	# PCP alike), and the policy drops it unless one of them accepts it.
+	[ "$IPV6" = 0 ] || icmp6='iifname "wan0" oifname "br0" icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem, echo-request, echo-reply } accept'
 	in_ns router nft -f - <<EOF
 table inet $NFT_TABLE {
 	chain forward {
 		type filter hook forward priority filter; policy drop;
 		ct state established,related accept
 		iifname "br0" oifname "wan0" accept
+		$icmp6
 		# Hairpinned connections (LAN -> WAN address -> DNAT back into the
 		# LAN) leave through br0 again; they only exist if the hairpin
 		# table DNATed them.
@@ -405,16 +414,9 @@ EOF
 	[ "$IPV6" = 0 ] || load_firewall6
 }
 
-# A home router's IPv6 firewall, added to the forward chain above:
-# established/related and LAN->WAN are already accepted there; ICMPv6
-# errors (RFC 4890 section 4.3.1: path MTU discovery needs packet-too-big)
-# and echo (for tests) pass too; any other new inbound connection reaches
-# "jump miniupnpd", where miniupnpd 2.3.1's nftables backend puts its
-# pinhole rules (UPnP IGDv2 and PCP alike), and is dropped by the policy
-# unless one accepts it.  The input chain holds the "PCP off" rule.
+# The router's own input, with --ipv6: only the "PCP off" rule.
 load_firewall6() {
 	in_ns router nft -f - <<EOF
-insert rule inet $NFT_TABLE forward iifname "wan0" oifname "br0" icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem, echo-request, echo-reply } accept
 add chain inet $NFT_TABLE input { type filter hook input priority filter; policy accept; }
 add chain inet $NFT_TABLE $NFT_PCP6_CHAIN
 add rule inet $NFT_TABLE input jump $NFT_PCP6_CHAIN
