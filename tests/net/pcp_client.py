@@ -157,9 +157,10 @@ def main(argv):
         status = 0 if ans and ans["result"] == 0 else 1 if ans else 3
     except ConnectionRefusedError:
         ans, status = None, 4
-    except OSError as e:
+    except (OSError, ValueError) as e:
+        # A bad --src or --ext-addr, or a server name that does not resolve.
         print("pcp_client: %s: %s" % (args.gw, e), file=sys.stderr)
-        return 3
+        return 2 if isinstance(e, ValueError) else 3
     out = dict(ans or {"error": "refused" if status == 4 else "timeout"})
     out.update({"nonce": args.nonce_bytes.hex(), "ms": round((time.monotonic() - t0) * 1000, 1)})
     if args.json:
