@@ -140,7 +140,15 @@ upnp_pinhole_parse(const char *action, uint16_t port, const char *doing,
 
 	memset(res, 0, sizeof(*res));
 	rc = upnp_soap_answer(body, len, status, action, doing, &pd, err);
-	if (rc == 704)
+	/*
+	 * miniupnpd 2.3.1 (nftables) answers 402 Invalid Args, not 704, to
+	 * UpdatePinhole and DeletePinhole for a UniqueID it does not have:
+	 * its lookup comes back without an address, which its check of the
+	 * caller's address then rejects.  The UniqueID sent is always a
+	 * valid ui2, so there 402 means the same as 704.
+	 */
+	if (rc == 704 || (rc == 402 && (strcmp(action, "UpdatePinhole") == 0 ||
+	    strcmp(action, "DeletePinhole") == 0)))
 		return 0;
 	if (rc > 0)
 		upnp_pinhole_error(err, rc, port, doing);

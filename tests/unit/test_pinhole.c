@@ -252,6 +252,11 @@ test_answers(void **state)
 	/* Faults, each with its code and sentence. */
 	assert_int_equal(parse("DeletePinhole", 0, 500,
 	    FAULT("704", "NoSuchEntry"), &r, &e), 0);
+	/* miniupnpd 2.3.1's answer for a pinhole it does not have. */
+	assert_int_equal(parse("UpdatePinhole", 0, 500,
+	    FAULT("402", "Invalid Args"), &r, &e), 0);
+	assert_int_equal(parse("DeletePinhole", 0, 500,
+	    FAULT("402", "Invalid Args"), &r, &e), 0);
 	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
 		assert_int_equal(parse(faults[i].action, faults[i].port, 500,
 		    faults[i].body, &r, &e), -1);
