@@ -245,14 +245,18 @@ upnp_pinhole_target(struct upnp_pinhole_target *t, const char *control,
 }
 
 /*
- * How portkeeper reaches the firewall service over IPv6.  miniupnpd (2.3.1
- * with IPv6 on) answers SSDP on ff02::c too, but its HTTP socket is one
- * dual-stack IPv6 socket on in6addr_any: the port of the IPv4 LOCATION
- * takes IPv6 connections on every address of the router.  So the
- * discovery stays the IPv4 one (unicast to the gateway, hardened,
- * tested) and only the SOAP requests go over IPv6, to the default IPv6
- * gateway, which is the router that filters the host's inbound traffic
- * and the one address the host knows for it without multicast.
+ * How portkeeper reaches the firewall service over IPv6.  miniupnpd 2.3.1
+ * with IPv6 on answers an M-SEARCH on ff02::c from its own EUI-64
+ * link-local address (not the gateway's fe80::1) with the LOCATION
+ * http://[its global LAN address]:PORT/rootDesc.xml, and its HTTP socket is
+ * one dual-stack IPv6 socket bound to the LAN interface: the PORT of the
+ * IPv4 LOCATION takes IPv6 connections to every LAN address of the router
+ * (fe80::1%eth0 and the global one alike, seen on the simulated home
+ * network).  So the discovery stays the IPv4 one (unicast to the gateway,
+ * hardened and tested) and only the SOAP requests go over IPv6, to the
+ * IPv6 default gateway: the router that filters this host's inbound
+ * traffic, and an address known from the routing table, without
+ * multicast or trusting an address named in an answer.
  */
 int
 upnp_pinhole_find(struct upnp_pinhole_target *t, struct in_addr gw4,
