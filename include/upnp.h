@@ -43,6 +43,15 @@ struct upnp_igd {
  */
 int	upnp_discover(struct upnp_igd *, struct in_addr gateway,
 	    struct in_addr local, int64_t deadline, struct pm_error *err);
+
+/*
+ * The first half of upnp_discover: SSDP and the description, every
+ * service of it in igd->desc (connection services or none, and the IPv6
+ * firewall), URLBase in igd->data; no service is selected.  0, or -1 with
+ * err set.  Call upnp_igd_free() in both cases.
+ */
+int	upnp_describe(struct upnp_igd *, struct in_addr gateway,
+	    struct in_addr local, int64_t deadline, struct pm_error *err);
 void	upnp_igd_free(struct upnp_igd *);
 
 /*

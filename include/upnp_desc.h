@@ -30,16 +30,26 @@ struct upnp_desc {
 	/* WANIPConnection and WANPPPConnection services, in document order. */
 	struct upnp_desc_service svc[UPNP_DESC_SERVICES_MAX];
 	size_t	nsvc;
+	/*
+	 * The first WANIPv6FirewallControl service, in whichever device it
+	 * sits (IGD:2 puts it in the WANConnectionDevice): firewall.type is
+	 * "" when there is none.
+	 */
+	struct upnp_desc_service firewall;
 };
 
 /*
  * Walks the description body[0..len) with miniupnpc's XML parser.  Returns
- * the number of connection services found (0 to UPNP_DESC_SERVICES_MAX).
+ * the number of connection services found (0 to UPNP_DESC_SERVICES_MAX);
+ * the firewall service, if any, is in d->firewall whatever that number.
  */
 size_t	upnp_desc_parse(const char *body, size_t len, struct upnp_desc *);
 
 /* 1 for a WANIPConnection or WANPPPConnection type of any version. */
 int	upnp_desc_is_connection(const char *type);
+
+/* 1 for a WANIPv6FirewallControl type of any version. */
+int	upnp_desc_is_firewall(const char *type);
 
 /* 1 for a service type in TR-064's urn:dslforum-org namespace. */
 int	upnp_desc_is_tr064(const char *type);

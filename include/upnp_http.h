@@ -5,6 +5,8 @@
 #ifndef PK_UPNP_HTTP_H
 #define PK_UPNP_HTTP_H
 
+#include <sys/socket.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,7 +22,28 @@ struct upnp_http_req {
 	const char	*body;		/* or NULL */
 	const char	*doing;		/* "forward port 80/tcp" */
 	const char	*answer;	/* "its answer to AddPortMapping" */
+	/*
+	 * Optional (NULL/0 when unused).  The address to bind() the connection
+	 * to before connect(): the IGD:2 firewall checks that a pinhole's
+	 * InternalClient is the caller's own address (WANIPv6FirewallControl:1
+	 * section 2.5.2; miniupnpd's secure mode), so a host with several
+	 * IPv6 addresses must speak from the one it opens.  And the interface
+	 * of a link-local http://[fe80::...] URL that does not name its own.
+	 */
+	const struct sockaddr *source;
+	socklen_t	 sourcelen;
+	unsigned	 scope_id;
 };
+
+/*
+ * Splits an "http://A.B.C.D[:PORT]/path" or "http://[IPV6[%ZONE]][:PORT]/path"
+ * URL (RFC 3986 section 3.2.2, zones as in RFC 6874: %25eth0, or %eth0 as
+ * miniupnpd writes it; an interface name or index) into the address to
+ * connect to and the path ("" when there is none).  A link-local address
+ * without a zone takes scope_id.  Returns 0, or -1 for anything else.
+ */
+int	upnp_http_url(const char *url, unsigned scope_id,
+	    struct sockaddr_storage *ss, socklen_t *sslen, const char **path);
 
 /*
  * Sends the request and reads the answer by deadline.  Returns 0 with the

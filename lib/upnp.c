@@ -10,41 +10,12 @@
 #include "portmap.h"
 #include "upnp.h"
 #include "upnp_http.h"
+#include "upnp_soap.h"
 #include "util.h"
 
 /* ---------------------------------------------------------------------------
- * SOAP (UPnP Device Architecture 1.1, section 3.2).
+ * SOAP (UPnP Device Architecture 1.1, section 3.2), on upnp_soap.c.
  */
-
-struct soap_arg {
-	const char	*name;
-	const char	*value;
-};
-
-/* Appends s to dst (of dstsz, holding a string) with XML's specials escaped. */
-static void
-xml_append(char *dst, size_t dstsz, const char *s)
-{
-	size_t n = strlen(dst);
-
-	for (; *s != '\0' && n + 7 < dstsz; s++) {
-		const char *e = NULL;
-
-		switch (*s) {
-		case '&':	e = "&amp;"; break;
-		case '<':	e = "&lt;"; break;
-		case '>':	e = "&gt;"; break;
-		case '"':	e = "&quot;"; break;
-		case '\'':	e = "&apos;"; break;
-		}
-		if (e != NULL) {
-			memcpy(dst + n, e, strlen(e));
-			n += strlen(e);
-		} else
-			dst[n++] = *s;
-	}
-	dst[n] = '\0';
-}
 
 /*
  * Calls action on the IGD's WANIPConnection (or WANPPPConnection) service.
@@ -53,92 +24,19 @@ xml_append(char *dst, size_t dstsz, const char *s)
  */
 static int
 soap_call(struct upnp_igd *igd, int64_t deadline, const char *action,
-    const struct soap_arg *args, size_t nargs, const char *doing,
+    const struct upnp_soap_arg *args, size_t nargs, const char *doing,
     struct NameValueParserData *pd, struct pm_error *err)
 {
-	char body[2048], headers[400], answer[80], stype[MINIUPNPC_URL_MAXSIZE];
-	char *buf, *rbody;
-	const char *code;
-	struct upnp_http_req q;
-	size_t i, rlen;
-	unsigned long c;
-	int status;
+	struct upnp_soap_req r;
 
-	memset(pd, 0, sizeof(*pd));
-	/* The router's own words go into our request: printable only. */
-	str_printable(stype, sizeof(stype), igd->data.first.servicetype);
-	snprintf(body, sizeof(body), "<?xml version=\"1.0\"?>\r\n"
-	    "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\" "
-	    "s:encodingStyle=\"http://schemas.xmlsoap.org/soap/encoding/\">"
-	    "<s:Body><u:%s xmlns:u=\"", action);
-	xml_append(body, sizeof(body), stype);
-	strncat(body, "\">", sizeof(body) - strlen(body) - 1);
-	for (i = 0; i < nargs; i++) {
-		size_t n = strlen(body);
-
-		snprintf(body + n, sizeof(body) - n, "<%s>", args[i].name);
-		xml_append(body, sizeof(body), args[i].value);
-		n = strlen(body);
-		snprintf(body + n, sizeof(body) - n, "</%s>", args[i].name);
-	}
-	i = strlen(body);
-	if (snprintf(body + i, sizeof(body) - i, "</u:%s></s:Body>"
-	    "</s:Envelope>\r\n", action) >= (int)(sizeof(body) - i)) {
-		pmerr_set(err, PME_INTERNAL, 0, "could not %s: the SOAP request "
-		    "does not fit", doing);
-		return -1;
-	}
-	snprintf(headers, sizeof(headers), "Content-Type: text/xml; "
-	    "charset=\"utf-8\"\r\nSOAPAction: \"%s#%s\"\r\n", stype, action);
-	snprintf(answer, sizeof(answer), "its answer to %s", action);
-	q.url = igd->urls.controlURL;
-	q.method = "POST";
-	q.headers = headers;
-	q.body = body;
-	q.doing = doing;
-	q.answer = answer;
-	if (upnp_http_exchange(&q, deadline, &status, &buf, &rbody, &rlen, err) ==
-	    -1)
-		return -1;
-	ParseNameValue(rbody, (int)rlen, pd);
-	free(buf);
-
-	if ((code = GetValueFromNameValueList(pd, "errorCode")) != NULL) {
-		char shown[24];
-
-		if (parse_uint(code, 1, 999999, &c) == 0) {
-			ClearNameValueList(pd);
-			return (int)c;
-		}
-		str_printable(shown, sizeof(shown), code);
-		pmerr_set(err, PME_BAD_REPLY, 0, "could not %s: the router "
-		    "misbehaves: it answered %s with a fault whose error code "
-		    "\"%s\" is not a number", doing, action, shown);
-		ClearNameValueList(pd);
-		return -1;
-	}
-	if (status != 200) {
-		pmerr_set(err, PME_BAD_REPLY, 0, "could not %s: the router "
-		    "answered %s with HTTP status %d and no UPnP error code",
-		    doing, action, status);
-		ClearNameValueList(pd);
-		return -1;
-	}
-	return 0;
-}
-
-/* The value name in an answer to action, or NULL with err set. */
-static const char *
-soap_value(struct NameValueParserData *pd, const char *name,
-    const char *action, const char *doing, struct pm_error *err)
-{
-	const char *v = GetValueFromNameValueList(pd, name);
-
-	if (v == NULL)
-		pmerr_set(err, PME_BAD_REPLY, 0, "could not %s: the router "
-		    "misbehaves: its answer to %s has no %s", doing, action,
-		    name);
-	return v;
+	memset(&r, 0, sizeof(r));
+	r.url = igd->urls.controlURL;
+	r.stype = igd->data.first.servicetype;
+	r.action = action;
+	r.args = args;
+	r.nargs = nargs;
+	r.doing = doing;
+	return upnp_soap_call(&r, deadline, pd, err);
 }
 
 /* ---------------------------------------------------------------------------
@@ -190,13 +88,13 @@ upnp_select(struct upnp_igd *igd, size_t i, struct pm_error *err)
 }
 
 int
-upnp_discover(struct upnp_igd *igd, struct in_addr gateway,
+upnp_describe(struct upnp_igd *igd, struct in_addr gateway,
     struct in_addr local, int64_t deadline, struct pm_error *err)
 {
 	char gw[INET_ADDRSTRLEN], loc[SSDP_URL_MAX], doing[SSDP_URL_MAX + 64];
 	char *buf, *body;
 	struct upnp_http_req q;
-	size_t len, i;
+	size_t len;
 	int status;
 
 	memset(igd, 0, sizeof(*igd));
@@ -209,6 +107,7 @@ upnp_discover(struct upnp_igd *igd, struct in_addr gateway,
 	str_printable(loc, sizeof(loc), igd->location);
 	snprintf(doing, sizeof(doing), "read the router's UPnP description "
 	    "%s", loc);
+	memset(&q, 0, sizeof(q));
 	q.url = igd->location;
 	q.method = "GET";
 	q.headers = "";
@@ -229,7 +128,20 @@ upnp_discover(struct upnp_igd *igd, struct in_addr gateway,
 	parserootdesc(body, (int)len, &igd->data);
 	upnp_desc_parse(body, len, &igd->desc);
 	free(buf);
+	return 0;
+}
+
+int
+upnp_discover(struct upnp_igd *igd, struct in_addr gateway,
+    struct in_addr local, int64_t deadline, struct pm_error *err)
+{
+	char loc[SSDP_URL_MAX];
+	size_t i;
+
+	if (upnp_describe(igd, gateway, local, deadline, err) == -1)
+		return -1;
 	if (igd->desc.nsvc == 0) {
+		str_printable(loc, sizeof(loc), igd->location);
 		pmerr_set(err, PME_BAD_REPLY, 0, "the router's UPnP "
 		    "description (%s) has no WANIPConnection or "
 		    "WANPPPConnection service: it is garbled, or not an "
@@ -346,7 +258,7 @@ upnp_external_ip(struct upnp_igd *igd, int64_t deadline, char ip[16],
 		pmerr_upnp(err, rc, what);
 	if (rc != 0)
 		return -1;
-	if ((v = soap_value(&pd, "NewExternalIPAddress",
+	if ((v = upnp_soap_value(&pd, "NewExternalIPAddress",
 	    "GetExternalIPAddress", what, err)) == NULL) {
 		ClearNameValueList(&pd);
 		return -1;
@@ -372,7 +284,7 @@ upnp_status(struct upnp_igd *igd, int64_t deadline, int *connected,
 		pmerr_upnp(err, rc, what);
 	if (rc != 0)
 		return -1;
-	if ((v = soap_value(&pd, "NewConnectionStatus", "GetStatusInfo",
+	if ((v = upnp_soap_value(&pd, "NewConnectionStatus", "GetStatusInfo",
 	    what, err)) == NULL) {
 		ClearNameValueList(&pd);
 		return -1;
@@ -390,7 +302,7 @@ upnp_add(struct upnp_igd *igd, int64_t deadline, enum pm_proto proto,
 {
 	char ext[6], in[6], dur[11], what[64];
 	struct NameValueParserData pd;
-	const struct soap_arg args[] = {
+	const struct upnp_soap_arg args[] = {
 		{ "NewRemoteHost", "" },
 		{ "NewExternalPort", ext },
 		{ "NewProtocol", portspec_proto_upnp(proto) },
@@ -460,7 +372,7 @@ upnp_get(struct upnp_igd *igd, int64_t deadline, enum pm_proto proto,
 {
 	char ext[6], what[80], client[16], in[8];
 	struct NameValueParserData pd;
-	const struct soap_arg args[] = {
+	const struct upnp_soap_arg args[] = {
 		{ "NewRemoteHost", "" },
 		{ "NewExternalPort", ext },
 		{ "NewProtocol", portspec_proto_upnp(proto) },
@@ -503,7 +415,7 @@ upnp_delete(struct upnp_igd *igd, int64_t deadline, enum pm_proto proto,
 {
 	char ext[6], what[64];
 	struct NameValueParserData pd;
-	const struct soap_arg args[] = {
+	const struct upnp_soap_arg args[] = {
 		{ "NewRemoteHost", "" },
 		{ "NewExternalPort", ext },
 		{ "NewProtocol", portspec_proto_upnp(proto) },
@@ -537,7 +449,7 @@ upnp_list(struct upnp_igd *igd, int64_t deadline, struct pm_mapping **out,
 	for (i = 0; i < UPNP_LIST_MAX; i++) {
 		char idx[12], ext[8], client[16], proto[8];
 		struct NameValueParserData pd;
-		const struct soap_arg args[] = {
+		const struct upnp_soap_arg args[] = {
 			{ "NewPortMappingIndex", idx },
 		};
 		enum pm_proto p;

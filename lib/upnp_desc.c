@@ -38,6 +38,30 @@ upnp_desc_is_connection(const char *type)
 	return 0;
 }
 
+/*
+ * IGD:2's IPv6 firewall (WANIPv6FirewallControl:1 section 2.1); the UPnP
+ * Forum's name only, as TR-064 has no such service.
+ */
+int
+upnp_desc_is_firewall(const char *type)
+{
+	static const char fw[] =
+	    "urn:schemas-upnp-org:service:WANIPv6FirewallControl:";
+
+	return strncmp(type, fw, sizeof(fw) - 1) == 0;
+}
+
+/* Keeps the service s that just ended when it is one of those we use. */
+static void
+upnp_desc_keep(struct upnp_desc *d, const struct upnp_desc_service *s)
+{
+	if (upnp_desc_is_connection(s->type) &&
+	    d->nsvc < UPNP_DESC_SERVICES_MAX)
+		d->svc[d->nsvc++] = *s;
+	else if (upnp_desc_is_firewall(s->type) && d->firewall.type[0] == '\0')
+		d->firewall = *s;
+}
+
 /* Copies v into dst unless an earlier (outer) element already set it. */
 static void
 upnp_desc_first(char *dst, size_t len, const char *v)
@@ -60,9 +84,7 @@ upnp_desc_leaf(struct upnp_desc *d, struct upnp_desc_service *cur,
 
 	if ((strcmp(name, "serviceType") == 0 && s->type[0] != '\0') ||
 	    (strcmp(name, "controlURL") == 0 && s->control[0] != '\0')) {
-		if (upnp_desc_is_connection(s->type) &&
-		    d->nsvc < UPNP_DESC_SERVICES_MAX)
-			d->svc[d->nsvc++] = *s;
+		upnp_desc_keep(d, s);
 		memset(s, 0, sizeof(*s));
 	}
 	if (strcmp(name, "serviceType") == 0)
@@ -107,9 +129,7 @@ upnp_desc_parse(const char *body, size_t len, struct upnp_desc *d)
 	pd.l_head = rev;
 	for (nv = pd.l_head; nv != NULL; nv = nv->l_next)
 		upnp_desc_leaf(d, &cur, nv->name, nv->value);
-	if (upnp_desc_is_connection(cur.type) &&
-	    d->nsvc < UPNP_DESC_SERVICES_MAX)
-		d->svc[d->nsvc++] = cur;
+	upnp_desc_keep(d, &cur);
 	ClearNameValueList(&pd);
 	return d->nsvc;
 }

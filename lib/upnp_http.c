@@ -1,5 +1,7 @@
 #include <sys/socket.h>
 
+#include <net/if.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
@@ -262,12 +264,102 @@ too_slow(const struct upnp_http_req *q, size_t got, int64_t start,
 
 /* The router's end of one exchange, and when it began (for messages). */
 struct http_conn {
-	struct sockaddr_in	 sin;
-	char			 host[INET_ADDRSTRLEN];
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			 host[INET6_ADDRSTRLEN + 2];	/* [v6] */
 	uint16_t		 port;
 	int			 s;
 	int64_t			 start;
 };
+
+/* The zone of an IPv6 URL: an interface name or index; 0 when unknown. */
+static unsigned
+upnp_http_zone(const char *z)
+{
+	unsigned long v;
+
+	if (strncmp(z, "25", 2) == 0 && z[2] != '\0' &&
+	    if_nametoindex(z + 2) != 0)
+		return if_nametoindex(z + 2);	/* RFC 6874's "%25" */
+	if (parse_uint(z, 1, UINT32_MAX, &v) == 0)
+		return (unsigned)v;
+	return if_nametoindex(z);
+}
+
+/* The IPv6 part of upnp_http_url, from the '[' on: -1 when invalid. */
+static int
+upnp_http_url6(const char *h, unsigned scope_id, struct sockaddr_in6 *sin6,
+    const char **rest)
+{
+	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 4], *pct;
+	const char *e = strchr(h, ']');
+
+	if (e == NULL || (size_t)(e - h - 1) >= sizeof(host))
+		return -1;
+	memcpy(host, h + 1, (size_t)(e - h - 1));
+	host[e - h - 1] = '\0';
+	memset(sin6, 0, sizeof(*sin6));
+	sin6->sin6_family = AF_INET6;
+	if ((pct = strchr(host, '%')) != NULL) {
+		*pct = '\0';
+		if ((scope_id = upnp_http_zone(pct + 1)) == 0)
+			return -1;
+	}
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+		return -1;
+	if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr))
+		sin6->sin6_scope_id = scope_id;
+	*rest = e + 1;
+	return 0;
+}
+
+int
+upnp_http_url(const char *url, unsigned scope_id, struct sockaddr_storage *ss,
+    socklen_t *sslen, const char **path)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	const char *e;
+	unsigned long v;
+	uint16_t port;
+
+	memset(ss, 0, sizeof(*ss));
+	if (strncasecmp(url, "http://[", 8) != 0) {
+		if (ssdp_url_addr(url, &sin->sin_addr, &port) == -1)
+			return -1;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		*sslen = sizeof(*sin);
+		*path = url + 7 + strcspn(url + 7, "/");
+		return 0;
+	}
+	/* RFC 3986: no spaces or control bytes anywhere in a URL. */
+	for (e = url; *e != '\0'; e++)
+		if ((unsigned char)*e <= 0x20 || (unsigned char)*e >= 0x7f)
+			return -1;
+	if (upnp_http_url6(url + 7, scope_id, sin6, &e) == -1)
+		return -1;
+	port = 80;
+	if (*e == ':') {
+		char pbuf[6];
+		size_t plen = strcspn(e + 1, "/");
+
+		if (plen == 0 || plen >= sizeof(pbuf))
+			return -1;
+		memcpy(pbuf, e + 1, plen);
+		pbuf[plen] = '\0';
+		if (parse_uint(pbuf, 1, 65535, &v) == -1)
+			return -1;
+		port = (uint16_t)v;
+		e += 1 + plen;
+	}
+	if (*e != '/' && *e != '\0')
+		return -1;
+	sin6->sin6_port = htons(port);
+	*sslen = sizeof(*sin6);
+	*path = e;
+	return 0;
+}
 
 /*
  * Finds the router's address in q->url and writes the request into req.
@@ -277,12 +369,13 @@ static ssize_t
 http_request(const struct upnp_http_req *q, struct http_conn *c, char *req,
     size_t reqsz, struct pm_error *err)
 {
+	const struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&c->ss;
+	char a[INET6_ADDRSTRLEN];
 	const char *path;
 	int n;
 
-	memset(&c->sin, 0, sizeof(c->sin));
-	c->sin.sin_family = AF_INET;
-	if (ssdp_url_addr(q->url, &c->sin.sin_addr, &c->port) == -1) {
+	if (upnp_http_url(q->url, q->scope_id, &c->ss, &c->sslen, &path) ==
+	    -1) {
 		char u[100];
 
 		str_printable(u, sizeof(u), q->url);
@@ -290,9 +383,24 @@ http_request(const struct upnp_http_req *q, struct http_conn *c, char *req,
 		    "an http://ADDRESS URL", q->doing, u);
 		return -1;
 	}
-	c->sin.sin_port = htons(c->port);
-	inet_ntop(AF_INET, &c->sin.sin_addr, c->host, sizeof(c->host));
-	path = q->url + 7 + strcspn(q->url + 7, "/");
+	/* The Host header names no zone: it means nothing to the router. */
+	if (c->ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a));
+		snprintf(c->host, sizeof(c->host), "[%s]", a);
+		c->port = ntohs(sin6->sin6_port);
+		if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr) &&
+		    sin6->sin6_scope_id == 0) {
+			pmerr_set(err, PME_USAGE, 0, "could not %s: the "
+			    "link-local address %s needs an interface", q->doing,
+			    a);
+			return -1;
+		}
+	} else {
+		const struct sockaddr_in *sin = (struct sockaddr_in *)&c->ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, c->host, sizeof(c->host));
+		c->port = ntohs(sin->sin_port);
+	}
 	if (*path == '\0')
 		path = "/";
 	if (q->body != NULL)
@@ -312,6 +420,37 @@ http_request(const struct upnp_http_req *q, struct http_conn *c, char *req,
 		return -1;
 	}
 	return n;
+}
+
+/*
+ * Binds c->s to q->source, the address the router must see the request
+ * come from.  Returns 0, or -1 with err set.
+ */
+static int
+http_bind(const struct upnp_http_req *q, const struct http_conn *c,
+    struct pm_error *err)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (q->source == NULL)
+		return 0;
+	if (q->source->sa_family != c->ss.ss_family) {
+		pmerr_set(err, PME_USAGE, 0, "could not %s: the router's "
+		    "address %s and this host's are of different families",
+		    q->doing, c->host);
+		return -1;
+	}
+	if (bind(c->s, q->source, q->sourcelen) == 0)
+		return 0;
+	if (q->source->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+		    q->source)->sin6_addr, a, sizeof(a));
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)
+		    q->source)->sin_addr, a, sizeof(a));
+	pmerr_set(err, PME_NETWORK, 0, "could not %s: cannot speak from %s: "
+	    "%s", q->doing, a, strerror(errno));
+	return -1;
 }
 
 static void
@@ -334,13 +473,15 @@ http_connect(const struct upnp_http_req *q, struct http_conn *c, int64_t deadlin
 	socklen_t sl = sizeof(int);
 	int soerr = 0;
 
-	if ((c->s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1) {
+	if ((c->s = socket(c->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1) {
 		pmerr_set(err, PME_NETWORK, 0, "could not %s: socket: %s",
 		    q->doing, strerror(errno));
 		return -1;
 	}
-	if (connect(c->s, (struct sockaddr *)&c->sin, sizeof(c->sin)) == -1 &&
+	if (http_bind(q, c, err) == -1)
+		goto fail;
+	if (connect(c->s, (struct sockaddr *)&c->ss, c->sslen) == -1 &&
 	    errno != EINPROGRESS) {
 		cannot_talk(q, c, errno, err);
 		goto fail;
