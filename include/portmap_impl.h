@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "job.h"
+#include "pcp.h"
 #include "pmp.h"
 #include "portmap.h"
 #include "upnp.h"
@@ -69,6 +70,7 @@ struct portmap {
 	struct upnp_sess	*sess;
 	struct job		*disc_job;
 	struct upnp_call	*disc_call;
+	struct pcp		 pcp;		/* with --via pcp only */
 };
 
 /* portmap_upnp.c: UPnP calls on a thread with a hard deadline. */
@@ -102,5 +104,13 @@ int	portmap_natpmp_open(struct portmap *, const struct portspec *,
 	    struct pm_error *err);
 int	portmap_natpmp_close(struct portmap *, const struct portspec *,
 	    bool *removed, struct pm_error *err);
+
+/* portmap_pcp.c: the PCP backend (RFC 6887), IPv4 forwards. */
+int	portmap_pcp_discover(struct portmap *, struct pm_error *err);
+int	portmap_pcp_open(struct portmap *, const struct portspec *,
+	    uint32_t lease, bool any_port, struct portmap_open_result *res,
+	    struct pm_error *err);
+int	portmap_pcp_close(struct portmap *, const struct portspec *,
+	    const uint8_t *nonce, bool *removed, struct pm_error *err);
 
 #endif

@@ -30,6 +30,7 @@ portmap_method_str(enum pm_method m)
 	switch (m) {
 	case PM_UPNP:	return "upnp";
 	case PM_NATPMP:	return "natpmp";
+	case PM_PCP:	return "pcp";
 	case PM_AUTO:	break;
 	}
 	return "auto";
@@ -41,6 +42,7 @@ portmap_method_name(enum pm_method m)
 	switch (m) {
 	case PM_UPNP:	return "UPnP-IGD";
 	case PM_NATPMP:	return "NAT-PMP";
+	case PM_PCP:	return "PCP";
 	case PM_AUTO:	break;
 	}
 	return "auto";
@@ -55,6 +57,8 @@ portmap_method_parse(const char *s, enum pm_method *m)
 		*m = PM_UPNP;
 	else if (strcmp(s, "natpmp") == 0)
 		*m = PM_NATPMP;
+	else if (strcmp(s, "pcp") == 0)
+		*m = PM_PCP;
 	else
 		return -1;
 	return 0;
@@ -71,6 +75,7 @@ portmap_new(enum pm_method via, int timeout_ms, struct pm_error *err)
 	}
 	pm->via = via;
 	pm->timeout_ms = timeout_ms;
+	pm->pcp.fd = -1;
 	if (netinfo_get(&pm->ni, err) == -1) {
 		free(pm);
 		return NULL;
@@ -93,6 +98,7 @@ portmap_free(struct portmap *pm)
 	if (pm == NULL)
 		return;
 	pmp_close(&pm->pmp);
+	pcp_close(&pm->pcp);
 	job_release(pm->disc_job);
 	portmap_upnp_unref(pm->sess);
 	free(pm);
@@ -118,7 +124,7 @@ choose(struct portmap *pm)
 
 	in->method = pm->first;
 	ip = in->method == PM_UPNP ? in->upnp_external_ip :
-	    in->natpmp_external_ip;
+	    in->method == PM_PCP ? in->pcp_external_ip : in->natpmp_external_ip;
 	str_copy(in->external_ip, ip, sizeof(in->external_ip));
 	if (in->method == PM_NATPMP && in->natpmp_result == 3)
 		in->external_class = ADDR_NONE;
@@ -129,6 +135,23 @@ choose(struct portmap *pm)
 	}
 }
 
+/* PCP alone: asked for by name, it races nothing. */
+static int
+discover_pcp(struct portmap *pm, struct pm_error *err)
+{
+	if (!pm->discovered) {
+		pm->discovered = 1;
+		if (portmap_pcp_discover(pm, &pm->info.pcp_error) == 0)
+			pm->first = PM_PCP;
+	}
+	if (pm->first != PM_PCP) {
+		*err = pm->info.pcp_error;
+		return -1;
+	}
+	choose(pm);
+	return 0;
+}
+
 int
 portmap_discover(struct portmap *pm, int all, struct pm_error *err)
 {
@@ -136,6 +159,8 @@ portmap_discover(struct portmap *pm, int all, struct pm_error *err)
 	int64_t grace = INT64_MAX, upnp_at = INT64_MAX;
 	struct pm_error e;
 
+	if (pm->via == PM_PCP)
+		return discover_pcp(pm, err);
 	if (!pm->discovered) {
 		pm->discovered = 1;
 		if (pm->via != PM_UPNP) {
@@ -295,9 +320,10 @@ portmap_open(struct portmap *pm, const struct portspec *spec, uint32_t lease,
     struct pm_error *err)
 {
 	memset(res, 0, sizeof(*res));
-	if (lease == 0 && pm->via == PM_NATPMP) {
-		pmerr_set(err, PME_USAGE, 0, "NAT-PMP cannot make permanent "
-		    "forwards: give --lease SECONDS");
+	if (lease == 0 && (pm->via == PM_NATPMP || pm->via == PM_PCP)) {
+		pmerr_set(err, PME_USAGE, 0, "%s cannot make permanent "
+		    "forwards: give --lease SECONDS",
+		    portmap_method_name(pm->via));
 		return -1;
 	}
 	if (portmap_discover(pm, 0, err) == -1)
@@ -314,11 +340,15 @@ portmap_open(struct portmap *pm, const struct portspec *spec, uint32_t lease,
 		pm->first = PM_UPNP;
 		choose(pm);
 	}
-	if (!addr_class_is_public(pm->info.external_class)) {
+	/* PCP may not tell its address before a MAP: its answer decides. */
+	if (!addr_class_is_public(pm->info.external_class) &&
+	    !(pm->info.method == PM_PCP && pm->info.external_ip[0] == '\0')) {
 		no_public_address(pm, err);
 		return -1;
 	}
 	res->method = pm->info.method;
+	if (res->method == PM_PCP)
+		return portmap_pcp_open(pm, spec, lease, any_port, res, err);
 	if (res->method == PM_NATPMP)
 		return portmap_natpmp_open(pm, spec, lease, any_port, res, err);
 	return portmap_upnp_open(pm, spec, lease, desc, res, err);
@@ -328,10 +358,24 @@ int
 portmap_close(struct portmap *pm, const struct portspec *spec, bool *removed,
     enum pm_method *method, struct pm_error *err)
 {
+	return portmap_close_nonce(pm, spec, NULL, removed, method, err);
+}
+
+int
+portmap_close_nonce(struct portmap *pm, const struct portspec *spec,
+    const uint8_t *nonce, bool *removed, enum pm_method *method,
+    struct pm_error *err)
+{
 	struct pm_mapping m;
 	int rc;
 
 	*removed = false;
+	if (pm->via == PM_PCP) {
+		*method = PM_PCP;
+		if (portmap_discover(pm, 0, err) == -1)
+			return -1;
+		return portmap_pcp_close(pm, spec, nonce, removed, err);
+	}
 	/*
 	 * With auto, wait for both: UPnP can see the table, so it can tell
 	 * whether there was anything to remove and whose it was.
@@ -376,9 +420,10 @@ portmap_list(struct portmap *pm, struct pm_mapping **outv, size_t *n,
 {
 	struct upnp_call *c, out;
 
-	if (pm->via == PM_NATPMP) {
-		pmerr_set(err, PME_UNSUPPORTED, 0, "NAT-PMP has no way to list "
-		    "the router's forwards; use --via upnp or auto");
+	if (pm->via == PM_NATPMP || pm->via == PM_PCP) {
+		pmerr_set(err, PME_UNSUPPORTED, 0, "%s has no way to list the "
+		    "router's forwards; use --via upnp or auto",
+		    portmap_method_name(pm->via));
 		return -1;
 	}
 	if (portmap_discover(pm, 1, err) == -1)
@@ -414,7 +459,7 @@ portmap_verify(struct portmap *pm, const struct portspec *spec,
 	if (portmap_discover(pm, 0, err) == -1)
 		return -1;
 	if (pm->up_state != PS_FOUND)
-		return 2;	/* only NAT-PMP: the epoch tells instead */
+		return 2;	/* NAT-PMP or PCP: the epoch tells instead */
 	rc = portmap_upnp_get_entry(pm, spec->proto, spec->ext, m, err);
 	if (rc == 1 && (!m->this_host || m->int_port != spec->in))
 		return 3;
