@@ -102,13 +102,14 @@ json() {
 json_is() { [ "$(json "$1")" = "$2" ]; }
 
 # An HTTP server on the pi that serves a random token, so that a fetch
-# proves it really reached the pi and not, say, the router.
+# proves it really reached the pi and not, say, the router.  It listens on
+# the pi's IPv4 address, or on BIND ("::" for IPv4 and IPv6 alike).
 http_start() {
-	local port=$1
+	local port=$1 bind=${2:-$PK_PI}
 	T_TOKEN=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 	mkdir -p "$T_WORK/www"
 	echo "$T_TOKEN" > "$T_WORK/www/token"
-	in_ns pi python3 -m http.server "$port" --bind "$PK_PI" \
+	in_ns pi python3 -m http.server "$port" --bind "$bind" \
 	    --directory "$T_WORK/www" > /dev/null 2>&1 &
 	T_HTTP_PID=$!
 	local i

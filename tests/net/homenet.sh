@@ -12,6 +12,12 @@
 #   pi     192.168.77.10/24 (eth0)        where portkeeper runs
 #   laptop 192.168.77.20/24 (eth0)        another LAN host
 #
+# With --ipv6 every host also gets IPv6: the LAN is 2a0c:7700:77::/64 on
+# br0 (router ::1 and fe80::1, pi ::10, laptop ::20, default via fe80::1),
+# the WAN link 2a0c:7700:33::/64 (inet ::1, router ::2), and inet routes
+# the LAN prefix via the router.  The router's IPv6 firewall lets in only
+# what miniupnpd's pinholes (UPnP IGDv2, PCP) allow.
+#
 # Every veth pair is created directly inside the namespaces, so the host
 # namespace never sees an interface, address or route of the test ranges.
 # Run "homenet.sh help" or see README.md for the subcommands.
@@ -53,6 +59,23 @@ ISP_UP=11.22.33.2/24
 ISP_DOWN=11.22.34.1/24
 WAN_ROUTER_DOUBLE=11.22.34.2/24
 
+# --ipv6.  2a0c:7700::/32 looks global on purpose: portkeeper must treat
+# 2001:db8::/32 (documentation) as non-global, so it cannot be used.  Like
+# the IPv4 ranges, these exist only inside the namespaces.  The LAN prefix
+# is a variable (LAN6) because "prefix-change" moves it; the interface
+# identifiers below stay.
+LAN6_DEFAULT=2a0c:7700:77::
+LAN6_OTHER=2a0c:7700:78::
+ROUTER6_IID=1
+PI6_IID=10
+LAPTOP6_IID=20
+# The router's link-local address on br0: the hosts' IPv6 default gateway,
+# as router advertisements would give it.
+ROUTER6_LL=fe80::1
+INET6=2a0c:7700:33::1
+WAN6=2a0c:7700:33::2
+PCP_PORT=5351
+
 # nftables names inside the router namespace.  miniupnpd is told about them
 # in its config; the hairpin table belongs to this script alone.
 NFT_TABLE=pk_router
@@ -62,6 +85,8 @@ NFT_POST_CHAIN=postrouting_miniupnpd
 HP_TABLE=pk_hairpin
 # Drop rules of "homenet.sh block", jumped to before miniupnpd's chain.
 NFT_BLOCK_CHAIN=block
+# With --ipv6, "set pcp off" puts its reject rule here (input hook).
+NFT_PCP6_CHAIN=no_pcp6
 
 MINIUPNPD=/usr/sbin/miniupnpd
 # Prefer the distribution's interpreter over whatever shim is first in PATH.
@@ -132,14 +157,18 @@ load_state() {
 	# shellcheck source=/dev/null
 	. "$RUN/state"
 	DOUBLE_NAT=${DOUBLE_NAT:-0}
+	IPV6=${IPV6:-0} PCP=${PCP:-1} TEMPADDR=${TEMPADDR:-0} LAN6=${LAN6:-$LAN6_DEFAULT}
 	if [ "$DOUBLE_NAT" = 1 ]; then HOSTS="$HOSTS isp"; fi
 }
 
 save_state() {
-	printf 'UPNP=%s\nNATPMP=%s\nHAIRPIN=%s\nCGNAT=%s\nDOUBLE_NAT=%s\n' \
-		"$UPNP" "$NATPMP" "$HAIRPIN" "$CGNAT" "$DOUBLE_NAT" >"$RUN/state.new"
+	printf 'UPNP=%s\nNATPMP=%s\nHAIRPIN=%s\nCGNAT=%s\nDOUBLE_NAT=%s\nIPV6=%s\nPCP=%s\nTEMPADDR=%s\nLAN6=%s\n' \
+		"$UPNP" "$NATPMP" "$HAIRPIN" "$CGNAT" "$DOUBLE_NAT" "$IPV6" "$PCP" "$TEMPADDR" "$LAN6" >"$RUN/state.new"
 	mv "$RUN/state.new" "$RUN/state"
 }
+
+# need_ipv6 WHAT: fail unless the network was brought up with --ipv6.
+need_ipv6() { [ "$IPV6" = 1 ] || die "$1 needs a network brought up with --ipv6"; }
 
 yesno() { if [ "$1" = 1 ]; then echo yes; else echo no; fi; }
 
@@ -176,6 +205,14 @@ $PI_ADDR pi
 $LAPTOP_ADDR laptop
 ${ISP_DOWN%/*} isp
 EOF
+		# IPv6 names of their own, so that "pi" or "inet" keep meaning
+		# the IPv4 address on an --ipv6 network too.
+		[ "$IPV6" = 0 ] || cat >>"$dir/hosts" <<EOF
+$LAN6$ROUTER6_IID router6
+$INET6 inet6
+$LAN6$PI6_IID pi6
+$LAN6$LAPTOP6_IID laptop6
+EOF
 	done
 }
 
@@ -201,6 +238,7 @@ build_topology() {
 	ip -n "$R" -batch - <<EOF
 link add wan0 type veth peer name $wan_peer
 link add br0 type bridge mcast_snooping 0
+link set br0 addrgenmode none
 link add lan-pi type veth peer name eth0 netns $(nsname pi)
 link add lan-laptop type veth peer name eth0 netns $(nsname laptop)
 link set lan-pi master br0
@@ -220,12 +258,24 @@ EOF
 	#   through the IP forward and NAT hooks too.  Those knobs only appear
 	#   once a bridge exists in the namespace and are missing altogether
 	#   without br_netfilter, which is fine.
+	# - With --ipv6, IPv6 stays on, with neither DAD (every address is
+	#   usable at once) nor router advertisements (addresses and routes
+	#   are static), and the bridge ports carry no addresses of their own.
 	for h in $HOSTS; do
 		# shellcheck disable=SC2016 # expanded by the inner shell
 		in_ns "$h" sh -c '
 			cd /proc/sys/net
-			echo 1 >ipv6/conf/all/disable_ipv6
-			echo 0 >ipv6/conf/lo/disable_ipv6
+			if [ "$2" = 1 ]; then
+				for f in ipv6/conf/*/accept_dad ipv6/conf/*/accept_ra; do echo 0 >"$f"; done
+				if [ "$1" = router ]; then
+					echo 1 >ipv6/conf/all/forwarding
+					echo 1 >ipv6/conf/lan-pi/disable_ipv6
+					echo 1 >ipv6/conf/lan-laptop/disable_ipv6
+				fi
+			else
+				echo 1 >ipv6/conf/all/disable_ipv6
+				echo 0 >ipv6/conf/lo/disable_ipv6
+			fi
 			if [ "$1" = isp ]; then echo 1 >ipv4/ip_forward; fi
 			[ "$1" = router ] || exit 0
 			echo 1 >ipv4/ip_forward
@@ -233,7 +283,7 @@ EOF
 				 ipv4/conf/br0/send_redirects bridge/bridge-nf-call-iptables \
 				 bridge/bridge-nf-call-ip6tables bridge/bridge-nf-call-arptables; do
 				[ ! -e "$f" ] || echo 0 >"$f"
-			done' sh "$h"
+			done' sh "$h" "$IPV6"
 	done
 
 	ip -n "$R" -batch - <<EOF
@@ -286,18 +336,53 @@ addr add $LAPTOP_ADDR/24 dev eth0
 link set eth0 up
 route add default via $ROUTER_LAN
 EOF
+	[ "$IPV6" = 0 ] || build_ipv6
+}
+
+# IPv6 addresses and routes (up --ipv6); the kernel knobs are set above.
+# br0 generates no link-local address of its own (addrgenmode none, set
+# before it came up), only fe80::1 is there, so nothing else on the LAN
+# could pass for the router.
+build_ipv6() {
+	local n
+	ip -n "$R" -batch - <<EOF
+addr add $ROUTER6_LL/64 dev br0 nodad
+addr add $LAN6$ROUTER6_IID/64 dev br0 nodad
+addr add $WAN6/64 dev wan0 nodad
+route add default via $INET6
+EOF
+	ip -n "$(nsname inet)" -batch - <<EOF
+addr add $INET6/64 dev eth0 nodad
+route add $LAN6/64 via $WAN6
+EOF
+	for n in pi:$PI6_IID laptop:$LAPTOP6_IID; do
+		ip -n "$(nsname "${n%:*}")" -batch - <<EOF
+addr add $LAN6${n#*:}/64 dev eth0 nodad
+route add default via $ROUTER6_LL dev eth0
+EOF
+	done
 }
 
 # The firewall: the same structure as /etc/miniupnpd/nft_init.sh, in one
 # inet table used for both filter and NAT.  miniupnpd only adds and deletes
-# rules in the three empty chains; the base chains jump to them.
+# rules in the three empty chains; the base chains jump to them.  The
+# masquerade is IPv4's alone: IPv6 is routed, as at a real home.
 load_firewall() {
+	local icmp6=
+	# IPv6 (a home router's firewall): established/related and LAN->WAN
+	# are accepted as for IPv4, and so are ICMPv6 errors (RFC 4890 section
+	# 4.3.1: path MTU discovery needs packet-too-big) and echo (for tests).
+	# Any other new inbound connection reaches "jump miniupnpd", where
+	# miniupnpd 2.3.1's nftables backend puts its pinholes (UPnP IGDv2 and
+	# PCP alike), and the policy drops it unless one of them accepts it.
+	[ "$IPV6" = 0 ] || icmp6='iifname "wan0" oifname "br0" icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, parameter-problem, echo-request, echo-reply } accept'
 	in_ns router nft -f - <<EOF
 table inet $NFT_TABLE {
 	chain forward {
 		type filter hook forward priority filter; policy drop;
 		ct state established,related accept
 		iifname "br0" oifname "wan0" accept
+		$icmp6
 		# Hairpinned connections (LAN -> WAN address -> DNAT back into the
 		# LAN) leave through br0 again; they only exist if the hairpin
 		# table DNATed them.
@@ -318,7 +403,7 @@ table inet $NFT_TABLE {
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
 		jump $NFT_POST_CHAIN
-		oifname "wan0" masquerade
+		oifname "wan0" meta nfproto ipv4 masquerade
 	}
 	chain $NFT_PRE_CHAIN {
 	}
@@ -326,6 +411,28 @@ table inet $NFT_TABLE {
 	}
 }
 EOF
+	[ "$IPV6" = 0 ] || load_firewall6
+}
+
+# The router's own input, with --ipv6: only the "PCP off" rule.
+load_firewall6() {
+	in_ns router nft -f - <<EOF
+add chain inet $NFT_TABLE input { type filter hook input priority filter; policy accept; }
+add chain inet $NFT_TABLE $NFT_PCP6_CHAIN
+add rule inet $NFT_TABLE input jump $NFT_PCP6_CHAIN
+EOF
+	pcp6_apply
+}
+
+# With PCP off, PCP requests over IPv6 get what a router that lacks PCP
+# answers: ICMPv6 port unreachable (RFC 6887 section 8.1 has the client
+# retransmit on silence; an unreachable port tells it at once).  miniupnpd
+# 2.3.1 answers PCP over IPv6 even with enable_natpmp=no, so it cannot be
+# turned off in its config.
+pcp6_apply() {
+	in_ns router nft flush chain inet "$NFT_TABLE" "$NFT_PCP6_CHAIN"
+	[ "$PCP" = 1 ] || in_ns router nft add rule inet "$NFT_TABLE" "$NFT_PCP6_CHAIN" \
+		meta nfproto ipv6 udp dport $PCP_PORT counter reject with icmpv6 type port-unreachable comment '"pk-no-pcp"'
 }
 
 # Empty miniupnpd's chains and forget its leases: what a reboot does.
@@ -342,17 +449,19 @@ flush_mappings() {
 # forwarded by its old conntrack entry.  This is "conntrack -F" done with
 # a raw ctnetlink message, so that no extra package is needed.
 flush_conntrack() {
-	in_ns router "$PYTHON" - <<'EOF'
-import socket, struct
+	in_ns router "$PYTHON" - "$IPV6" <<'EOF'
+import socket, struct, sys
 NETLINK_NETFILTER = 12
 CT_DELETE = (1 << 8) | 2          # NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_DELETE
 s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
-# nlmsghdr + nfgenmsg(AF_INET); no tuple attribute means "flush".
-s.send(struct.pack('=IHHII', 20, CT_DELETE, 0x1 | 0x4, 1, 0) +
-       struct.pack('=BBH', socket.AF_INET, 0, 0))
-err = struct.unpack('=i', s.recv(4096)[16:20])[0]
-if err not in (0, -2):            # -ENOENT: table was already empty
-    raise SystemExit('conntrack flush failed: %d' % err)
+# nlmsghdr + nfgenmsg(family); no tuple attribute means "flush".  IPv6's
+# table only with --ipv6.
+for family in [socket.AF_INET] + [socket.AF_INET6] * (sys.argv[1] == '1'):
+    s.send(struct.pack('=IHHII', 20, CT_DELETE, 0x1 | 0x4, 1, 0) +
+           struct.pack('=BBH', family, 0, 0))
+    err = struct.unpack('=i', s.recv(4096)[16:20])[0]
+    if err not in (0, -2):        # -ENOENT: table was already empty
+        raise SystemExit('conntrack flush failed: %d' % err)
 EOF
 }
 
@@ -371,7 +480,7 @@ listening_ip=br0
 port=0
 enable_upnp=$(yesno "$UPNP")
 enable_natpmp=$(yesno "$NATPMP")
-ipv6_disable=yes
+ipv6_disable=$(yesno $((1 - IPV6)))
 secure_mode=yes
 system_uptime=no
 ext_perform_stun=no
@@ -387,6 +496,10 @@ lease_file=$RUN/leases
 minissdpdsocket=$RUN/minissdpd.sock
 allow 1-65535 $LAN_PREFIX.0/24 1-65535
 deny 0-65535 0.0.0.0/0 0-65535
+EOF
+	[ "$IPV6" = 0 ] || cat >>"$RUN/miniupnpd.conf" <<EOF
+# IPv6 (up --ipv6): pinholes through UPnP IGDv2 and PCP.
+ext_ifname6=wan0
 EOF
 }
 
@@ -418,8 +531,11 @@ start_miniupnpd() {
 		if [ "$UPNP" = 1 ]; then
 			port=$(echo "$sockets" | awk '$1 == "tcp" { n = split($5, a, ":"); print a[n]; exit }')
 		fi
+		# With IPv6 on, miniupnpd listens for PCP on [::]:5351 whatever
+		# enable_natpmp says.
 		if { [ "$UPNP" = 0 ] || [ -n "$port" ]; } &&
-			{ [ "$NATPMP" = 0 ] || echo "$sockets" | grep -qF "$ROUTER_LAN:5351 "; }; then
+			{ [ "$NATPMP" = 0 ] || echo "$sockets" | grep -qF "$ROUTER_LAN:5351 "; } &&
+			{ [ "$IPV6" = 0 ] || echo "$sockets" | grep -qF "[::]:5351 "; }; then
 			echo "$port" >"$RUN/upnp_port"
 			return 0
 		fi
@@ -497,9 +613,13 @@ usage() {
 	cat <<EOF
 usage: homenet.sh COMMAND   (network name from \$PK_NET, default "pk"; now "$PK_NET")
   up [--no-upnp] [--no-natpmp] [--no-hairpin] [--cgnat | --double-nat]
+     [--ipv6 [--no-pcp]]      --ipv6: IPv6 too (not with --double-nat);
+                              --no-pcp: PCP over IPv6 gets port unreachable
   down
   exec HOST CMD...            HOST: router inet pi laptop (isp with --double-nat)
   set upnp|natpmp|hairpin on|off
+  set pcp|tempaddr on|off     (--ipv6 only) PCP over IPv6; the pi's temporary address
+  prefix-change [PREFIX::/64] (--ipv6 only) prints the new LAN prefix
   block PORT[/tcp|/udp]       the router drops new connections to that WAN port
   unblock PORT[/tcp|/udp]
   router-restart              prints the new UPnP HTTP port
@@ -520,8 +640,11 @@ cmd_up() {
 	local t0 wan_router wan_inet
 	t0=$(date +%s%N)
 	UPNP=1 NATPMP=1 HAIRPIN=1 CGNAT=0 DOUBLE_NAT=0
+	IPV6=0 PCP=1 TEMPADDR=0 LAN6=$LAN6_DEFAULT
 	while [ $# -gt 0 ]; do
 		case $1 in
+		--ipv6) IPV6=1 ;;
+		--no-pcp) PCP=0 ;;
 		--no-upnp) UPNP=0 ;;
 		--no-natpmp) NATPMP=0 ;;
 		--no-hairpin) HAIRPIN=0 ;;
@@ -533,6 +656,12 @@ cmd_up() {
 	done
 	if [ "$CGNAT" = 1 ] && [ "$DOUBLE_NAT" = 1 ]; then
 		die "--cgnat and --double-nat do not go together"
+	fi
+	if [ "$IPV6" = 1 ] && [ "$DOUBLE_NAT" = 1 ]; then
+		die "--ipv6 and --double-nat do not go together"
+	fi
+	if [ "$PCP" = 0 ] && [ "$IPV6" = 0 ]; then
+		die "--no-pcp only goes with --ipv6 (over IPv4, --no-natpmp closes the PCP port)"
 	fi
 	if [ "$DOUBLE_NAT" = 1 ]; then HOSTS="$HOSTS isp"; fi
 	[ -x "$MINIUPNPD" ] || die "$MINIUPNPD not found (apt-get install miniupnpd-nftables)"
@@ -564,7 +693,7 @@ cmd_up() {
 	fi
 
 	trap - EXIT INT TERM
-	msg "up in $((($(date +%s%N) - t0) / 1000000)) ms (upnp=$UPNP natpmp=$NATPMP hairpin=$HAIRPIN cgnat=$CGNAT double_nat=$DOUBLE_NAT, run dir $RUN)"
+	msg "up in $((($(date +%s%N) - t0) / 1000000)) ms (upnp=$UPNP natpmp=$NATPMP hairpin=$HAIRPIN cgnat=$CGNAT double_nat=$DOUBLE_NAT ipv6=$IPV6 pcp=$PCP, run dir $RUN)"
 }
 
 # ppid_of PID: parent PID, read without starting a process.
@@ -642,7 +771,7 @@ cmd_exec() {
 }
 
 cmd_set() {
-	[ $# = 2 ] || die "usage: homenet.sh set upnp|natpmp|hairpin on|off"
+	[ $# = 2 ] || die "usage: homenet.sh set upnp|natpmp|hairpin|pcp|tempaddr on|off"
 	local v
 	case $2 in on) v=1 ;; off) v=0 ;; *) die "value must be on or off" ;; esac
 	load_state
@@ -666,8 +795,40 @@ cmd_set() {
 			hairpin_wait
 		fi
 		;;
-	*) die "unknown knob '$1' (upnp, natpmp, hairpin)" ;;
+	pcp)
+		need_ipv6 "set pcp"
+		PCP=$v
+		save_state
+		pcp6_apply
+		;;
+	tempaddr)
+		need_ipv6 "set tempaddr"
+		TEMPADDR=$v
+		save_state
+		tempaddr_apply
+		;;
+	*) die "unknown knob '$1' (upnp, natpmp, hairpin, pcp, tempaddr)" ;;
 	esac
+}
+
+# The pi's stable address, flagged mngtmpaddr when TEMPADDR is on.
+pi6_stable() {
+	local flags=nodad
+	[ "$TEMPADDR" = 0 ] || flags="nodad mngtmpaddr"
+	# shellcheck disable=SC2086 # two flags
+	ip -n "$(nsname pi)" addr replace "$LAN6$PI6_IID/64" dev eth0 $flags
+}
+
+# A temporary (privacy) address beside the stable one, made the kernel's
+# way (RFC 8981): with use_tempaddr=2 the kernel derives one from every
+# address flagged mngtmpaddr (and prefers it as a source).  Off: the flag
+# goes, and so do the temporaries.
+tempaddr_apply() {
+	in_ns pi sysctl -q -w "net.ipv6.conf.eth0.use_tempaddr=$((TEMPADDR * 2))"
+	pi6_stable
+	if [ "$TEMPADDR" = 0 ]; then
+		ip -n "$(nsname pi)" -6 addr flush dev eth0 temporary
+	fi
 }
 
 cmd_router_restart() {
@@ -748,6 +909,42 @@ cmd_wan_change() {
 	echo "$new_ip"
 }
 
+# The LAN moves to another /64 (the ISP delegates a new prefix): the router,
+# pi and laptop keep their interface identifiers, inet routes the new prefix
+# to the router.  miniupnpd tells control points its LAN address at start,
+# so it restarts, as routers restart their services on a new prefix: its
+# mappings and pinholes are gone (the pinholes were for the old addresses).
+cmd_prefix_change() {
+	local new old=$LAN6 n
+	need_ipv6 prefix-change
+	new=${1:-}
+	if [ -z "$new" ]; then
+		if [ "$LAN6" = "$LAN6_DEFAULT" ]; then new=$LAN6_OTHER/64; else new=$LAN6_DEFAULT/64; fi
+	fi
+	# Up to four groups then "::/64", so that appending an interface
+	# identifier ("10") gives an address.
+	[[ $new =~ ^([0-9a-fA-F]{1,4}:){1,4}:/64$ ]] || die "bad prefix '$new': expected e.g. 2a0c:7700:79::/64"
+	LAN6=${new%/64}
+	[ "$LAN6" != "$old" ] || die "the LAN prefix is $old/64 already"
+	ip -n "$R" addr del "$old$ROUTER6_IID/64" dev br0
+	ip -n "$R" addr add "$LAN6$ROUTER6_IID/64" dev br0 nodad
+	for n in pi:$PI6_IID laptop:$LAPTOP6_IID; do
+		ip -n "$(nsname "${n%:*}")" -6 addr flush dev eth0 temporary
+		ip -n "$(nsname "${n%:*}")" addr del "$old${n#*:}/64" dev eth0
+	done
+	ip -n "$(nsname laptop)" addr add "$LAN6$LAPTOP6_IID/64" dev eth0 nodad
+	pi6_stable
+	ip -n "$(nsname inet)" route del "$old/64" via "$WAN6"
+	ip -n "$(nsname inet)" route add "$LAN6/64" via "$WAN6"
+	save_state
+	write_netns_etc "$(inet_cidr)"
+	stop_miniupnpd
+	flush_mappings
+	write_miniupnpd_conf
+	start_miniupnpd
+	echo "$LAN6/64"
+}
+
 cmd_info() {
 	local wan port pid inet upstream
 	load_state
@@ -766,6 +963,17 @@ PK_WAN=${wan%/*}
 PK_UPSTREAM=$upstream
 PK_UPNP_PORT=$port
 PK_MINIUPNPD_PID=$pid
+EOF
+	[ "$IPV6" = 1 ] || return 0
+	cat <<EOF
+PK_PI6=$LAN6$PI6_IID
+PK_LAPTOP6=$LAN6$LAPTOP6_IID
+PK_INET6=$INET6
+PK_ROUTER6=$LAN6$ROUTER6_IID
+PK_ROUTER6_LL=$ROUTER6_LL
+PK_LAN6_PREFIX=$LAN6/64
+PK_WAN6=$WAN6
+PK_PI6_TEMP=$(ip -n "$(nsname pi)" -6 -o addr show dev eth0 temporary | awk '{sub("/.*", "", $4); print $4; exit}')
 EOF
 }
 
@@ -836,6 +1044,11 @@ main() {
 	unblock) cmd_unblock "$@" ;;
 	router-restart) cmd_router_restart ;;
 	wan-change) [ $# -le 1 ] || die "usage: homenet.sh wan-change [NEWADDR]"; cmd_wan_change "$@" ;;
+	prefix-change)
+		[ $# -le 1 ] || die "usage: homenet.sh prefix-change [PREFIX::/64]"
+		load_state
+		cmd_prefix_change "$@"
+		;;
 	info) cmd_info ;;
 	mappings) cmd_mappings ;;
 	help | -h | --help) usage ;;
