@@ -160,13 +160,17 @@ pcp_response_problem(const uint8_t *buf, size_t len,
 {
 	/*
 	 * Section 9: a NAT-PMP router answers any version it does not know
-	 * with its own version-0 header (RFC 6886 section 3.5): 8 bytes.
+	 * with its own 8-byte "Unsupported Version" (RFC 6886 section 3.5):
+	 * version 0, result 1, opcode 128 (errata 3618; 0 in the RFC's text,
+	 * 128 + the request's in some routers).
 	 */
 	if (len >= 1 && buf[0] == 0) {
 		if (len < 8)
 			return "too short for a NAT-PMP answer";
-		if (buf[1] != 128 + req->opcode)
+		if (buf[1] != 0 && buf[1] != 128 && buf[1] != 128 + req->opcode)
 			return "a NAT-PMP answer to another request";
+		if (be16(buf + 2) != PCP_UNSUPP_VERSION)
+			return "a NAT-PMP answer other than Unsupported Version";
 		return NULL;
 	}
 	if (len < PCP_HEADER_LEN)

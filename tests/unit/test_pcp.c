@@ -210,7 +210,7 @@ test_parse_unsupp_version(void **state)
 static void
 test_parse_natpmp(void **state)
 {
-	static const uint8_t v0[8] = { 0, 0x81, 0, 1, 0, 0, 0x01, 0x00 };
+	uint8_t v0[8] = { 0, 0x81, 0, 1, 0, 0, 0x01, 0x00 };
 	struct pcp_request req;
 	struct pcp_response r;
 	struct pm_error err;
@@ -218,6 +218,12 @@ test_parse_natpmp(void **state)
 
 	(void)state;
 	map_request(&req);
+	/* Opcode 128 (RFC 6886 errata 3618) and 0 (its text) are fine too. */
+	v0[1] = 128;
+	assert_int_equal(pcp_parse_response(v0, sizeof(v0), &req, &r, NULL), 0);
+	v0[1] = 0;
+	assert_int_equal(pcp_parse_response(v0, sizeof(v0), &req, &r, NULL), 0);
+	v0[1] = 0x81;
 	assert_int_equal(pcp_parse_response(v0, sizeof(v0), &req, &r, NULL), 0);
 	assert_true(pcp_natpmp_only(&r));
 	assert_int_equal(r.result, 1);
@@ -228,7 +234,13 @@ test_parse_natpmp(void **state)
 	assert_non_null(strstr(err.msg, "speaks only NAT-PMP"));
 	assert_int_equal(pcp_parse_response(v0, 7, &req, &r, &why), -1);
 	assert_string_equal(why, "too short for a NAT-PMP answer");
-	req.opcode = PCP_OP_ANNOUNCE;
+	v0[3] = 0;
+	assert_int_equal(pcp_parse_response(v0, sizeof(v0), &req, &r, &why),
+	    -1);
+	assert_string_equal(why, "a NAT-PMP answer other than Unsupported "
+	    "Version");
+	v0[3] = 1;
+	v0[1] = 0x82;
 	assert_int_equal(pcp_parse_response(v0, sizeof(v0), &req, &r, &why),
 	    -1);
 	assert_string_equal(why, "a NAT-PMP answer to another request");
