@@ -131,8 +131,12 @@ portmap_pcp_open(struct portmap *pm, const struct portspec *spec,
 		res->offered_port = r.ext_port;
 		return -1;
 	}
+	/* The grant names the address, also when discovery learnt none. */
 	inet_ntop(AF_INET, &v4, pm->info.pcp_external_ip,
 	    sizeof(pm->info.pcp_external_ip));
+	str_copy(pm->info.external_ip, pm->info.pcp_external_ip,
+	    sizeof(pm->info.external_ip));
+	pm->info.external_class = addr_classify(v4);
 	res->ext_port = r.ext_port;
 	res->lease = r.lifetime;
 	res->has_nonce = true;
