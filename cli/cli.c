@@ -37,7 +37,7 @@ cli_common_opt(int c, const char *arg, struct cli_opts *o,
 	case 'V':
 		if (portmap_method_parse(arg, &o->via) == -1) {
 			pmerr_set(err, PME_USAGE, 0, "unknown protocol \"%s\" "
-			    "for --via: use auto, upnp or natpmp", arg);
+			    "for --via: use auto, upnp, natpmp or pcp", arg);
 			return -1;
 		}
 		return 1;

@@ -1,11 +1,12 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "pcp.h"
 #include "portmap.h"
 #include "portspec.h"
 
 static const char usage[] = "portkeeper close EXT[:INT][/tcp|/udp] "
-    "[--via auto|upnp|natpmp] [--json]";
+    "[--via auto|upnp|natpmp|pcp] [--nonce HEX] [--json]";
 
 static void
 help(void)
@@ -16,14 +17,43 @@ help(void)
 	    "forwarded succeeds.  NAT-PMP\nremoves by internal port: give "
 	    ":INT when it differs from EXT and the router\ndoes not speak "
 	    "UPnP.\n\n"
+	    "  --nonce HEX             PCP: the nonce open printed; PCP removes a "
+	    "forward\n"
+	    "                          only for the nonce that made it\n"
 	    CLI_COMMON_HELP, usage);
+}
+
+struct close_args {
+	bool	has_nonce;
+	uint8_t	nonce[PCP_NONCE_LEN];
+};
+
+static int
+close_opt(int c, const char *arg, void *ctx, struct pm_error *err)
+{
+	struct close_args *a = ctx;
+
+	if (c != 'n')
+		return -1;
+	if (pcp_nonce_parse(arg, a->nonce) == -1) {
+		pmerr_set(err, PME_USAGE, 0, "bad --nonce \"%.40s\": expected "
+		    "the 24 hex digits open printed", arg);
+		return -1;
+	}
+	a->has_nonce = true;
+	return 0;
 }
 
 int
 cmd_close(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "nonce",	required_argument,	NULL,	'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct close_args a = { false, { 0 } };
 	const struct cli_spec cs = {
-		usage, help, NULL, NULL, NULL, NULL, 1, 1,
+		usage, help, "n:", longopts, close_opt, &a, 1, 1,
 		"which port? give EXT[/tcp|/udp], e.g. 80"
 	};
 	struct cli_opts o;
@@ -42,7 +72,8 @@ cmd_close(int argc, char **argv)
 
 	if ((pm = portmap_new(o.via, o.timeout_ms, &err)) == NULL)
 		return cli_fail(&o, &err);
-	if (portmap_close(pm, &spec, &removed, &method, &err) == -1) {
+	if (portmap_close_nonce(pm, &spec, a.has_nonce ? a.nonce : NULL,
+	    &removed, &method, &err) == -1) {
 		rc = cli_fail(&o, &err);
 		portmap_free(pm);
 		return rc;

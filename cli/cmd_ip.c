@@ -4,7 +4,7 @@
 #include "portmap.h"
 #include "router.h"
 
-static const char usage[] = "portkeeper ip [--via auto|upnp|natpmp] [--json]";
+static const char usage[] = "portkeeper ip [--via auto|upnp|natpmp|pcp] [--json]";
 
 static void
 help(void)
@@ -52,7 +52,7 @@ cmd_ip(int argc, char **argv)
 	in = portmap_info(pm);
 	ni = portmap_netinfo(pm);
 	if (o.json) {
-		cJSON *obj = cJSON_CreateObject(), *u, *n;
+		cJSON *obj = cJSON_CreateObject(), *u, *n, *p;
 
 		if (rc == 0)
 			cJSON_AddTrueToObject(obj, "ok");
@@ -98,6 +98,18 @@ cmd_ip(int argc, char **argv)
 			    in->natpmp_external_ip);
 		} else
 			cJSON_AddNullToObject(n, "epoch");
+		/* Asked only with --via pcp until auto asks it too. */
+		p = cJSON_AddObjectToObject(obj, "pcp");
+		cJSON_AddBoolToObject(p, "found", in->pcp_found);
+		if (in->pcp_found) {
+			cJSON_AddNumberToObject(p, "epoch", in->pcp_epoch);
+			if (in->pcp_external_ip[0] != '\0')
+				cJSON_AddStringToObject(p, "external_ip",
+				    in->pcp_external_ip);
+			else
+				cJSON_AddNullToObject(p, "external_ip");
+		} else
+			cJSON_AddNullToObject(p, "epoch");
 		cJSON_AddItemToObject(obj, "router", router_json(in));
 		cli_print_json(obj);
 	} else {
@@ -119,6 +131,8 @@ cmd_ip(int argc, char **argv)
 			printf("natpmp    found, epoch %u\n", in->epoch);
 		else
 			printf("natpmp    not found\n");
+		if (in->pcp_found)
+			printf("pcp       found, epoch %u\n", in->pcp_epoch);
 		if (rc != 0)
 			fprintf(stderr, "portkeeper: %s\n", err.msg);
 	}

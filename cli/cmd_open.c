@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pcp.h"
 #include "portmap.h"
 #include "portspec.h"
 #include "util.h"
@@ -9,7 +10,7 @@
 #define DEFAULT_LEASE	3600
 
 static const char usage[] = "portkeeper open EXT[:INT][/tcp|/udp] "
-    "[--lease SECONDS] [--any-port] [--via auto|upnp|natpmp] [--json]";
+    "[--lease SECONDS] [--any-port] [--via auto|upnp|natpmp|pcp] [--json]";
 
 static void
 help(void)
@@ -20,6 +21,7 @@ help(void)
 	    "  --lease SECONDS         how long the router keeps the forward "
 	    "(default %d;\n"
 	    "                          0 asks for a permanent one, UPnP only)\n"
+	    "  (PCP prints the mapping's nonce, which close --nonce needs)\n"
 	    "  --any-port              accept another external port if the "
 	    "router offers one\n"
 	    CLI_COMMON_HELP
@@ -77,9 +79,9 @@ cmd_open(int argc, char **argv)
 		return rc;
 	if (portspec_parse(argv[argi], 1, &spec, ebuf, sizeof(ebuf)) == -1)
 		return cli_usage_error(&o, usage, "%s", ebuf);
-	if (a.lease == 0 && o.via == PM_NATPMP)
-		return cli_usage_error(&o, usage, "NAT-PMP cannot make "
-		    "permanent forwards: give --lease SECONDS");
+	if (a.lease == 0 && (o.via == PM_NATPMP || o.via == PM_PCP))
+		return cli_usage_error(&o, usage, "%s cannot make permanent "
+		    "forwards: give --lease SECONDS", portmap_method_name(o.via));
 
 	if ((pm = portmap_new(o.via, o.timeout_ms, &err)) == NULL)
 		return cli_fail(&o, &err);
@@ -107,6 +109,13 @@ cmd_open(int argc, char **argv)
 		cJSON_AddNumberToObject(obj, "lease", res.lease);
 		if (res.note[0] != '\0')
 			cJSON_AddStringToObject(obj, "note", res.note);
+		if (res.has_nonce) {
+			char hex[2 * PCP_NONCE_LEN + 1];
+
+			/* What close --nonce needs to remove it (PCP). */
+			pcp_nonce_hex(res.nonce, hex);
+			cJSON_AddStringToObject(obj, "nonce", hex);
+		}
 		cli_print_json(obj);
 	} else {
 		char lease_s[32];
@@ -122,6 +131,13 @@ cmd_open(int argc, char **argv)
 		    spec.in, portmap_method_name(res.method), lease_s);
 		if (res.note[0] != '\0')
 			fprintf(stderr, "portkeeper: note: %s\n", res.note);
+		if (res.has_nonce) {
+			char hex[2 * PCP_NONCE_LEN + 1];
+
+			pcp_nonce_hex(res.nonce, hex);
+			printf("PCP nonce %s: close it with --nonce %s\n", hex,
+			    hex);
+		}
 	}
 	portmap_free(pm);
 	return 0;

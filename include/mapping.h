@@ -10,7 +10,7 @@
 
 #include "portspec.h"
 
-enum pm_method { PM_AUTO = 0, PM_UPNP, PM_NATPMP };
+enum pm_method { PM_AUTO = 0, PM_UPNP, PM_NATPMP, PM_PCP };
 
 struct pm_mapping {
 	enum pm_proto	proto;
@@ -23,9 +23,9 @@ struct pm_mapping {
 	bool		this_host;	/* int_client is this host */
 };
 
-/* "auto", "upnp", "natpmp"; and back, returning 0 or -1. */
+/* "auto", "upnp", "natpmp", "pcp"; and back, returning 0 or -1. */
 const char	*portmap_method_str(enum pm_method);
-const char	*portmap_method_name(enum pm_method);	/* "UPnP-IGD", "NAT-PMP" */
+const char	*portmap_method_name(enum pm_method);	/* "UPnP-IGD", "NAT-PMP", "PCP" */
 int		 portmap_method_parse(const char *, enum pm_method *);
 
 #endif

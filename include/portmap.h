@@ -1,8 +1,9 @@
 /*
- * The one port-mapping interface in front of both protocols.  The caller
+ * The one port-mapping interface in front of every protocol.  The caller
  * says which protocol to use (or auto), portmap finds the gateway, asks
  * NAT-PMP and UPnP-IGD at the same time and lets whichever answers first
  * serve, and turns every router answer into a pm_error a person can act on.
+ * PCP (RFC 6887) serves when asked for by name (--via pcp).
  */
 #ifndef PK_PORTMAP_H
 #define PK_PORTMAP_H
@@ -18,6 +19,9 @@
 #include "portspec.h"
 
 struct portmap;
+
+/* The length of a PCP mapping nonce (RFC 6887 section 11.1: 96 bits). */
+#define PM_NONCE_LEN	12
 
 /*
  * What portkeeper met on a router that sets it apart from the UPnP-IGD
@@ -49,6 +53,10 @@ struct portmap_info {
 	int		natpmp_result;
 	uint32_t	epoch;
 	char		natpmp_external_ip[16];
+	bool		pcp_found;	/* PCP answered (with --via pcp) */
+	uint32_t	pcp_epoch;
+	char		pcp_external_ip[16];	/* "" when it gave none */
+	struct pm_error	pcp_error;
 	char		external_ip[16];	/* from the serving protocol */
 	enum addr_class	external_class;
 	struct pm_error	upnp_error;	/* why UPnP was not found */
@@ -71,6 +79,12 @@ struct portmap_open_result {
 	 * given back), for the caller to say how to accept it; else 0.
 	 */
 	uint16_t	offered_port;
+	/*
+	 * PCP: the nonce of the mapping (RFC 6887 section 11.1), which its
+	 * refresh and its delete must repeat; has_nonce says there is one.
+	 */
+	bool		has_nonce;
+	uint8_t		nonce[PM_NONCE_LEN];
 };
 
 /*
@@ -107,6 +121,13 @@ int		 portmap_open(struct portmap *, const struct portspec *spec,
  */
 int		 portmap_close(struct portmap *, const struct portspec *spec,
 		    bool *removed, enum pm_method *method,
+		    struct pm_error *err);
+/*
+ * portmap_close with the nonce of the PCP mapping (NULL when unknown: PCP
+ * then cannot remove it, RFC 6887 section 15, and says so in err).
+ */
+int		 portmap_close_nonce(struct portmap *, const struct portspec *spec,
+		    const uint8_t *nonce, bool *removed, enum pm_method *method,
 		    struct pm_error *err);
 
 /*

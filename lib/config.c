@@ -262,7 +262,9 @@ set_path(const char *v, char *dst, size_t dstsz)
 static int
 set_method(struct parse *p, const char *v)
 {
-	return portmap_method_parse(v, &p->cfg->method);
+	/* Not "pcp": portkeeperd does not speak PCP yet (issue 16). */
+	return portmap_method_parse(v, &p->cfg->method) == -1 ||
+	    p->cfg->method == PM_PCP ? -1 : 0;
 }
 
 static int

@@ -334,9 +334,12 @@ parse_mapping(struct pctx *p, const cJSON *o, size_t idx,
 
 	if (get_string(p, o, where, "method", 0, &v) == -1)
 		return -1;
-	/* portmap_method_parse also takes "auto", which no forward was made with. */
+	/*
+	 * portmap_method_parse also takes "auto", which no forward was made
+	 * with, and "pcp", which the daemon does not use yet (issue 16).
+	 */
 	if (portmap_method_parse(v->valuestring, &m->method) == -1 ||
-	    m->method == PM_AUTO) {
+	    m->method == PM_AUTO || m->method == PM_PCP) {
 		snprintf(p->err, p->errlen, "%smethod: \"%s\" is not upnp or "
 		    "natpmp", where, quote(v->valuestring, q, sizeof(q)));
 		return -1;

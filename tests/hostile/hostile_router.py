@@ -571,6 +571,11 @@ def natpmp_loop(args, modes):
             else ""))
         epoch = int(time.monotonic() - epoch_base) + 10
         if ver != 0:
+            # A NAT-PMP router without PCP: "Unsupported Version" (RFC 6886
+            # section 3.5 with errata 3618, opcode 128), which RFC 6887
+            # section 9 tells a PCP client to take as NAT-PMP only.
+            if mode == "ok":
+                sock.sendto(struct.pack("!BBHI", 0, 128, 1, epoch), peer)
             continue
         addr = ext_ip if mode in ("ok", "ext-ip") else "11.22.33.2"
         if mode == "wrong-source":

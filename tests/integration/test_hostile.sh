@@ -256,6 +256,14 @@ if ! h_start router --modes "$T_WORK/modes" --alt-source 192.168.77.2; then
 	exit 1
 fi
 
+# A NAT-PMP router without PCP answers a PCP request with NAT-PMP's
+# "Unsupported Version" (RFC 6887 section 9): --via pcp says so.
+h_modes off ok 11.22.33.2 || nok "the hostile router turns NAT-PMP only"
+pk open 8080 --via pcp --json
+check "--via pcp on a NAT-PMP-only router: unsupported, speaks only NAT-PMP" \
+    json_is '(j["ok"], j["error"]["code"], "speaks only NAT-PMP" in j["error"]["message"])' \
+    "(False, 'unsupported', True)"
+
 # A round that misses its deadline (8 s, and 3 s a task) part way through:
 # a portkeeperd of its own starts with four forwards, all in its first
 # round; the router makes the first at once, then answers every SOAP

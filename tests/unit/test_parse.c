@@ -154,7 +154,13 @@ test_method_parse(void **state)
 	assert_int_equal(m, PM_UPNP);
 	assert_int_equal(portmap_method_parse("auto", &m), 0);
 	assert_int_equal(m, PM_AUTO);
-	assert_int_equal(portmap_method_parse("pcp", &m), -1);
+	/* PCP became a method with issue 15. */
+	assert_int_equal(portmap_method_parse("pcp", &m), 0);
+	assert_int_equal(m, PM_PCP);
+	assert_string_equal(portmap_method_str(PM_PCP), "pcp");
+	assert_string_equal(portmap_method_name(PM_PCP), "PCP");
+	assert_int_equal(portmap_method_parse("PCP", &m), -1);
+	assert_int_equal(portmap_method_parse("pcp2", &m), -1);
 	assert_string_equal(portmap_method_str(PM_NATPMP), "natpmp");
 }
 
