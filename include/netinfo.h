@@ -66,7 +66,7 @@ int	netinfo_nl_dump(uint16_t type, uint8_t family,
 	    int (*fn)(uint16_t type, const void *data, size_t len, void *arg),
 	    void *arg);
 
-/* One RTM_NEWADDR message of either family, as netinfo_ifaddr_parse reads it. */
+/* One RTM_NEWADDR of either family, as netinfo_ifaddr_parse reads it. */
 struct netinfo_ifaddr {
 	uint8_t		family;		/* AF_INET or AF_INET6 */
 	unsigned	ifindex;
@@ -79,13 +79,15 @@ struct netinfo_ifaddr {
 };
 
 /*
- * Reads one RTM_NEWADDR payload (an ifaddrmsg and its attributes, RFC 3549
- * section 3.1.2; linux/if_addr.h), checking every attribute's length
- * before its payload is read.  Returns 1 with *ia filled, 0 for another
- * family or a message without an address, -1 when it is malformed.
+ * Reads one message as netinfo_nl_walk hands it out: an RTM_NEWADDR
+ * payload (an ifaddrmsg and its attributes, RFC 3549 section 3.1.2;
+ * linux/if_addr.h) of family (AF_INET or AF_INET6), checking every
+ * attribute's length before its payload is read.  Returns 1 with *ia
+ * filled, 0 for another type or family or a message without an address,
+ * -1 when it is malformed.
  */
-int	netinfo_ifaddr_parse(const void *data, size_t len,
-	    struct netinfo_ifaddr *ia);
+int	netinfo_ifaddr_parse(uint16_t type, const void *data, size_t len,
+	    uint8_t family, struct netinfo_ifaddr *ia);
 
 /* An address as the kernel holds it (rtnetlink RTM_GETADDR). */
 struct netinfo_addr {

@@ -147,7 +147,8 @@ netinfo_nl_walk(const void *buf, size_t len,
 }
 
 int
-netinfo_ifaddr_parse(const void *data, size_t len, struct netinfo_ifaddr *ia)
+netinfo_ifaddr_parse(uint16_t type, const void *data, size_t len,
+    uint8_t family, struct netinfo_ifaddr *ia)
 {
 	const struct ifaddrmsg *ifa = data;
 	const struct rtattr *rta;
@@ -157,9 +158,12 @@ netinfo_ifaddr_parse(const void *data, size_t len, struct netinfo_ifaddr *ia)
 	size_t alen;
 	int rlen;
 
+	if (type != RTM_NEWADDR)
+		return 0;
 	if (len < sizeof(*ifa))
 		return -1;
-	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
+	if (ifa->ifa_family != family ||
+	    (family != AF_INET && family != AF_INET6))
 		return 0;
 	alen = ifa->ifa_family == AF_INET ? 4 : 16;
 	memset(ia, 0, sizeof(*ia));
@@ -230,11 +234,9 @@ netinfo_addr_msg(uint16_t type, const void *data, size_t len, void *arg)
 	struct netinfo_ifaddr ia;
 	int rc;
 
-	if (type != RTM_NEWADDR)
-		return 0;
-	if ((rc = netinfo_ifaddr_parse(data, len, &ia)) != 1)
+	if ((rc = netinfo_ifaddr_parse(type, data, len, AF_INET, &ia)) != 1)
 		return rc;
-	if (ia.family != AF_INET || memcmp(ia.local, &w->addr, 4) != 0)
+	if (memcmp(ia.local, &w->addr, 4) != 0)
 		return 0;
 	memset(out, 0, sizeof(*out));
 	out->found = true;
@@ -309,6 +311,8 @@ netinfo_nl_dump(uint16_t type, uint8_t family,
 	}
 	if (rc == 1)
 		rc = 0;
+	else
+		errno = EPROTO;		/* NLMSG_ERROR or garbage */
 out:
 	close(s);
 	free(buf);
