@@ -79,7 +79,8 @@ struct netinfo6_route {
  * Keeps in *best the default route of one buffer of RTM_NEWROUTE messages
  * (a dump reply) with the lowest metric (RTA_PRIORITY): an IPv6 unicast
  * route to ::/0 in the main table, through a gateway (RTA_GATEWAY and
- * RTA_OIF, or the first hop of RTA_MULTIPATH that has one).  A default
+ * RTA_OIF, or the first hop of RTA_MULTIPATH that has one), on a link that
+ * is up (not RTNH_F_DEAD or RTNH_F_LINKDOWN).  A default
  * route without a gateway ("dev ppp0") has no router to ask and is left
  * out.  Returns as netinfo6_parse_addrs.
  */

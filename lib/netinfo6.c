@@ -139,8 +139,10 @@ netinfo6_route_msg(uint16_t type, const void *data, size_t len, void *arg)
 			return -1;
 		rc = 0;
 	}
+	/* A route over a link that is down or has no carrier reaches no one. */
 	if (rtm->rtm_dst_len != 0 || rtm->rtm_type != RTN_UNICAST ||
-	    table != RT_TABLE_MAIN || !gw || r.ifindex == 0)
+	    table != RT_TABLE_MAIN || !gw || r.ifindex == 0 ||
+	    (rtm->rtm_flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN)))
 		return 0;
 	if (!best->found || r.metric < best->metric) {
 		*best = r;

@@ -204,6 +204,10 @@ test_parse_routes6(void **state)
 	/* A default route without a gateway has no router to ask. */
 	nl_route6(&nb, AF_INET6, NULL, 0, NULL, 4, 2, RT_TABLE_MAIN,
 	    RTN_UNICAST);
+	/* A link without carrier. */
+	nh = nl_route6(&nb, AF_INET6, NULL, 0, "fe80::97", 6, 1, RT_TABLE_MAIN,
+	    RTN_UNICAST);
+	((struct rtmsg *)NLMSG_DATA(nh))->rtm_flags = RTNH_F_LINKDOWN;
 	/* Two routers: the lowest metric wins, not the first. */
 	nl_route6(&nb, AF_INET6, NULL, 0, "fe80::1", 2, 1024, RT_TABLE_MAIN,
 	    RTN_UNICAST);
