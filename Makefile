@@ -72,6 +72,10 @@ HOSTCC		?= cc
 
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# Test-only programs that integration tests run against the library
+# (tests/tools/NAME.c -> $(BUILD)/tests/tools/NAME); never installed.
+TOOL_SRCS	:= $(wildcard tests/tools/*.c)
+TOOL_BINS	:= $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
 # make install: where.  The daemon looks for /etc/portkeeper/portkeeper.conf
 # whatever PREFIX is, so SYSCONFDIR does not follow it; Debian 12 keeps
@@ -133,6 +137,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libportkeeperd.a $(BUILD)/libportkeepe
 	    $(BUILD)/libportkeeperd.a $(BUILD)/libportkeeper.a $(PK_LIBS) \
 	    $(shell $(PKG_CONFIG) --libs cmocka)
 
+$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libportkeeper.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(PK_CFLAGS) $(CFLAGS) -o $@ $< \
+	    $(BUILD)/libportkeeper.a $(PK_LIBS)
+
 deps:
 	@missing=$$(for p in $(DEPS_PKGS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -146,7 +155,7 @@ deps:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends $$missing
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(TOOL_BINS)
 
 # The tests run twice: as built, and with the programs and unit tests built
 # with AddressSanitizer and UndefinedBehaviorSanitizer (any report fails the
@@ -289,4 +298,5 @@ clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(PROBED_OBJS:.o=.d) $(DAEMON_OBJS:.o=.d) $(UNIT_BINS:=.d) \
+	 $(TOOL_BINS:=.d) \
 	 $(FUZZ_REPLAY:=.d) $(FUZZ_BINS:=.d) $(BUILD)/tests/fuzz-replay.d

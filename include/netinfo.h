@@ -54,6 +54,41 @@ int	netinfo_nl_walk(const void *buf, size_t len,
 	    int (*fn)(uint16_t type, const void *data, size_t len, void *arg),
 	    void *arg);
 
+/*
+ * Asks the kernel for a dump of type (RTM_GETADDR, RTM_GETROUTE or
+ * RTM_GETLINK) for family (AF_INET, AF_INET6 or AF_UNSPEC) and walks every
+ * buffer of the answer with fn, as netinfo_nl_walk does.  Returns 0 once
+ * the dump ended, -1 when rtnetlink could not be asked, answered
+ * NLMSG_ERROR or garbage, did not answer within half a second, or fn
+ * returned -1.
+ */
+int	netinfo_nl_dump(uint16_t type, uint8_t family,
+	    int (*fn)(uint16_t type, const void *data, size_t len, void *arg),
+	    void *arg);
+
+/* One RTM_NEWADDR of either family, as netinfo_ifaddr_parse reads it. */
+struct netinfo_ifaddr {
+	uint8_t		family;		/* AF_INET or AF_INET6 */
+	unsigned	ifindex;
+	uint8_t		prefixlen;
+	uint32_t	flags;		/* IFA_F_*: IFA_FLAGS' 32 bits */
+	uint32_t	valid;		/* seconds; 0xffffffff forever */
+	uint32_t	preferred;
+	unsigned char	local[16];	/* 4 bytes for AF_INET */
+	char		label[16];	/* IPv4 only; not yet printable */
+};
+
+/*
+ * Reads one message as netinfo_nl_walk hands it out: an RTM_NEWADDR
+ * payload (an ifaddrmsg and its attributes, RFC 3549 section 3.1.2;
+ * linux/if_addr.h) of family (AF_INET or AF_INET6), checking every
+ * attribute's length before its payload is read.  Returns 1 with *ia
+ * filled, 0 for another type or family or a message without an address,
+ * -1 when it is malformed.
+ */
+int	netinfo_ifaddr_parse(uint16_t type, const void *data, size_t len,
+	    uint8_t family, struct netinfo_ifaddr *ia);
+
 /* An address as the kernel holds it (rtnetlink RTM_GETADDR). */
 struct netinfo_addr {
 	bool		found;

@@ -146,71 +146,68 @@ netinfo_nl_walk(const void *buf, size_t len,
 	return left == 0 ? 0 : -1;
 }
 
-struct addr_want {
-	struct in_addr		 addr;
-	struct netinfo_addr	*out;
-};
-
-/*
- * One RTM_NEWADDR: an ifaddrmsg and its attributes (RFC 3549 section
- * 3.1.2; linux/if_addr.h).  Every attribute's length is checked before
- * its payload is read.  0, or -1 when the message is malformed.
- */
-static int
-netinfo_addr_msg(uint16_t type, const void *data, size_t len, void *arg)
+int
+netinfo_ifaddr_parse(uint16_t type, const void *data, size_t len,
+    uint8_t family, struct netinfo_ifaddr *ia)
 {
-	struct addr_want *w = arg;
-	struct netinfo_addr *out = w->out;
 	const struct ifaddrmsg *ifa = data;
 	const struct rtattr *rta;
-	struct in_addr local = { 0 }, address = { 0 };
-	bool have_local = false, have_address = false, have_ci = false;
+	bool have_local = false, have_address = false;
+	unsigned char address[16];
 	struct ifa_cacheinfo ci;
-	uint32_t flags;
-	char label[16] = "";
+	size_t alen;
 	int rlen;
 
 	if (type != RTM_NEWADDR)
 		return 0;
 	if (len < sizeof(*ifa))
 		return -1;
-	if (ifa->ifa_family != AF_INET)
+	if (ifa->ifa_family != family ||
+	    (family != AF_INET && family != AF_INET6))
 		return 0;
-	flags = ifa->ifa_flags;
+	alen = ifa->ifa_family == AF_INET ? 4 : 16;
+	memset(ia, 0, sizeof(*ia));
+	ia->family = ifa->ifa_family;
+	ia->ifindex = ifa->ifa_index;
+	ia->prefixlen = ifa->ifa_prefixlen;
+	ia->flags = ifa->ifa_flags;
+	ia->valid = ia->preferred = 0xffffffffu;
 	rlen = (int)(len - sizeof(*ifa));
 	for (rta = IFA_RTA(ifa); RTA_OK(rta, rlen); rta = RTA_NEXT(rta, rlen)) {
 		size_t plen = RTA_PAYLOAD(rta);
 
 		switch (rta->rta_type) {
 		case IFA_LOCAL:
-			if (plen != 4)
+			if (plen != alen)
 				return -1;
-			memcpy(&local, RTA_DATA(rta), 4);
+			memcpy(ia->local, RTA_DATA(rta), alen);
 			have_local = true;
 			break;
 		case IFA_ADDRESS:
-			if (plen != 4)
+			if (plen != alen)
 				return -1;
-			memcpy(&address, RTA_DATA(rta), 4);
+			memcpy(address, RTA_DATA(rta), alen);
 			have_address = true;
 			break;
 		case IFA_CACHEINFO:
 			if (plen < sizeof(ci))
 				return -1;
 			memcpy(&ci, RTA_DATA(rta), sizeof(ci));
-			have_ci = true;
+			ia->valid = ci.ifa_valid;
+			ia->preferred = ci.ifa_prefered;
 			break;
 		case IFA_FLAGS:
+			/* The 32 bits; ifa_flags has room for only 8. */
 			if (plen < 4)
 				return -1;
-			memcpy(&flags, RTA_DATA(rta), 4);
+			memcpy(&ia->flags, RTA_DATA(rta), 4);
 			break;
 		case IFA_LABEL:
 			plen = strnlen(RTA_DATA(rta), plen);
-			if (plen >= sizeof(label))
-				plen = sizeof(label) - 1;
-			memcpy(label, RTA_DATA(rta), plen);
-			label[plen] = '\0';
+			if (plen >= sizeof(ia->label))
+				plen = sizeof(ia->label) - 1;
+			memcpy(ia->label, RTA_DATA(rta), plen);
+			ia->label[plen] = '\0';
 			break;
 		}
 	}
@@ -218,18 +215,37 @@ netinfo_addr_msg(uint16_t type, const void *data, size_t len, void *arg)
 	if (!have_local) {
 		if (!have_address)
 			return 0;
-		local = address;
+		memcpy(ia->local, address, alen);
 	}
-	if (local.s_addr != w->addr.s_addr)
+	return 1;
+}
+
+struct addr_want {
+	struct in_addr		 addr;
+	struct netinfo_addr	*out;
+};
+
+/* One RTM_NEWADDR: the IPv4 address asked for, or 0 to go on. */
+static int
+netinfo_addr_msg(uint16_t type, const void *data, size_t len, void *arg)
+{
+	struct addr_want *w = arg;
+	struct netinfo_addr *out = w->out;
+	struct netinfo_ifaddr ia;
+	int rc;
+
+	if ((rc = netinfo_ifaddr_parse(type, data, len, AF_INET, &ia)) != 1)
+		return rc;
+	if (memcmp(ia.local, &w->addr, 4) != 0)
 		return 0;
 	memset(out, 0, sizeof(*out));
 	out->found = true;
-	out->ifindex = (int)ifa->ifa_index;
-	out->prefixlen = ifa->ifa_prefixlen;
-	out->valid = have_ci ? ci.ifa_valid : 0xffffffffu;
-	out->preferred = have_ci ? ci.ifa_prefered : 0xffffffffu;
-	out->flags = flags;
-	str_printable(out->label, sizeof(out->label), label);
+	out->ifindex = (int)ia.ifindex;
+	out->prefixlen = ia.prefixlen;
+	out->valid = ia.valid;
+	out->preferred = ia.preferred;
+	out->flags = ia.flags;
+	str_printable(out->label, sizeof(out->label), ia.label);
 	return 0;
 }
 
@@ -243,18 +259,32 @@ netinfo_parse_addrs(const void *buf, size_t len, struct in_addr addr,
 }
 
 int
-netinfo_addr_lookup(struct in_addr addr, struct netinfo_addr *out)
+netinfo_nl_dump(uint16_t type, uint8_t family,
+    int (*fn)(uint16_t type, const void *data, size_t len, void *arg),
+    void *arg)
 {
+	/*
+	 * Every dump request's header (ifaddrmsg, rtmsg, ifinfomsg) starts
+	 * with its family byte; the request carries the header of its type
+	 * and nothing else, as a strict kernel wants (netlink(7)).
+	 */
 	struct {
 		struct nlmsghdr		nh;
-		struct ifaddrmsg	ifa;
+		union {
+			uint8_t			family;
+			struct ifaddrmsg	ifa;
+			struct rtmsg		rtm;
+			struct ifinfomsg	ifi;
+		} u;
 	} req;
+	size_t hdrlen = type == RTM_GETROUTE ? sizeof(struct rtmsg) :
+	    type == RTM_GETLINK ? sizeof(struct ifinfomsg) :
+	    sizeof(struct ifaddrmsg);
 	struct timeval tv = { 0, 500000 };
 	char *buf;
 	ssize_t n;
 	int s, rc = -1;
 
-	memset(out, 0, sizeof(*out));
 	if ((buf = malloc(32768)) == NULL)
 		return -1;
 	if ((s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)) ==
@@ -264,25 +294,36 @@ netinfo_addr_lookup(struct in_addr addr, struct netinfo_addr *out)
 	}
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = sizeof(req);
-	req.nh.nlmsg_type = RTM_GETADDR;
+	req.nh.nlmsg_len = (uint32_t)NLMSG_LENGTH(hdrlen);
+	req.nh.nlmsg_type = type;
 	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	req.nh.nlmsg_seq = 1;
-	req.ifa.ifa_family = AF_INET;
-	if (send(s, &req, sizeof(req), 0) != (ssize_t)sizeof(req))
+	req.u.family = family;
+	if (send(s, &req, req.nh.nlmsg_len, 0) != (ssize_t)req.nh.nlmsg_len)
 		goto out;
 	/* A dump comes in as many buffers as it takes, up to NLMSG_DONE. */
 	for (;;) {
 		n = recv(s, buf, 32768, 0);
 		if (n <= 0)
 			goto out;
-		if ((rc = netinfo_parse_addrs(buf, (size_t)n, addr, out)) != 0)
+		if ((rc = netinfo_nl_walk(buf, (size_t)n, fn, arg)) != 0)
 			break;
 	}
 	if (rc == 1)
 		rc = 0;
+	else
+		errno = EPROTO;		/* NLMSG_ERROR or garbage */
 out:
 	close(s);
 	free(buf);
 	return rc;
+}
+
+int
+netinfo_addr_lookup(struct in_addr addr, struct netinfo_addr *out)
+{
+	struct addr_want w = { addr, out };
+
+	memset(out, 0, sizeof(*out));
+	return netinfo_nl_dump(RTM_GETADDR, AF_INET, netinfo_addr_msg, &w);
 }

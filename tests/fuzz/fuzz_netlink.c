@@ -1,7 +1,8 @@
 /*
- * rtnetlink messages (netinfo_nl_walk, netinfo_parse_addrs): the
- * RTM_NEWADDR dumps portkeeper doctor reads to learn whether this host's
- * address is from DHCP, through the one walk portkeeperd's watcher also
+ * rtnetlink messages (netinfo_nl_walk, netinfo_parse_addrs,
+ * netinfo6_parse_addrs, netinfo6_parse_routes): the RTM_NEWADDR dumps
+ * portkeeper doctor reads to learn whether this host's address is from
+ * DHCP, the IPv6 address and route dumps that choose what to open, through the one walk portkeeperd's watcher also
  * reads its address, route and link news with.  The kernel is trusted, but
  * the walk follows lengths it reads from the buffer, so it is held to the
  * same bounds as the network's.
@@ -11,6 +12,7 @@
 #include "fuzz.h"
 
 #include "netinfo.h"
+#include "netinfo6.h"
 
 struct span {
 	const unsigned char	*buf;
@@ -34,6 +36,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct netinfo_addr out;
+	struct netinfo6_addrs *all;
+	struct netinfo6_route r;
+	int rc6;
 	struct in_addr addr;
 	struct span sp;
 	void *buf;
@@ -53,6 +58,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sp.len = size - 4;
 	FUZZ_ASSERT(netinfo_nl_walk(buf, size - 4, in_buffer, &sp) == rc ||
 	    rc == -1);
+	/* The IPv6 readers fail where the walk fails, and stay in bounds. */
+	FUZZ_ASSERT((all = calloc(1, sizeof(*all))) != NULL);
+	rc6 = netinfo6_parse_addrs(buf, size - 4, all);
+	FUZZ_ASSERT(rc6 >= -1 && rc6 <= 1 && all->n <= NETINFO6_MAX_ADDRS);
+	memset(&r, 0, sizeof(r));
+	rc6 = netinfo6_parse_routes(buf, size - 4, &r);
+	FUZZ_ASSERT(rc6 >= -1 && rc6 <= 1 && (!r.found || r.ifindex != 0));
+	free(all);
 	free(buf);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "addr6.h"
 #include "mapping.h"
 #include "portspec.h"
 #include "util.h"
@@ -142,6 +143,94 @@ test_addr_classify(void **state)
 	assert_string_equal(addr_class_str(ADDR_CGNAT), "carrier-grade NAT");
 }
 
+/* Every block of the IANA IPv6 special-purpose registry, at its edges. */
+static void
+test_addr6_classify(void **state)
+{
+	static const struct {
+		const char		*ip;
+		enum addr6_class	 cls;
+		const char		*phrase;	/* or NULL */
+	} cases[] = {
+		{ "2a0c:7700:77::10", ADDR6_GLOBAL,
+		    "a global unicast address (2000::/3)" },
+		{ "2000::", ADDR6_GLOBAL, NULL },
+		{ "3ffe:ffff::1", ADDR6_GLOBAL, NULL },
+		{ "3fff::1", ADDR6_DOCUMENTATION,
+		    "a documentation address (3fff::/20)" },
+		{ "3fff:fff::1", ADDR6_DOCUMENTATION, NULL },
+		{ "3fff:1000::1", ADDR6_GLOBAL, NULL },
+		{ "2001:db8::1", ADDR6_DOCUMENTATION,
+		    "a documentation address (2001:db8::/32)" },
+		{ "2001:db9::1", ADDR6_GLOBAL, NULL },
+		{ "fd00::10", ADDR6_ULA, "a unique local address (fc00::/7)" },
+		{ "fc00::1", ADDR6_ULA, NULL },
+		{ "fe80::1", ADDR6_LINKLOCAL,
+		    "a link-local address (fe80::/10)" },
+		{ "febf::1", ADDR6_LINKLOCAL, NULL },
+		{ "fec0::1", ADDR6_RESERVED, NULL },
+		{ "::1", ADDR6_LOOPBACK, "the loopback address (::1)" },
+		{ "::", ADDR6_UNSPECIFIED, "the unspecified address (::)" },
+		{ "::2", ADDR6_RESERVED, "an address outside the global "
+		    "unicast range (2000::/3)" },
+		{ "ff02::1", ADDR6_MULTICAST, "a multicast address (ff00::/8)" },
+		{ "::ffff:192.168.1.1", ADDR6_V4MAPPED, NULL },
+		{ "64:ff9b::1.2.3.4", ADDR6_SPECIAL, NULL },
+		{ "64:ff9b:1::1", ADDR6_SPECIAL,
+		    "a local-use NAT64 address (64:ff9b:1::/48)" },
+		{ "100::1", ADDR6_SPECIAL, "a discard-only address (100::/64)" },
+		{ "100:0:0:1::1", ADDR6_SPECIAL, NULL },
+		{ "100:0:0:2::1", ADDR6_RESERVED, NULL },
+		{ "2001::1", ADDR6_SPECIAL,
+		    "a Teredo tunnel address (2001::/32)" },
+		{ "2001:1::1", ADDR6_GLOBAL, NULL },
+		{ "2001:1::2", ADDR6_GLOBAL, NULL },
+		{ "2001:1::3", ADDR6_GLOBAL, NULL },
+		{ "2001:1::4", ADDR6_SPECIAL,
+		    "an IETF protocol assignment (2001::/23)" },
+		{ "2001:2::1", ADDR6_SPECIAL, NULL },
+		{ "2001:2:1::1", ADDR6_SPECIAL, NULL },
+		{ "2001:3::1", ADDR6_GLOBAL, NULL },
+		{ "2001:4:112::1", ADDR6_GLOBAL, NULL },
+		{ "2001:4:113::1", ADDR6_SPECIAL, NULL },
+		{ "2001:10::1", ADDR6_SPECIAL, NULL },
+		{ "2001:1f::1", ADDR6_SPECIAL, NULL },
+		{ "2001:20::1", ADDR6_GLOBAL, NULL },
+		{ "2001:3f::1", ADDR6_GLOBAL, NULL },
+		{ "2001:40::1", ADDR6_SPECIAL, NULL },
+		{ "2001:1ff::1", ADDR6_SPECIAL, NULL },
+		{ "2001:200::1", ADDR6_GLOBAL, NULL },
+		{ "2002:c000:204::1", ADDR6_SPECIAL,
+		    "a 6to4 address (2002::/16)" },
+		{ "5f00::1", ADDR6_SPECIAL,
+		    "a segment routing identifier (5f00::/16)" },
+		{ "4000::1", ADDR6_RESERVED, NULL },
+		{ "", ADDR6_INVALID, NULL },
+		{ "192.168.1.1", ADDR6_INVALID, NULL },
+		{ "fe80::1%eth0", ADDR6_INVALID, NULL },
+		{ "2a0c::/64", ADDR6_INVALID, NULL },
+		{ "2a0c::1 ", ADDR6_INVALID, NULL },
+		{ "0000:0000:0000:0000:0000:ffff:255.255.255.255x", ADDR6_INVALID,
+		    NULL },
+	};
+	struct in6_addr a;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < nitems(cases); i++) {
+		enum addr6_class c = addr6_parse(cases[i].ip, &a);
+
+		if (c != cases[i].cls)
+			fail_msg("%s: got %s, want %s", cases[i].ip,
+			    addr6_class_str(c), addr6_class_str(cases[i].cls));
+		if (cases[i].phrase != NULL)
+			assert_string_equal(addr6_describe(&a),
+			    cases[i].phrase);
+	}
+	assert_int_equal(addr6_parse(NULL, &a), ADDR6_INVALID);
+	assert_string_equal(addr6_class_str(ADDR6_ULA), "ula");
+}
+
 static void
 test_method_parse(void **state)
 {
@@ -172,6 +261,7 @@ main(void)
 		cmocka_unit_test(test_portspec_invalid),
 		cmocka_unit_test(test_parse_uint),
 		cmocka_unit_test(test_addr_classify),
+		cmocka_unit_test(test_addr6_classify),
 		cmocka_unit_test(test_method_parse),
 	};
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "netinfo.h"
+#include "nlbuf.h"
 #include "pmp.h"
 #include "ssdp.h"
 #include "upnp.h"
@@ -365,44 +366,21 @@ test_routes(void **state)
 /* ------------------------------------------------------------------ */
 /* rtnetlink: this host's addresses (netinfo_parse_addrs) */
 
-struct nlbuf {
-	unsigned char	b[4096];
-	size_t		len;
-};
-
-static void
-nl_attr(struct nlbuf *nb, struct nlmsghdr *nh, int type, const void *data,
-    size_t len)
-{
-	struct rtattr *rta = (void *)(nb->b + nb->len);
-
-	rta->rta_type = (unsigned short)type;
-	rta->rta_len = (unsigned short)RTA_LENGTH(len);
-	memcpy(RTA_DATA(rta), data, len);
-	nb->len += RTA_ALIGN(rta->rta_len);
-	nh->nlmsg_len = (uint32_t)((nb->b + nb->len) - (unsigned char *)nh);
-}
-
 /* Appends an RTM_NEWADDR for addr/plen on ifindex; valid 0: no cacheinfo. */
 static void
 nl_addr(struct nlbuf *nb, const char *addr, int plen, int ifindex,
     uint32_t valid, const char *label)
 {
-	struct nlmsghdr *nh = (void *)(nb->b + nb->len);
-	struct ifaddrmsg *ifa;
+	struct nlmsghdr *nh = nl_begin(nb, RTM_NEWADDR,
+	    sizeof(struct ifaddrmsg));
+	struct ifaddrmsg *ifa = NLMSG_DATA(nh);
 	struct in_addr a;
 	struct ifa_cacheinfo ci;
 	uint32_t flags = valid == 0 ? IFA_F_PERMANENT : 0;
 
-	memset(nh, 0, NLMSG_LENGTH(sizeof(*ifa)));
-	nh->nlmsg_type = RTM_NEWADDR;
-	nh->nlmsg_flags = NLM_F_MULTI;
-	ifa = NLMSG_DATA(nh);
 	ifa->ifa_family = AF_INET;
 	ifa->ifa_prefixlen = (unsigned char)plen;
 	ifa->ifa_index = (unsigned)ifindex;
-	nb->len += NLMSG_LENGTH(sizeof(*ifa));
-	nh->nlmsg_len = NLMSG_LENGTH(sizeof(*ifa));
 	inet_pton(AF_INET, addr, &a);
 	nl_attr(nb, nh, IFA_ADDRESS, &a, 4);
 	nl_attr(nb, nh, IFA_LOCAL, &a, 4);
@@ -415,17 +393,6 @@ nl_addr(struct nlbuf *nb, const char *addr, int plen, int ifindex,
 		nl_attr(nb, nh, IFA_CACHEINFO, &ci, sizeof(ci));
 	}
 	nb->len = NLMSG_ALIGN(nb->len);
-}
-
-static void
-nl_done(struct nlbuf *nb)
-{
-	struct nlmsghdr *nh = (void *)(nb->b + nb->len);
-
-	memset(nh, 0, NLMSG_LENGTH(4));
-	nh->nlmsg_type = NLMSG_DONE;
-	nh->nlmsg_len = NLMSG_LENGTH(4);
-	nb->len += NLMSG_ALIGN(nh->nlmsg_len);
 }
 
 static void
