@@ -74,21 +74,26 @@ cli_print_json(cJSON *obj)
 	return 0;
 }
 
+cJSON *
+cli_error_json(const struct pm_error *err)
+{
+	cJSON *obj = cJSON_CreateObject(), *e;
+
+	cJSON_AddFalseToObject(obj, "ok");
+	e = cJSON_AddObjectToObject(obj, "error");
+	cJSON_AddStringToObject(e, "code", pmerr_code_str(err->code));
+	cJSON_AddStringToObject(e, "message", err->msg);
+	if (err->router_code != 0)
+		cJSON_AddNumberToObject(e, "router_code", err->router_code);
+	return obj;
+}
+
 int
 cli_fail(const struct cli_opts *o, const struct pm_error *err)
 {
-	if (o->json) {
-		cJSON *obj = cJSON_CreateObject(), *e;
-
-		cJSON_AddFalseToObject(obj, "ok");
-		e = cJSON_AddObjectToObject(obj, "error");
-		cJSON_AddStringToObject(e, "code", pmerr_code_str(err->code));
-		cJSON_AddStringToObject(e, "message", err->msg);
-		if (err->router_code != 0)
-			cJSON_AddNumberToObject(e, "router_code",
-			    err->router_code);
-		cli_print_json(obj);
-	} else
+	if (o->json)
+		cli_print_json(cli_error_json(err));
+	else
 		fprintf(stderr, "portkeeper: %s\n", err->msg);
 	return pmerr_exit_status(err->code);
 }

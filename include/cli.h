@@ -59,6 +59,8 @@ int	cli_common_opt(int c, const char *arg, struct cli_opts *o,
 	    struct pm_error *err);
 void	cli_opts_init(struct cli_opts *, int argc, char **argv);
 
+/* {"ok":false,"error":{"code":…,"message":…}} for err. */
+cJSON	*cli_error_json(const struct pm_error *err);
 /* Prints err as a sentence on stderr or as JSON; returns the exit status. */
 int	cli_fail(const struct cli_opts *, const struct pm_error *err);
 /* Prints a usage error with the subcommand's usage line; returns 2. */

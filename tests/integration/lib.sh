@@ -16,6 +16,10 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 T_FAILED=0
 T_WORK=$(mktemp -d)
+# What the command line keeps between open and close (PCP nonces, pinhole
+# UniqueIDs) stays with this test, not in the machine's /run/portkeeper.
+export XDG_RUNTIME_DIR=$T_WORK/run
+mkdir -p "$XDG_RUNTIME_DIR"
 
 ok()   { echo "ok - $*"; }
 nok()  { echo "not ok - $*"; T_FAILED=1; }
