@@ -5,6 +5,7 @@
  * for IPv6 beside IPv4 when neither -4 nor -6 is given.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -351,4 +352,90 @@ cli6_finish(const struct cli_opts *o, int family, int rc4, cJSON *obj4,
 		cJSON_Delete(obj4);
 	}
 	return rc;
+}
+
+/* The kept pinholes of addr, into the JSON array arr, and printed. */
+static int
+list_kept(const struct cli_opts *o, const char *addr, cJSON *arr,
+    struct pm_error *err)
+{
+	struct mapstore_entry *es;
+	char dir[256], why[320];
+	time_t now = time(NULL);
+	int i, n, shown = 0;
+
+	if ((es = calloc(MAPSTORE_MAX, sizeof(*es))) == NULL) {
+		pmerr_set(err, PME_INTERNAL, 0, "out of memory");
+		return -1;
+	}
+	if (mapstore_dir(dir, sizeof(dir), why, sizeof(why)) == -1 ||
+	    (n = mapstore_list(dir, es, MAPSTORE_MAX, why, sizeof(why))) == -1) {
+		pmerr_set(err, PME_INTERNAL, 0, "cannot read portkeeper's "
+		    "record of pinholes: %s", why);
+		free(es);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		cJSON *m;
+		long left;
+
+		if (es[i].family != 6 || strcmp(es[i].addr, addr) != 0)
+			continue;
+		left = es[i].expires > now ? (long)(es[i].expires - now) : 0;
+		m = cJSON_CreateObject();
+		cJSON_AddStringToObject(m, "protocol",
+		    portspec_proto_str(es[i].proto));
+		cJSON_AddNumberToObject(m, "external_port", es[i].ext_port);
+		cJSON_AddStringToObject(m, "internal_ip", es[i].addr);
+		cJSON_AddNumberToObject(m, "internal_port", es[i].port);
+		cJSON_AddStringToObject(m, "method", es[i].kind == MS_PCP ?
+		    "pcp" : "upnp");
+		cJSON_AddNumberToObject(m, "lease", (double)left);
+		cJSON_AddTrueToObject(m, "this_host");
+		cJSON_AddItemToArray(arr, m);
+		if (!o->json)
+			printf("[%s]:%u/%s via %s, %ld s left\n", es[i].addr,
+			    es[i].port, portspec_proto_str(es[i].proto),
+			    es[i].kind == MS_PCP ? "PCP" : "UPnP", left);
+		shown++;
+	}
+	free(es);
+	return shown;
+}
+
+int
+cli6_list(const struct cli_opts *o, const struct cli_family *f, cJSON **out,
+    struct pm_error *err)
+{
+	struct portmap6 *pm;
+	const char *addr;
+	cJSON *obj, *arr;
+	int n;
+
+	*out = NULL;
+	if (pm6_new(o, f, &pm, err) == -1)
+		return -1;
+	if (pm == NULL)
+		return 0;
+	addr = portmap6_netinfo(pm)->addr_str;
+	obj = cJSON_CreateObject();
+	cJSON_AddTrueToObject(obj, "ok");
+	cJSON_AddNumberToObject(obj, "family", 6);
+	cJSON_AddStringToObject(obj, "internal_ip", addr);
+	cJSON_AddStringToObject(obj, "note", "no protocol lists a router's "
+	    "pinholes: these are the ones portkeeper opened from this host");
+	arr = cJSON_AddArrayToObject(obj, "mappings");
+	if (!o->json)
+		printf("IPv6 pinholes portkeeper opened for %s (no protocol "
+		    "lists a router's pinholes):\n", addr);
+	if ((n = list_kept(o, addr, arr, err)) == -1) {
+		cJSON_Delete(obj);
+		portmap6_free(pm);
+		return -1;
+	}
+	if (n == 0 && !o->json)
+		printf("none\n");
+	*out = obj;
+	portmap6_free(pm);
+	return 0;
 }

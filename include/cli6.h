@@ -1,5 +1,5 @@
 /*
- * IPv6 for the subcommands that take -4 and -6 (open, close, ip): which
+ * IPv6 for the subcommands that take -4 and -6 (open, close, ip, list): which
  * families the user asked for, and the IPv6 half of each command.
  */
 #ifndef PK_CLI6_H
@@ -55,6 +55,9 @@ int	cli6_close(const struct cli_opts *o, const struct cli_family *,
 int	cli6_finish(const struct cli_opts *o, int family, int rc4, cJSON *obj4,
 	    const struct pm_error *err4, int rc6, cJSON *obj6,
 	    const struct pm_error *err6);
+/* list: the pinholes portkeeper keeps for this host's address. */
+int	cli6_list(const struct cli_opts *o, const struct cli_family *,
+	    cJSON **out, struct pm_error *err);
 /* ip: *out is JSON null without IPv6; get prints the bare address alone. */
 int	cli6_ip(const struct cli_opts *o, const struct cli_family *, bool get,
 	    cJSON **out, struct pm_error *err);

@@ -69,6 +69,13 @@ int	mapstore_del(const char *dir, int family, enum pm_proto proto,
 	    char *err, size_t errlen);
 
 /*
+ * The entries whose lease has not run out, at most max, into out.  The
+ * count, or -1 with err.
+ */
+int	mapstore_list(const char *dir, struct mapstore_entry *out, size_t max,
+	    char *err, size_t errlen);
+
+/*
  * Parses the file's text into at most max entries, skipping entries that
  * are malformed (a hand-edited or older file loses those, not the rest).
  * Returns the count, or -1 when text is not a mapstore file.  Kept apart

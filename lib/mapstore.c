@@ -326,3 +326,22 @@ mapstore_del(const char *dir, int family, enum pm_proto proto,
 	free(es);
 	return r;
 }
+
+int
+mapstore_list(const char *dir, struct mapstore_entry *out, size_t max,
+    char *err, size_t errlen)
+{
+	struct mapstore_entry *es;
+	time_t now = time(NULL);
+	int i, n, k = 0;
+
+	if ((n = load(dir, &es, err, errlen)) == -1) {
+		free(es);
+		return -1;
+	}
+	for (i = 0; i < n && (size_t)k < max; i++)
+		if (es[i].expires == 0 || es[i].expires >= now)
+			out[k++] = es[i];
+	free(es);
+	return k;
+}

@@ -77,10 +77,19 @@ check "... and its ipv6 object is the pinhole" json_is \
     '(j["ipv6"]["ok"], j["ipv6"]["family"], j["ipv6"]["internal_ip"], j["ipv6"]["external_port"])' \
     "(True, 6, '$PK_PI6', 8080)"
 check "... which the internet host reaches" until_ok 2 reaches inet "[$PK_PI6]" 8080
+pk list -6 --json
+check "list -6 shows the pinhole portkeeper opened (no protocol lists them)" json_is \
+    '[(m["internal_ip"], m["internal_port"], m["method"], m["lease"] > 0) for m in j["mappings"]]' \
+    "[('$PK_PI6', 8080, 'pcp', True)]"
+pk list --json
+check "list (no -4/-6) has IPv4's table and the IPv6 pinholes" json_is \
+    '("mappings" in j, len(j["ipv6"]["mappings"]))' "(True, 1)"
 pk close 8080 --json
 check "close 8080 (no -4/-6) closes the pinhole too" json_is \
     '(j["ipv6"]["ok"], j["ipv6"]["removed"])' "(True, True)"
 check "... unreachable again" not reaches inet "[$PK_PI6]" 8080
+pk list -6 --json
+check "... and list -6 no longer shows it" json_is 'j["mappings"]' "[]"
 
 # --- ip ----------------------------------------------------------------------
 pk ip --json

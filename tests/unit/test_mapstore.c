@@ -121,6 +121,23 @@ test_put_get_del(void **unused)
 	    9000, MS_PCP, &got, err, sizeof(err)), 0);
 	assert_int_equal(mapstore_get(dir, 6, PM_TCP, "2a0c:7700:77::10",
 	    9001, MS_PCP, &got, err, sizeof(err)), 1);
+
+	/* The list leaves out what ran out, and stops at max. */
+	pcp_entry(&e, "2a0c:7700:77::10", 9002);
+	assert_int_equal(mapstore_put(dir, &e, err, sizeof(err)), 0);
+	e.port = 9003;
+	e.expires = 1000;
+	assert_int_equal(mapstore_put(dir, &e, err, sizeof(err)), 0);
+	{
+		struct mapstore_entry all[8];
+		int n = mapstore_list(dir, all, 8, err, sizeof(err)), i;
+
+		assert_int_equal(n, 3);	/* 8080, 9001, 9002 */
+		for (i = 0; i < n; i++)
+			assert_int_not_equal(all[i].port, 9003);
+		assert_int_equal(mapstore_list(dir, all, 1, err,
+		    sizeof(err)), 1);
+	}
 }
 
 static void
