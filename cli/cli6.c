@@ -124,14 +124,16 @@ recorded(const struct cli_opts *o, const char *addr, enum pm_proto proto,
 }
 
 /*
- * A pinhole portkeeper opened before for this port is closed before it is
- * opened again, rather than renewed by a second request: miniupnpd before
- * 2.3.6 refuses its owner's delete of a PCP pinhole that was renewed, so
- * the second open would leave a pinhole that close cannot remove.
+ * A pinhole portkeeper opened before for this port: a PCP one is closed
+ * before it is opened again, rather than renewed by a second request
+ * (miniupnpd before 2.3.6 refuses its owner's delete of a renewed PCP
+ * pinhole, so close could not remove it); a UPnP one is renewed with
+ * UpdatePinhole (adding it again corrupts its lease on miniupnpd before
+ * 2.3.3).  Returns 1 when *res is the renewed pinhole, else 0.
  */
-static void
-replace_kept(const struct cli_opts *o, struct portmap6 *pm,
-    const struct portspec *spec)
+static int
+reuse_kept(const struct cli_opts *o, struct portmap6 *pm,
+    const struct portspec *spec, uint32_t lease, struct portmap6_result *res)
 {
 	struct mapstore_entry e;
 	struct pm_error err;
@@ -139,11 +141,20 @@ replace_kept(const struct cli_opts *o, struct portmap6 *pm,
 	bool removed;
 
 	if (recorded(o, portmap6_netinfo(pm)->addr_str, spec->proto, spec->in,
-	    &e, &err) != 1 || e.kind != MS_PCP)
-		return;
+	    &e, &err) != 1)
+		return 0;
+	if (e.kind == MS_UPNP_PINHOLE) {
+		if (portmap6_renew(pm, &e, lease, res, &err) != 1)
+			return 0;
+		snprintf(res->note, sizeof(res->note), "renewed the pinhole "
+		    "portkeeper opened before (UpdatePinhole, UniqueID %u)",
+		    e.unique_id);
+		return 1;
+	}
 	if (portmap6_close(pm, &e, &removed, &method, &err) == -1)
 		log_debug("the pinhole kept for port %u: %s", spec->in,
 		    err.msg);
+	return 0;
 }
 
 int
@@ -164,8 +175,8 @@ cli6_open(const struct cli_opts *o, const struct cli_family *f,
 	if (pm == NULL)
 		return 0;
 	ni = portmap6_netinfo(pm);
-	replace_kept(o, pm, spec);
-	if (portmap6_open(pm, spec->proto, spec->in, lease, &res, err) == -1) {
+	if (reuse_kept(o, pm, spec, lease, &res) == 0 &&
+	    portmap6_open(pm, spec->proto, spec->in, lease, &res, err) == -1) {
 		*out = error_json(6, err);
 		portmap6_free(pm);
 		return -1;

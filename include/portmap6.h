@@ -70,6 +70,16 @@ int		 portmap6_open(struct portmap6 *, enum pm_proto proto,
 		    struct pm_error *err);
 
 /*
+ * Renews the UPnP pinhole id identifies (UpdatePinhole): adding it again
+ * instead corrupts its lease on miniupnpd before 2.3.3.  Returns 1 with
+ * *res when it was renewed, 0 when there is nothing to renew (a PCP
+ * mapping, or the router no longer has it: open it anew), -1 with err.
+ */
+int		 portmap6_renew(struct portmap6 *,
+		    const struct mapstore_entry *id, uint32_t lease,
+		    struct portmap6_result *res, struct pm_error *err);
+
+/*
  * Closes the pinhole id identifies (from portmap6_open, as kept by the
  * caller).  *removed tells whether the router had it.  0, or -1 with err.
  */

@@ -228,6 +228,28 @@ open_upnp(struct portmap6 *pm, enum pm_proto proto, uint16_t port,
 }
 
 int
+portmap6_renew(struct portmap6 *pm, const struct mapstore_entry *id,
+    uint32_t lease, struct portmap6_result *res, struct pm_error *err)
+{
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (id->kind != MS_UPNP_PINHOLE || pm->via == PM_PCP)
+		return 0;
+	if (lease > UPNP_PINHOLE_LEASE_MAX)
+		lease = UPNP_PINHOLE_LEASE_MAX;
+	if (upnp_ready(pm, err) == -1 || lease == 0)
+		return 0;
+	if ((r = upnp_pinhole_update(&pm->up, id->unique_id, lease,
+	    mono_ms() + pm->timeout_ms, err)) != 1)
+		return r;
+	res->method = PM_UPNP;
+	res->id = *id;
+	result_id(pm, id->proto, id->port, lease, res);
+	return 1;
+}
+
+int
 portmap6_open(struct portmap6 *pm, enum pm_proto proto, uint16_t port,
     uint32_t lease, struct portmap6_result *res, struct pm_error *err)
 {
@@ -293,15 +315,23 @@ close_pcp(struct portmap6 *pm, const struct mapstore_entry *id,
 		return -1;
 	/*
 	 * miniupnpd before 2.3.6 refuses its owner's delete of a pinhole
-	 * that was refreshed: it can only run out.
+	 * that was refreshed: it can only run out.  A refresh with the same
+	 * nonce is still allowed, so ask for the shortest lifetime the router
+	 * grants (RFC 6887 section 15 lets it raise a short one).
 	 */
+	memset(&pr, 0, sizeof(pr));
+	if (pcp_map(&pm->pcp, id->proto == PM_UDP ? IPPROTO_UDP : IPPROTO_TCP,
+	    id->port, id->port, &pm->ni.addr, 1, id->nonce, mono_ms() +
+	    pm->timeout_ms, &pr, err) == 0)
+		t = time(NULL) + (time_t)pr.lifetime;
 	when[0] = '\0';
-	if (id->expires > 0 && localtime_r(&t, &tm) != NULL)
+	if (t > 0 && localtime_r(&t, &tm) != NULL)
 		strftime(when, sizeof(when), " at %H:%M:%S", &tm);
 	pmerr_set(err, PME_REFUSED, pr.result, "the router refused to close "
 	    "the pinhole of port %u/%s over PCP (NOT_AUTHORIZED), as "
-	    "miniupnpd before 2.3.6 does once a pinhole was renewed; it "
-	    "closes by itself when its lease ends%s", id->port,
+	    "miniupnpd before 2.3.6 does once a pinhole was renewed; "
+	    "portkeeper cut its lease to the shortest the router grants, so "
+	    "it closes by itself%s", id->port,
 	    portspec_proto_str(id->proto), when);
 	return -1;
 }
