@@ -220,13 +220,15 @@ demo: deps
 	$(MAKE) all
 	tests/demo.sh $(BUILD)/portkeeper
 
-# Opening a port (next to natpmpc and upnpc), the daemon's targets (restore
-# after a router restart, WAN change, idle cost), how long portkeeper doctor
-# takes, the web API next to nginx, and how the daemon's cost grows with
-# 10, 100 and 1,000 forwards.  See docs/benchmarks.md.
+# Opening a port (next to natpmpc and upnpc), an IPv6 pinhole and a PCP
+# forward (next to tests/net/pcp_client.py and upnpc -6), the daemon's
+# targets (restore after a router restart, WAN change, idle cost), how long
+# portkeeper doctor takes, the web API next to nginx, and how the daemon's
+# cost grows with 10, 100 and 1,000 forwards.  See docs/benchmarks.md.
 bench: deps
 	$(MAKE) all
 	bench/bench.sh $(BUILD)/portkeeper
+	bench/ipv6.sh $(BUILD)/portkeeper
 	bench/daemon.sh $(BUILD)
 	bench/doctor.sh $(BUILD)/portkeeper
 	bench/web.sh $(BUILD)

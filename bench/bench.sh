@@ -16,15 +16,14 @@ HOMENET=$TOP/tests/net/homenet.sh
 COMPARE=$TOP/bench/compare.py
 OUT=$TOP/build/benchmarks.md
 export PK_NET=bench
+# shellcheck source=bench/lib.sh
+. "$TOP/bench/lib.sh"
 
 [ "$(id -u)" = 0 ] || { echo "make bench needs root (network namespaces)" >&2; exit 1; }
 trap '"$HOMENET" down >/dev/null 2>&1' EXIT
 
 rows=()
 fail=0
-field() { python3 -c 'import json,sys; print("%.0f" % json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
-pick() { python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])[sys.argv[2]]))' "$1" "$2"; }
-ratio() { python3 -c 'import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); print("%.2f" % (a["median"]/b["median"]))' "$1" "$2"; }
 
 # row SCENARIO TOOL RESULT PEER_RESULT
 row() {

@@ -1,6 +1,6 @@
-# Shared by the benchmarks that run portkeeperd (daemon.sh, scale.sh,
-# web.sh): stopping what they started, and reading a process's clock and
-# memory from /proc.  Source it.
+# Shared by the benchmarks: stopping what they started, and reading a
+# process's clock and memory from /proc (daemon.sh, scale.sh, web.sh);
+# reading compare.py's JSON (bench.sh, ipv6.sh).  Source it.
 
 # stop_pid PID [TENTHS] [SIGNAL]: sends SIGNAL (TERM) to PID, waits at most
 # TENTHS tenths of a second (50) for it to exit, then kills it, and reaps
@@ -45,3 +45,10 @@ cpu_ms() {
 	done
 	echo $((t * 1000 / BENCH_CLK_TCK))
 }
+
+# field JSON KEY: a number of compare.py's summary, rounded to whole ms.
+field() { python3 -c 'import json,sys; print("%.0f" % json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+# pick JSON KEY: one command's summary ("a" or "b") out of compare.py's answer.
+pick() { python3 -c 'import json,sys; print(json.dumps(json.loads(sys.argv[1])[sys.argv[2]]))' "$1" "$2"; }
+# ratio JSON PEER_JSON: the first summary's median over the second's.
+ratio() { python3 -c 'import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); print("%.2f" % (a["median"]/b["median"]))' "$1" "$2"; }
