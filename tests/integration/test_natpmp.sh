@@ -36,6 +36,29 @@ check "close EXT:INT under auto removes it with the nonce open kept" \
     json_is 'j["ok"], j["method"], j["removed"]' "(True, 'pcp', True)"
 check "... and the internet host no longer reaches it" not reaches inet "$PK_WAN" 80
 
+# A router that drops PCP's version 2 silently (RFC 6886 asks a NAT-PMP
+# router to answer it, but hostile_router.py's misbehaving modes do not):
+# auto falls back to NAT-PMP after a short grace, not PCP's timeout.
+in_ns router nft -f - <<NFT
+table inet pk_nopcp {
+	chain in {
+		type filter hook input priority -10;
+		udp dport 5351 @th,64,8 2 drop
+	}
+}
+NFT
+start=$(date +%s%N)
+pk open 8081 --lease 120 --json
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+check "a router that drops PCP: auto falls back to NAT-PMP" json_is \
+    'j["ok"], j["method"]' "(True, 'natpmp')"
+note "open took $ms ms"
+check "... within a second, not PCP's timeout of 2.5 s" [ "$ms" -lt 1000 ]
+pk close 8081 --json
+check "... and close under auto removes it through NAT-PMP" json_is \
+    'j["ok"], j["method"], j["removed"]' "(True, 'natpmp', True)"
+in_ns router nft delete table inet pk_nopcp
+
 pk open 5353/udp --via natpmp --json
 check "open a UDP port" json_is 'j["protocol"], j["external_port"]' "('udp', 5353)"
 pk close 5353/udp --via natpmp
