@@ -93,7 +93,7 @@ close4(const struct cli_opts *o, const struct close_args *a,
 		return -1;
 	if (a->has_nonce)
 		memcpy(nonce, a->nonce, sizeof(nonce));
-	else if (o->via == PM_PCP)
+	else if (o->via == PM_PCP || o->via == PM_AUTO)
 		kept = kept_nonce(pm, spec, nonce, dir, sizeof(dir)) == 1;
 	if (portmap_close_nonce(pm, spec, a->has_nonce || kept ? nonce : NULL,
 	    &removed, &method, err) == -1) {

@@ -105,7 +105,7 @@ ip4(const struct cli_opts *o, cJSON **out, struct pm_error *err)
 			    in->natpmp_external_ip);
 		} else
 			cJSON_AddNullToObject(n, "epoch");
-		/* Asked only with --via pcp until auto asks it too. */
+		/* Asked with --via pcp and auto (not by portkeeperd). */
 		p = cJSON_AddObjectToObject(obj, "pcp");
 		cJSON_AddBoolToObject(p, "found", in->pcp_found);
 		if (in->pcp_found) {

@@ -119,6 +119,8 @@ round_run(void *arg)
 		round_fail_all(r);
 		return;
 	}
+	/* Not PCP yet: its nonces would not outlive a restart (issue 16). */
+	portmap_auto_without_pcp(pm);
 	r->ni = *portmap_netinfo(pm);
 	r->ni_ok = true;
 	/* Both protocols, so that status can say what the router speaks. */

@@ -81,7 +81,8 @@ int	cli_print_json(cJSON *obj);
 #define CLI_COMMON_HELP \
 "  --via auto|upnp|natpmp|pcp\n" \
 "                          protocol to use (default auto: UPnP or NAT-PMP,\n" \
-"                          whichever answers first)\n" \
+"                          whichever answers first, PCP serving for\n" \
+"                          NAT-PMP when the router speaks it)\n" \
 "  --json                  print one JSON object\n" \
 "  --timeout MS            how long to look for the router (default 2500)\n" \
 "  -v, --verbose           explain what is happening on stderr\n" \

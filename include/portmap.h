@@ -1,9 +1,10 @@
 /*
  * The one port-mapping interface in front of every protocol.  The caller
  * says which protocol to use (or auto), portmap finds the gateway, asks
- * NAT-PMP and UPnP-IGD at the same time and lets whichever answers first
- * serve, and turns every router answer into a pm_error a person can act on.
- * PCP (RFC 6887) serves when asked for by name (--via pcp).
+ * NAT-PMP (with PCP, RFC 6887, beside it on the same port) and UPnP-IGD at
+ * the same time and lets whichever answers first serve, PCP before NAT-PMP
+ * when the router speaks both, and turns every router answer into a
+ * pm_error a person can act on.
  */
 #ifndef PK_PORTMAP_H
 #define PK_PORTMAP_H
@@ -53,7 +54,7 @@ struct portmap_info {
 	int		natpmp_result;
 	uint32_t	epoch;
 	char		natpmp_external_ip[16];
-	bool		pcp_found;	/* PCP answered (with --via pcp) */
+	bool		pcp_found;	/* PCP answered (--via pcp or auto) */
 	uint32_t	pcp_epoch;
 	char		pcp_external_ip[16];	/* "" when it gave none */
 	struct pm_error	pcp_error;
@@ -94,6 +95,12 @@ struct portmap_open_result {
 struct portmap	*portmap_new(enum pm_method via, int timeout_ms,
 		    struct pm_error *err);
 void		 portmap_free(struct portmap *);
+/*
+ * Keeps auto to the UPnP-IGD against NAT-PMP race, without PCP: for
+ * portkeeperd, which cannot yet keep PCP nonces across restarts, and the
+ * doctor, which judges the router as portkeeperd will use it.
+ */
+void		 portmap_auto_without_pcp(struct portmap *);
 const struct netinfo *portmap_netinfo(const struct portmap *);
 
 /*

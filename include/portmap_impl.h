@@ -1,5 +1,6 @@
 /*
- * What portmap.c and its backends (portmap_upnp.c, portmap_natpmp.c) share:
+ * What portmap.c and its backends (portmap_upnp.c, portmap_natpmp.c,
+ * portmap_pcp.c) share:
  * the session behind the public struct portmap.  Private to lib/.
  */
 #ifndef PK_PORTMAP_IMPL_H
@@ -70,7 +71,15 @@ struct portmap {
 	struct upnp_sess	*sess;
 	struct job		*disc_job;
 	struct upnp_call	*disc_call;
-	struct pcp		 pcp;		/* with --via pcp only */
+	struct pcp		 pcp;		/* --via pcp, or auto's PCP side */
+	/*
+	 * With auto (unless portmap_auto_without_pcp), PCP is asked beside
+	 * NAT-PMP on the same port 5351 and serves when it answers.
+	 */
+	bool			 auto_pcp;
+	enum proto_state	 pcp_state;
+	bool			 pcp_asked;	/* its address was asked */
+	int64_t			 nat_at;	/* when NAT-PMP answered */
 };
 
 /* portmap_upnp.c: UPnP calls on a thread with a hard deadline. */
@@ -107,6 +116,10 @@ int	portmap_natpmp_close(struct portmap *, const struct portspec *,
 
 /* portmap_pcp.c: the PCP backend (RFC 6887), IPv4 forwards. */
 int	portmap_pcp_discover(struct portmap *, struct pm_error *err);
+/* auto's PCP side: sends the ANNOUNCE, reads its answer, asks the address. */
+void	portmap_pcp_start(struct portmap *);
+void	portmap_pcp_read(struct portmap *);
+void	portmap_pcp_address(struct portmap *, int64_t deadline);
 int	portmap_pcp_open(struct portmap *, const struct portspec *,
 	    uint32_t lease, bool any_port, struct portmap_open_result *res,
 	    struct pm_error *err);

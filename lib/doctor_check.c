@@ -145,6 +145,11 @@ doctor_router_stage1(void *arg)
 	c->probe0_rc = -1;
 	if ((c->pm = portmap_new(c->via, c->timeout_ms, &c->new_err)) == NULL)
 		return;
+	/*
+	 * The doctor judges the router as portkeeperd will use it, and the
+	 * daemon does not use PCP yet (issue 16).
+	 */
+	portmap_auto_without_pcp(c->pm);
 	if ((c->probe0_rc = portmap_discover(c->pm, 0, &c->probe0_err)) == -1)
 		return;
 	if (!c->want_probe || __atomic_load_n(&c->stop, __ATOMIC_SEQ_CST) ||

@@ -22,6 +22,17 @@
  * the single-threaded router down while it does.
  */
 #define NATPMP_HEAD_START_MS	50
+/*
+ * With auto, PCP's ANNOUNCE (RFC 6887 section 14.1) leaves just before
+ * NAT-PMP's public-address request, from another socket to the same port
+ * 5351; after NAT-PMP answered, PCP gets this long more to answer and
+ * serve instead.  A router that speaks both answers both from one process
+ * within a millisecond of each other (miniupnpd in the simulated home
+ * network: under 1 ms apart), and one that speaks only NAT-PMP answers
+ * version 0 at once (section 9); only a router that drops version 2
+ * silently costs the whole grace, once per run, so it stays short.
+ */
+#define PCP_GRACE_MS		50
 
 
 const char *
@@ -76,6 +87,7 @@ portmap_new(enum pm_method via, int timeout_ms, struct pm_error *err)
 	pm->via = via;
 	pm->timeout_ms = timeout_ms;
 	pm->pcp.fd = -1;
+	pm->auto_pcp = true;
 	if (netinfo_get(&pm->ni, err) == -1) {
 		free(pm);
 		return NULL;
@@ -90,6 +102,12 @@ portmap_new(enum pm_method via, int timeout_ms, struct pm_error *err)
 	log_debug("gateway %s via %s, this host %s", pm->ni.gateway_str,
 	    pm->ni.ifname, pm->ni.internal_str);
 	return pm;
+}
+
+void
+portmap_auto_without_pcp(struct portmap *pm)
+{
+	pm->auto_pcp = false;
 }
 
 void
@@ -121,12 +139,21 @@ choose(struct portmap *pm)
 {
 	struct portmap_info *in = &pm->info;
 	const char *ip;
+	bool natpmp;
 
 	in->method = pm->first;
 	ip = in->method == PM_UPNP ? in->upnp_external_ip :
 	    in->method == PM_PCP ? in->pcp_external_ip : in->natpmp_external_ip;
+	/*
+	 * PCP named no address (it has no question for it alone): the same
+	 * router's NAT-PMP answer, when auto asked both, tells it instead.
+	 */
+	natpmp = in->method == PM_NATPMP || (in->method == PM_PCP &&
+	    ip[0] == '\0' && in->natpmp_found);
+	if (natpmp)
+		ip = in->natpmp_external_ip;
 	str_copy(in->external_ip, ip, sizeof(in->external_ip));
-	if (in->method == PM_NATPMP && in->natpmp_result == 3)
+	if (natpmp && in->natpmp_result == 3)
 		in->external_class = ADDR_NONE;
 	else {
 		struct in_addr a;
@@ -152,52 +179,163 @@ discover_pcp(struct portmap *pm, struct pm_error *err)
 	return 0;
 }
 
+/* Sends the first questions; returns when UPnP discovery is to begin. */
+static int64_t
+discover_start(struct portmap *pm, int all, int64_t start)
+{
+	struct pm_error e;
+
+	if (pm->via != PM_UPNP) {
+		/* PCP first: its answer then tends to come first too. */
+		if (pm->via == PM_AUTO && pm->auto_pcp)
+			portmap_pcp_start(pm);
+		if (pmp_open(&pm->pmp, pm->ni.gateway, &e) == -1) {
+			pm->nat_state = PS_FAILED;
+			pm->info.natpmp_error = e;
+		} else if (pmp_send_public(&pm->pmp) == -1) {
+			pm->nat_state = PS_FAILED;
+			pmerr_set(&pm->info.natpmp_error, PME_NETWORK, 0,
+			    "cannot send a NAT-PMP request to %s",
+			    pm->ni.gateway_str);
+		} else
+			pm->nat_state = PS_PENDING;
+	}
+	if (pm->via == PM_NATPMP)
+		return INT64_MAX;
+	return pm->via == PM_AUTO && !all && pm->nat_state == PS_PENDING ?
+	    start + NATPMP_HEAD_START_MS : start;
+}
+
+/* Until when PCP's answer is still worth waiting for (0: no longer). */
+static int64_t
+discover_pcp_until(const struct portmap *pm)
+{
+	if (pm->pcp_state != PS_PENDING)
+		return 0;
+	return pm->nat_state == PS_PENDING ? INT64_MAX :
+	    pm->nat_at + PCP_GRACE_MS;
+}
+
+/* Reads what arrived on the pfd polled (NAT-PMP, PCP, UPnP's job). */
+static void
+discover_read(struct portmap *pm, const struct pollfd *pfd, nfds_t n)
+{
+	struct pmp_reply r;
+	struct pm_error e;
+	nfds_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (pfd[i].revents == 0)
+			continue;
+		if (pm->nat_state == PS_PENDING &&
+		    pfd[i].fd == pmp_fd(&pm->pmp)) {
+			rc = pmp_read(&pm->pmp, &r, &e);
+			if (rc == 1)
+				portmap_natpmp_answered(pm, &r);
+			else if (rc == -1) {
+				pm->nat_state = PS_FAILED;
+				pm->info.natpmp_error = e;
+			}
+			if (pm->nat_state != PS_PENDING)
+				pm->nat_at = mono_ms();
+		} else if (pm->pcp_state == PS_PENDING &&
+		    pfd[i].fd == pcp_fd(&pm->pcp))
+			portmap_pcp_read(pm);
+	}
+	if (pm->up_state == PS_PENDING && job_done(pm->disc_job))
+		portmap_upnp_discovered(pm);
+}
+
+/* Polls the questions pending until wake; returns how many fds. */
+static nfds_t
+discover_poll(struct portmap *pm, int64_t now, int64_t wake,
+    struct pollfd pfd[3])
+{
+	nfds_t n = 0;
+
+	if (pm->nat_state == PS_PENDING) {
+		pmp_tick(&pm->pmp, now);
+		if (pmp_resend_at(&pm->pmp) < wake)
+			wake = pmp_resend_at(&pm->pmp);
+		pfd[n].fd = pmp_fd(&pm->pmp);
+		pfd[n++].events = POLLIN;
+	}
+	if (discover_pcp_until(pm) > now) {
+		pcp_tick(&pm->pcp, now);
+		if (pcp_resend_at(&pm->pcp) < wake)
+			wake = pcp_resend_at(&pm->pcp);
+		if (discover_pcp_until(pm) < wake)
+			wake = discover_pcp_until(pm);
+		pfd[n].fd = pcp_fd(&pm->pcp);
+		pfd[n++].events = POLLIN;
+	}
+	if (pm->up_state == PS_PENDING) {
+		pfd[n].fd = job_fd(pm->disc_job);
+		pfd[n++].events = POLLIN;
+	}
+	if (poll(pfd, n, ms_until(wake)) <= 0)
+		return 0;
+	return n;
+}
+
+/* Nothing usable answered: why, as a person can act on it. */
+static void
+discover_none(struct portmap *pm, struct pm_error *err)
+{
+	const char *which = pm->via == PM_UPNP ? "no UPnP-IGD" :
+	    pm->via == PM_NATPMP ? "no NAT-PMP" :
+	    "neither UPnP-IGD nor NAT-PMP";
+	enum pm_errcode nc = pm->info.natpmp_error.code;
+
+	pmerr_set(err, PME_NO_GATEWAY, 0, "%s answered at the default "
+	    "gateway %s within %d ms: switch on UPnP or NAT-PMP in the "
+	    "router's settings, or forward the port by hand in its "
+	    "admin page", which, pm->ni.gateway_str, pm->timeout_ms);
+	/* A router that answered wrongly says more than silence. */
+	if (pm->info.upnp_error.code != PME_OK &&
+	    pm->info.upnp_error.code != PME_NO_GATEWAY)
+		*err = pm->info.upnp_error;
+	else if (nc == PME_BAD_REPLY || nc == PME_TIMEOUT)
+		*err = pm->info.natpmp_error;
+}
+
 int
 portmap_discover(struct portmap *pm, int all, struct pm_error *err)
 {
 	int64_t start = mono_ms(), deadline = start + pm->timeout_ms;
 	int64_t grace = INT64_MAX, upnp_at = INT64_MAX;
-	struct pm_error e;
 
 	if (pm->via == PM_PCP)
 		return discover_pcp(pm, err);
 	if (!pm->discovered) {
 		pm->discovered = 1;
-		if (pm->via != PM_UPNP) {
-			if (pmp_open(&pm->pmp, pm->ni.gateway, &e) == -1) {
-				pm->nat_state = PS_FAILED;
-				pm->info.natpmp_error = e;
-			} else if (pmp_send_public(&pm->pmp) == -1) {
-				pm->nat_state = PS_FAILED;
-				pmerr_set(&pm->info.natpmp_error, PME_NETWORK, 0,
-				    "cannot send a NAT-PMP request to %s",
-				    pm->ni.gateway_str);
-			} else
-				pm->nat_state = PS_PENDING;
-		}
-		if (pm->via != PM_NATPMP)
-			upnp_at = pm->via == PM_AUTO && !all &&
-			    pm->nat_state == PS_PENDING ?
-			    start + NATPMP_HEAD_START_MS : start;
+		upnp_at = discover_start(pm, all, start);
 	} else if (all && pm->up_state == PS_OFF && pm->via != PM_NATPMP)
 		upnp_at = start;	/* an earlier discovery never needed it */
 
-	while (pm->nat_state == PS_PENDING || pm->up_state == PS_PENDING ||
-	    upnp_at != INT64_MAX) {
-		struct pollfd pfd[2];
-		struct pmp_reply r;
+	for (;;) {
+		struct pollfd pfd[3];
 		int64_t now = mono_ms(), wake;
-		nfds_t n = 0;
-		int rc;
+		int64_t pcp_until = discover_pcp_until(pm);
+		nfds_t n;
 
-		if (pm->first != PM_AUTO && !all)
+		if (pm->nat_state != PS_PENDING && pm->up_state != PS_PENDING &&
+		    pcp_until <= now && upnp_at == INT64_MAX)
+			break;
+		/* NAT-PMP answered first: PCP, if it answers, serves for it. */
+		if (pm->first != PM_AUTO && !all &&
+		    !(pm->first == PM_NATPMP && pcp_until > now))
 			break;
 		if (pm->first != PM_AUTO && grace == INT64_MAX)
 			grace = now + DISCOVER_GRACE_MS;
 		if (now >= deadline || now >= grace)
 			break;
-		if (upnp_at != INT64_MAX &&
-		    (now >= upnp_at || pm->nat_state == PS_FAILED)) {
+		/* NAT-PMP won and waits only for PCP: UPnP is not needed. */
+		if (pm->first != PM_AUTO && !all)
+			upnp_at = INT64_MAX;
+		if (upnp_at != INT64_MAX && (now >= upnp_at ||
+		    (pm->nat_state == PS_FAILED && pcp_until <= now))) {
 			upnp_at = INT64_MAX;
 			if (portmap_upnp_start(pm, deadline, all) == -1) {
 				pm->up_state = PS_FAILED;
@@ -208,30 +346,8 @@ portmap_discover(struct portmap *pm, int all, struct pm_error *err)
 		wake = deadline < grace ? deadline : grace;
 		if (upnp_at < wake)
 			wake = upnp_at;
-		if (pm->nat_state == PS_PENDING) {
-			pmp_tick(&pm->pmp, now);
-			if (pmp_resend_at(&pm->pmp) < wake)
-				wake = pmp_resend_at(&pm->pmp);
-			pfd[n].fd = pmp_fd(&pm->pmp);
-			pfd[n++].events = POLLIN;
-		}
-		if (pm->up_state == PS_PENDING) {
-			pfd[n].fd = job_fd(pm->disc_job);
-			pfd[n++].events = POLLIN;
-		}
-		if (poll(pfd, n, ms_until(wake)) <= 0)
-			continue;
-		if (pm->nat_state == PS_PENDING && pfd[0].revents != 0) {
-			rc = pmp_read(&pm->pmp, &r, &e);
-			if (rc == 1)
-				portmap_natpmp_answered(pm, &r);
-			else if (rc == -1) {
-				pm->nat_state = PS_FAILED;
-				pm->info.natpmp_error = e;
-			}
-		}
-		if (pm->up_state == PS_PENDING && job_done(pm->disc_job))
-			portmap_upnp_discovered(pm);
+		if ((n = discover_poll(pm, now, wake, pfd)) > 0)
+			discover_read(pm, pfd, n);
 	}
 	/*
 	 * Nothing usable by the deadline.  UPnP discovery ends by the same
@@ -242,27 +358,15 @@ portmap_discover(struct portmap *pm, int all, struct pm_error *err)
 		portmap_upnp_wait(pm, mono_ms() + UPNP_MARGIN_MS);
 	if (pm->first == PM_AUTO && pm->nat_state == PS_PENDING)
 		pmp_bad_replies(&pm->pmp, &pm->info.natpmp_error);
-	log_debug("discover: NAT-PMP %d, UPnP %d after %lld ms", pm->nat_state,
-	    pm->up_state, (long long)(mono_ms() - start));
-
+	log_debug("discover: NAT-PMP %d, PCP %d, UPnP %d after %lld ms",
+	    pm->nat_state, pm->pcp_state, pm->up_state,
+	    (long long)(mono_ms() - start));
 	if (pm->first == PM_AUTO) {
-		const char *which = pm->via == PM_UPNP ? "no UPnP-IGD" :
-		    pm->via == PM_NATPMP ? "no NAT-PMP" :
-		    "neither UPnP-IGD nor NAT-PMP";
-		enum pm_errcode nc = pm->info.natpmp_error.code;
-
-		pmerr_set(err, PME_NO_GATEWAY, 0, "%s answered at the default "
-		    "gateway %s within %d ms: switch on UPnP or NAT-PMP in the "
-		    "router's settings, or forward the port by hand in its "
-		    "admin page", which, pm->ni.gateway_str, pm->timeout_ms);
-		/* A router that answered wrongly says more than silence. */
-		if (pm->info.upnp_error.code != PME_OK &&
-		    pm->info.upnp_error.code != PME_NO_GATEWAY)
-			*err = pm->info.upnp_error;
-		else if (nc == PME_BAD_REPLY || nc == PME_TIMEOUT)
-			*err = pm->info.natpmp_error;
+		discover_none(pm, err);
 		return -1;
 	}
+	if (pm->first == PM_PCP)
+		portmap_pcp_address(pm, mono_ms() + pm->timeout_ms);
 	choose(pm);
 	return 0;
 }
@@ -278,7 +382,8 @@ no_public_address(struct portmap *pm, struct pm_error *err)
 
 	switch (in->external_class) {
 	case ADDR_NONE:
-		if (in->method == PM_NATPMP && in->natpmp_result == 3)
+		if (in->method != PM_UPNP && in->natpmp_found &&
+		    in->natpmp_result == 3)
 			pmerr_set(err, PME_NO_PUBLIC_ADDRESS, 3, "the router "
 			    "has no public address (NAT-PMP result 3): it sits "
 			    "behind carrier-grade NAT or another router, or "
@@ -328,21 +433,27 @@ portmap_open(struct portmap *pm, const struct portspec *spec, uint32_t lease,
 	}
 	if (portmap_discover(pm, 0, err) == -1)
 		return -1;
-	if (lease == 0 && pm->info.method == PM_NATPMP) {
+	if (lease == 0 && (pm->info.method == PM_NATPMP ||
+	    pm->info.method == PM_PCP)) {
 		/* Permanent forwards need UPnP; wait for it if it is coming. */
 		portmap_upnp_wait(pm, mono_ms() + pm->timeout_ms);
 		if (pm->up_state != PS_FOUND) {
 			pmerr_set(err, PME_UNSUPPORTED, 0, "the router speaks "
-			    "only NAT-PMP, which cannot make permanent "
-			    "forwards: give --lease SECONDS");
+			    "only %s, which cannot make permanent forwards: "
+			    "give --lease SECONDS", pm->info.method == PM_PCP ?
+			    "PCP and NAT-PMP" : "NAT-PMP");
 			return -1;
 		}
 		pm->first = PM_UPNP;
 		choose(pm);
 	}
-	/* PCP may not tell its address before a MAP: its answer decides. */
+	/*
+	 * PCP may not tell its address before a MAP: its answer decides,
+	 * unless NAT-PMP said the router has none (result 3).
+	 */
 	if (!addr_class_is_public(pm->info.external_class) &&
-	    !(pm->info.method == PM_PCP && pm->info.external_ip[0] == '\0')) {
+	    !(pm->info.method == PM_PCP && pm->info.external_ip[0] == '\0' &&
+	    !(pm->info.natpmp_found && pm->info.natpmp_result == 3))) {
 		no_public_address(pm, err);
 		return -1;
 	}
@@ -382,6 +493,15 @@ portmap_close_nonce(struct portmap *pm, const struct portspec *spec,
 	 */
 	if (portmap_discover(pm, pm->via == PM_AUTO, err) == -1)
 		return -1;
+	/* auto met PCP: the nonce open kept removes the forward it made. */
+	if (pm->via == PM_AUTO && nonce != NULL && pm->pcp_state == PS_FOUND) {
+		*method = PM_PCP;
+		rc = portmap_pcp_close(pm, spec, nonce, removed, err);
+		if (*removed || pm->up_state != PS_FOUND)
+			return rc;
+		/* A stale nonce: UPnP's table tells what is there instead. */
+		pmerr_clear(err);
+	}
 	if (pm->up_state != PS_FOUND) {
 		*method = PM_NATPMP;
 		return portmap_natpmp_close(pm, spec, removed, err);

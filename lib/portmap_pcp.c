@@ -52,21 +52,29 @@ pcp_ask_address(struct portmap *pm, int64_t deadline)
 		str_copy(in->pcp_external_ip, ip, sizeof(in->pcp_external_ip));
 }
 
-int
-portmap_pcp_discover(struct portmap *pm, struct pm_error *err)
+/* Opens pm->pcp from this host's LAN address to the gateway's port 5351. */
+static int
+pcp_open_gateway(struct portmap *pm, struct pm_error *err)
 {
-	struct portmap_info *in = &pm->info;
 	struct sockaddr_in src, gw;
-	struct pcp_response r;
-	int64_t deadline = mono_ms() + pm->timeout_ms;
 
 	memset(&src, 0, sizeof(src));
 	src.sin_family = AF_INET;
 	src.sin_addr = pm->ni.internal;
 	gw = src;
 	gw.sin_addr = pm->ni.gateway;
-	if (pcp_open(&pm->pcp, (struct sockaddr *)&src,
-	    (struct sockaddr *)&gw, err) == -1)
+	return pcp_open(&pm->pcp, (struct sockaddr *)&src,
+	    (struct sockaddr *)&gw, err);
+}
+
+int
+portmap_pcp_discover(struct portmap *pm, struct pm_error *err)
+{
+	struct portmap_info *in = &pm->info;
+	struct pcp_response r;
+	int64_t deadline = mono_ms() + pm->timeout_ms;
+
+	if (pcp_open_gateway(pm, err) == -1)
 		return -1;
 	if (pcp_announce(&pm->pcp, deadline, &r, err) == -1) {
 		if (err->code == PME_TIMEOUT)
@@ -81,9 +89,79 @@ portmap_pcp_discover(struct portmap *pm, struct pm_error *err)
 	in->pcp_epoch = r.epoch;
 	in->epoch = r.epoch;
 	pcp_ask_address(pm, deadline);
+	pm->pcp_asked = true;
 	log_debug("pcp: epoch %u, external address \"%s\"", r.epoch,
 	    in->pcp_external_ip);
 	return 0;
+}
+
+/*
+ * auto's PCP side: the ANNOUNCE (section 14.1) leaves from its own socket
+ * just before NAT-PMP's public-address request, and portmap_discover
+ * polls for its answer beside NAT-PMP's.
+ */
+void
+portmap_pcp_start(struct portmap *pm)
+{
+	struct pcp_request req;
+
+	if (pcp_open_gateway(pm, &pm->info.pcp_error) == -1) {
+		pm->pcp_state = PS_FAILED;
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	req.opcode = PCP_OP_ANNOUNCE;
+	if (pcp_send(&pm->pcp, &req) == -1) {
+		pmerr_set(&pm->info.pcp_error, PME_NETWORK, 0, "cannot send a "
+		    "PCP request to %s", pm->ni.gateway_str);
+		pm->pcp_state = PS_FAILED;
+		return;
+	}
+	pm->pcp_state = PS_PENDING;
+}
+
+void
+portmap_pcp_read(struct portmap *pm)
+{
+	struct pcp_response r;
+	struct pm_error e;
+	int rc;
+
+	if ((rc = pcp_read(&pm->pcp, &r, &e)) == 0)
+		return;
+	if (rc == -1) {
+		pm->pcp_state = PS_FAILED;
+		pm->info.pcp_error = e;
+		return;
+	}
+	if (pcp_natpmp_only(&r) || r.result == PCP_UNSUPP_VERSION) {
+		/*
+		 * Section 9: a router that speaks only NAT-PMP answers
+		 * version 0 with UNSUPP_VERSION (RFC 6886 section 3.5's
+		 * result 1): NAT-PMP serves.
+		 */
+		pcp_check_response(&r, false, "ask the router over PCP",
+		    &pm->info.pcp_error);
+		pm->pcp_state = PS_FAILED;
+		return;
+	}
+	pm->pcp_state = PS_FOUND;
+	pm->info.pcp_found = true;
+	pm->info.pcp_epoch = r.epoch;
+	/* NAT-PMP's side of the race: PCP, its successor, serves for it. */
+	if (pm->first == PM_AUTO || pm->first == PM_NATPMP)
+		pm->first = PM_PCP;
+	log_debug("pcp: answered the ANNOUNCE, epoch %u", r.epoch);
+}
+
+void
+portmap_pcp_address(struct portmap *pm, int64_t deadline)
+{
+	if (pm->pcp_asked)
+		return;
+	pm->pcp_asked = true;
+	pcp_ask_address(pm, deadline);
+	log_debug("pcp: external address \"%s\"", pm->info.pcp_external_ip);
 }
 
 /* Gives back a mapping made for another port than the one asked for. */
