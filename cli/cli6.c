@@ -61,6 +61,14 @@ pm6_new(const struct cli_opts *o, const struct cli_family *f,
 	*pm = NULL;
 	if (f->family == 4)
 		return 0;
+	/* NAT-PMP is IPv4's alone (RFC 6886); PCP is its IPv6 successor. */
+	if (o->via == PM_NATPMP && f->family == 0)
+		return 0;
+	if (o->via == PM_NATPMP) {
+		pmerr_set(err, PME_USAGE, 0, "NAT-PMP has no IPv6: use --via "
+		    "auto, pcp or upnp with -6");
+		return -1;
+	}
 	if ((*pm = portmap6_new(o->via, f->address, o->timeout_ms,
 	    err)) != NULL)
 		return 0;

@@ -79,6 +79,9 @@ check "... port 80 is closed again" not reaches inet "[$PK_PI6]" 80
 pk open 80:8080 -6
 check "open -6 80:8080 is a usage error that says to open 8080" eval \
     '[ "$RC" = 2 ] && [[ $ERR == *"open 8080"* ]]'
+pk open 8080 -6 --via natpmp
+check "open -6 --via natpmp is a usage error (NAT-PMP has no IPv6)" eval \
+    '[ "$RC" = 2 ] && [[ $ERR == *"no IPv6"* ]]'
 
 # --- Without an IPv4 flag: IPv4 fails for want of a public address --------
 pk open 8080 --json
