@@ -6,24 +6,15 @@
 # DeletePinhole, port 80 refused (pinhole_refused), the source address
 # bound when a temporary address is preferred, and the same behind
 # carrier-grade NAT with PCP closed.  The library is driven by
-# tests/integration/pinhole_client.c, a test-only program built here; the
-# CLI's -6 has its own tests.
+# tests/tools/pinhole_client.c, a test-only program built with the unit
+# tests; the CLI's -6 has its own tests.
 . "$(dirname "$0")/lib.sh"
 require_netns
-CC=${CC:-cc}
-CLIENT=$T_WORK/pinhole_client
-LIBPK=$(dirname "$PORTKEEPER")/libportkeeper.a
-
-mkvar() {
-	make -s --no-print-directory -C "$TOP" \
-	    --eval='pk-print-%: ; @echo $($*)' "pk-print-$1"
-}
-# shellcheck disable=SC2046 # flags are words
-if ! "$CC" $(mkvar PK_CFLAGS) -O1 -g -o "$CLIENT" \
-    "$TOP/tests/integration/pinhole_client.c" "$LIBPK" $(mkvar PK_LIBS) \
-    > "$T_WORK/cc.log" 2>&1; then
-	sed 's/^/# /' "$T_WORK/cc.log"
-	nok "build pinhole_client"
+# Built with the unit tests (make unit), like the programs: with the
+# sanitizers too when they are.
+CLIENT=$(dirname "$PORTKEEPER")/tests/tools/pinhole_client
+if [ ! -x "$CLIENT" ]; then
+	nok "$CLIENT is built (make unit)"
 	exit 1
 fi
 
