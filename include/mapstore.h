@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pcp.h"
 #include "portspec.h"
 
 #define MAPSTORE_MAX	256
@@ -36,7 +37,7 @@ struct mapstore_entry {
 	uint16_t		port;		/* internal */
 	uint16_t		ext_port;
 	enum mapstore_kind	kind;
-	uint8_t			nonce[12];
+	uint8_t			nonce[PCP_NONCE_LEN];
 	uint16_t		unique_id;
 	int64_t			expires;	/* wall clock s; 0 unknown */
 };

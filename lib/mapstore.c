@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "mapstore.h"
+#include "pcp.h"
 #include "util.h"
 
 /* 256 entries of about 200 bytes each, with room to spare. */
@@ -40,24 +41,6 @@ mapstore_dir(char *dir, size_t dirlen, char *err, size_t errlen)
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
-	}
-	return 0;
-}
-
-static int
-hex_decode(const char *s, uint8_t *out, size_t n)
-{
-	size_t i;
-	unsigned int b;
-
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (sscanf(s + 2 * i, "%2x", &b) != 1 ||
-		    strchr("0123456789abcdefABCDEF", s[2 * i]) == NULL ||
-		    strchr("0123456789abcdefABCDEF", s[2 * i + 1]) == NULL)
-			return -1;
-		out[i] = (uint8_t)b;
 	}
 	return 0;
 }
@@ -117,8 +100,8 @@ entry_parse(const cJSON *o, struct mapstore_entry *e)
 			e->kind = (enum mapstore_kind)k;
 	if (e->kind == MS_PCP) {
 		j = cJSON_GetObjectItemCaseSensitive(o, "nonce");
-		return cJSON_IsString(j) ? hex_decode(j->valuestring,
-		    e->nonce, sizeof(e->nonce)) : -1;
+		return cJSON_IsString(j) ? pcp_nonce_parse(j->valuestring,
+		    e->nonce) : -1;
 	}
 	if (e->kind == MS_UPNP_PINHOLE) {
 		if (num_in(o, "unique_id", 0, 65535, &v) == -1)
@@ -158,8 +141,7 @@ static cJSON *
 entry_json(const struct mapstore_entry *e)
 {
 	cJSON *o = cJSON_CreateObject();
-	char hex[2 * sizeof(e->nonce) + 1];
-	size_t i;
+	char hex[2 * PCP_NONCE_LEN + 1];
 
 	if (o == NULL)
 		return NULL;
@@ -171,8 +153,7 @@ entry_json(const struct mapstore_entry *e)
 	cJSON_AddNumberToObject(o, "expires", (double)e->expires);
 	cJSON_AddStringToObject(o, "kind", kind_names[e->kind]);
 	if (e->kind == MS_PCP) {
-		for (i = 0; i < sizeof(e->nonce); i++)
-			snprintf(hex + 2 * i, 3, "%02x", e->nonce[i]);
+		pcp_nonce_hex(e->nonce, hex);
 		cJSON_AddStringToObject(o, "nonce", hex);
 	} else {
 		cJSON_AddNumberToObject(o, "unique_id", e->unique_id);
