@@ -37,7 +37,7 @@
 #define QUOTE_MAX	60	/* bytes of a bad value repeated in a message */
 #define QUOTE_BUF	(QUOTE_MAX * 4 + 4)
 #define SECT_BUF	(sizeof("[forward ]") + CONFIG_NAME_MAX)
-#define KEYS_MAX	8	/* keys of the largest section */
+#define KEYS_MAX	12	/* keys of the largest section */
 
 enum sect { SECT_NONE, SECT_MAIN, SECT_FORWARD, SECT_WEB };
 
@@ -74,9 +74,12 @@ static int	set_remove_on_exit(struct parse *, const char *);
 static int	set_socket(struct parse *, const char *);
 static int	set_verify_interval(struct parse *, const char *);
 static int	set_probe(struct parse *, const char *);
+static int	set_ipv6(struct parse *, const char *);
+static int	set_ipv6_address(struct parse *, const char *);
 static int	set_external(struct parse *, const char *);
 static int	set_internal(struct parse *, const char *);
 static int	set_protocol(struct parse *, const char *);
+static int	set_family(struct parse *, const char *);
 static int	set_listen(struct parse *, const char *);
 static int	set_htpasswd(struct parse *, const char *);
 static int	set_allowed_hosts(struct parse *, const char *);
@@ -84,7 +87,7 @@ static int	set_tls_cert(struct parse *, const char *);
 static int	set_tls_key(struct parse *, const char *);
 
 static const struct key main_keys[] = {
-	{ "method", set_method, "auto, upnp or natpmp" },
+	{ "method", set_method, "auto, upnp, natpmp or pcp" },
 	/*
 	 * No permanent leases: 0 asks UPnP for one but tells NAT-PMP to
 	 * delete the mapping (RFC 6886 section 3.3).  At most a week.
@@ -98,13 +101,17 @@ static const struct key main_keys[] = {
 	{ "verify_interval", set_verify_interval, "seconds from 5 to 86400" },
 	{ "probe", set_probe, "an http://HOST[:PORT] URL of a portkeeper "
 	    "probe-server, or nothing" },
+	{ "ipv6", set_ipv6, "auto, on or off" },
+	{ "ipv6_address", set_ipv6_address, "auto, a global IPv6 address, "
+	    "or ::SUFFIX (an interface identifier, such as ::10)" },
 };
 
-enum { FWD_EXTERNAL, FWD_INTERNAL, FWD_PROTOCOL };
+enum { FWD_EXTERNAL, FWD_INTERNAL, FWD_PROTOCOL, FWD_FAMILY };
 static const struct key fwd_keys[] = {
 	[FWD_EXTERNAL] = { "external", set_external, "a port from 1 to 65535" },
 	[FWD_INTERNAL] = { "internal", set_internal, "a port from 1 to 65535" },
 	[FWD_PROTOCOL] = { "protocol", set_protocol, "tcp or udp" },
+	[FWD_FAMILY] = { "family", set_family, "both, 4 or 6" },
 };
 
 enum { WEB_LISTEN, WEB_HTPASSWD, WEB_ALLOWED_HOSTS, WEB_TLS_CERT,
@@ -262,9 +269,7 @@ set_path(const char *v, char *dst, size_t dstsz)
 static int
 set_method(struct parse *p, const char *v)
 {
-	/* Not "pcp": portkeeperd does not speak PCP yet (issue 16). */
-	return portmap_method_parse(v, &p->cfg->method) == -1 ||
-	    p->cfg->method == PM_PCP ? -1 : 0;
+	return portmap_method_parse(v, &p->cfg->method);
 }
 
 static int
@@ -333,6 +338,24 @@ set_probe(struct parse *p, const char *v)
 }
 
 static int
+set_ipv6(struct parse *p, const char *v)
+{
+	return config_ipv6_parse(v, &p->cfg->ipv6);
+}
+
+static int
+set_ipv6_address(struct parse *p, const char *v)
+{
+	return config_addr6_parse(v, &p->cfg->addr6);
+}
+
+static int
+set_family(struct parse *p, const char *v)
+{
+	return config_family_parse(v, &cur_fwd(p)->family);
+}
+
+static int
 set_external(struct parse *p, const char *v)
 {
 	return set_port(v, &cur_fwd(p)->ext);
@@ -348,64 +371,6 @@ static int
 set_protocol(struct parse *p, const char *v)
 {
 	return portspec_proto_parse(v, &cur_fwd(p)->proto);
-}
-
-int
-config_listen_parse(const char *v, struct sockaddr_storage *addr,
-    socklen_t *addrlen, bool *loopback, char *err, size_t errlen)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)addr;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)addr;
-	char host[INET6_ADDRSTRLEN];
-	const char *colon, *h, *he;
-	unsigned long port;
-
-	memset(addr, 0, sizeof(*addr));
-	if (v[0] == '[') {
-		h = v + 1;
-		if ((he = strchr(h, ']')) == NULL || he[1] != ':') {
-			snprintf(err, errlen, "an IPv6 address goes in "
-			    "brackets with a port after them, as in [::]:8088");
-			return -1;
-		}
-		colon = he + 1;
-	} else {
-		h = v;
-		if ((colon = strrchr(v, ':')) == NULL) {
-			snprintf(err, errlen, "no port: write ADDRESS:PORT, as "
-			    "in 127.0.0.1:8088");
-			return -1;
-		}
-		he = colon;
-	}
-	if ((size_t)(he - h) >= sizeof(host)) {
-		snprintf(err, errlen, "address too long");
-		return -1;
-	}
-	memcpy(host, h, (size_t)(he - h));
-	host[he - h] = '\0';
-	if (parse_uint(colon + 1, 1, 65535, &port) == -1) {
-		snprintf(err, errlen, "the port must be a number from 1 to "
-		    "65535");
-		return -1;
-	}
-	if (v[0] != '[' && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*addrlen = sizeof(*sin);
-		*loopback = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
-		return 0;
-	}
-	if (v[0] == '[' && inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*addrlen = sizeof(*sin6);
-		*loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
-		return 0;
-	}
-	snprintf(err, errlen, "\"%s\" is not a numeric %s address", host,
-	    v[0] == '[' ? "IPv6" : "IPv4");
-	return -1;
 }
 
 static int
@@ -488,6 +453,17 @@ forward_end(struct parse *p)
 		    "add \"external = PORT\"", f->name);
 	if (p->seen[FWD_INTERNAL] == 0)
 		f->in = f->ext;
+	/*
+	 * A pinhole opens the host's own port: IPv6 has no translation, so
+	 * an IPv6-only forward cannot be reached on another external port.
+	 */
+	if (f->family == CONFIG_FAMILY_6 && f->ext != f->in)
+		return fail(p, p->seen[FWD_FAMILY], "[forward %s] has family "
+		    "= 6, but its external port %u differs from its internal "
+		    "port %u: IPv6 has no port translation, a pinhole opens "
+		    "the internal port itself.  Set external = %u, or family "
+		    "= both to forward %u over IPv4 and open %u over IPv6",
+		    f->name, f->ext, f->in, f->in, f->ext, f->in);
 	for (i = 0; i + 1 < p->cfg->nfwd; i++) {
 		g = &p->cfg->fwd[i];
 		if (g->ext == f->ext && g->proto == f->proto)

@@ -5,6 +5,8 @@
  * with the file they wrote; the parser (config.c) accepts every value it
  * prints, and fuzz_config checks that the output parses and prints the same.
  */
+#include <arpa/inet.h>
+
 #include <stdio.h>
 
 #include "config.h"
@@ -15,6 +17,7 @@ void
 config_print(const struct config *cfg, FILE *fp)
 {
 	const struct config_forward *f;
+	char a6[INET6_ADDRSTRLEN];
 	size_t i;
 
 	fprintf(fp, "[portkeeper]\n");
@@ -36,6 +39,9 @@ config_print(const struct config *cfg, FILE *fp)
 	 */
 	if (cfg->probe[0] != '\0')
 		fprintf(fp, "probe = %s\n", cfg->probe);
+	config_addr6_str(&cfg->addr6, a6, sizeof(a6));
+	fprintf(fp, "ipv6 = %s\nipv6_address = %s\n",
+	    config_ipv6_str(cfg->ipv6), a6);
 	if (cfg->web.enabled) {
 		fprintf(fp, "\n[web]\nlisten = %s\n", cfg->web.listen);
 		if (cfg->web.htpasswd[0] != '\0')
@@ -53,5 +59,6 @@ config_print(const struct config *cfg, FILE *fp)
 		fprintf(fp, "external = %u\n", f->ext);
 		fprintf(fp, "internal = %u\n", f->in);
 		fprintf(fp, "protocol = %s\n", portspec_proto_str(f->proto));
+		fprintf(fp, "family = %s\n", config_family_str(f->family));
 	}
 }

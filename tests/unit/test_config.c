@@ -192,7 +192,7 @@ test_probe(void **state)
 	    "probe-server, or nothing");
 	expect_error("[forward web]\nexternal = 80\nprobe = http://vps\n",
 	    "t.conf:3: unknown key \"probe\" in [forward web]: expected "
-	    "external, internal or protocol");
+	    "external, internal, protocol or family");
 }
 
 static void
@@ -270,6 +270,63 @@ test_empty(void **state)
 	config_free(&cfg);
 }
 
+/* The IPv6 keys (issue 16's contract) and what they resolve to. */
+static void
+test_ipv6(void **state)
+{
+	struct config cfg;
+	struct in6_addr cur, want, exp;
+	char buf[64];
+
+	(void)state;
+	expect_ok("[portkeeper]\n", &cfg);
+	assert_int_equal(cfg.ipv6, CONFIG_IPV6_AUTO);
+	assert_int_equal(cfg.addr6.kind, CONFIG_ADDR6_AUTO);
+	config_free(&cfg);
+
+	expect_ok("[portkeeper]\nipv6 = off\nipv6_address = ::10\n"
+	    "method = pcp\n[forward a]\nexternal = 80\ninternal = 8080\n"
+	    "family = both\n[forward b]\nexternal = 81\nfamily = 4\n"
+	    "[forward c]\nexternal = 8443\nfamily = 6\n", &cfg);
+	assert_int_equal(cfg.ipv6, CONFIG_IPV6_OFF);
+	assert_int_equal(cfg.method, PM_PCP);
+	assert_int_equal(cfg.addr6.kind, CONFIG_ADDR6_SUFFIX);
+	config_addr6_str(&cfg.addr6, buf, sizeof(buf));
+	assert_string_equal(buf, "::10");
+	assert_int_equal(cfg.fwd[0].family, CONFIG_FAMILY_BOTH);
+	assert_true(config_forward_v4(&cfg.fwd[0]));
+	assert_true(config_forward_v6(&cfg.fwd[0]));
+	assert_int_equal(cfg.fwd[1].family, CONFIG_FAMILY_4);
+	assert_false(config_forward_v6(&cfg.fwd[1]));
+	assert_int_equal(cfg.fwd[2].family, CONFIG_FAMILY_6);
+	assert_false(config_forward_v4(&cfg.fwd[2]));
+
+	/* The suffix goes behind the current prefix, whatever it is. */
+	assert_int_equal(config_addr6_want(&cfg.addr6, NULL, &want), -1);
+	inet_pton(AF_INET6, "2a0c:7700:77::abcd", &cur);
+	assert_int_equal(config_addr6_want(&cfg.addr6, &cur, &want), 0);
+	inet_pton(AF_INET6, "2a0c:7700:77::10", &exp);
+	assert_memory_equal(&want, &exp, sizeof(exp));
+	config_free(&cfg);
+
+	expect_ok("[portkeeper]\nipv6 = on\nipv6_address = 2a0c:7700:77::20\n",
+	    &cfg);
+	assert_int_equal(cfg.ipv6, CONFIG_IPV6_ON);
+	assert_int_equal(cfg.addr6.kind, CONFIG_ADDR6_FIXED);
+	assert_int_equal(config_addr6_want(&cfg.addr6, &cur, &want), 0);
+	inet_pton(AF_INET6, "2a0c:7700:77::20", &exp);
+	assert_memory_equal(&want, &exp, sizeof(exp));
+	config_free(&cfg);
+
+	/* A pinhole cannot translate: refused at the line of family. */
+	expect_error("[forward web]\nexternal = 80\ninternal = 8080\n"
+	    "family = 6\n", "t.conf:4: [forward web] has family = 6, but its "
+	    "external port 80 differs from its internal port 8080: IPv6 has "
+	    "no port translation, a pinhole opens the internal port itself.  "
+	    "Set external = 8080, or family = both to forward 80 over IPv4 "
+	    "and open 8080 over IPv6");
+}
+
 static void
 test_internal_default(void **state)
 {
@@ -320,6 +377,9 @@ test_protocol_case(void **state)
 	}
 }
 
+#define A6 "auto, a global IPv6 address, or ::SUFFIX (an interface " \
+	    "identifier, such as ::10)"
+
 /* Every key with values it must refuse, each on line 2 of its section. */
 static void
 test_bad_values(void **state)
@@ -330,10 +390,27 @@ test_bad_values(void **state)
 		const char	*value;
 		const char	*expect;
 	} cases[] = {
-		{ false, "method", "UPNP", "auto, upnp or natpmp" },
-		{ false, "method", "pcp", "auto, upnp or natpmp" },
-		{ false, "method", "auto upnp", "auto, upnp or natpmp" },
-		{ false, "method", "", "auto, upnp or natpmp" },
+		{ false, "method", "UPNP", "auto, upnp, natpmp or pcp" },
+		{ false, "method", "PCP", "auto, upnp, natpmp or pcp" },
+		{ false, "method", "auto upnp", "auto, upnp, natpmp or pcp" },
+		{ false, "method", "", "auto, upnp, natpmp or pcp" },
+		{ false, "ipv6", "yes", "auto, on or off" },
+		{ false, "ipv6", "", "auto, on or off" },
+		{ false, "ipv6", "6", "auto, on or off" },
+		{ false, "ipv6_address", "", A6 },
+		{ false, "ipv6_address", "::", A6 },
+		{ false, "ipv6_address", "::1", A6 },
+		{ false, "ipv6_address", "fe80::10", A6 },
+		{ false, "ipv6_address", "fd00::10", A6 },
+		{ false, "ipv6_address", "ff02::1", A6 },
+		{ false, "ipv6_address", "::ffff:192.168.1.2", A6 },
+		{ false, "ipv6_address", "::1:0:0:0:10", A6 },
+		{ false, "ipv6_address", "192.168.1.2", A6 },
+		{ false, "ipv6_address", "2001:db8::10/64", A6 },
+		{ true, "family", "Both", "both, 4 or 6" },
+		{ true, "family", "ipv6", "both, 4 or 6" },
+		{ true, "family", "46", "both, 4 or 6" },
+		{ true, "family", "", "both, 4 or 6" },
 		{ false, "lease", "0", "seconds from 1 to 604800" },
 		{ false, "lease", "604801", "seconds from 1 to 604800" },
 		{ false, "lease", "-1", "seconds from 1 to 604800" },
@@ -477,20 +554,20 @@ test_unknown(void **state)
 	expect_error("[portkeeper]\nleases = 1\n",
 	    "t.conf:2: unknown key \"leases\" in [portkeeper]: expected "
 	    "method, lease, state_dir, on_change, remove_on_exit, socket, "
-	    "verify_interval or probe");
+	    "verify_interval, probe, ipv6 or ipv6_address");
 	expect_error("[portkeeper]\nLease = 1\n",
 	    "t.conf:2: unknown key \"Lease\" in [portkeeper]: keys are "
 	    "lower-case, did you mean \"lease\"?");
 	expect_error("[forward web]\nexternal = 80\nport = 1\n",
 	    "t.conf:3: unknown key \"port\" in [forward web]: expected "
-	    "external, internal or protocol");
+	    "external, internal, protocol or family");
 	expect_error("[forward web]\nlease = 60\n",
 	    "t.conf:2: unknown key \"lease\" in [forward web]: expected "
-	    "external, internal or protocol");
+	    "external, internal, protocol or family");
 	expect_error("[portkeeper]\n= 5\n",
 	    "t.conf:2: unknown key \"\" in [portkeeper]: expected "
 	    "method, lease, state_dir, on_change, remove_on_exit, socket, "
-	    "verify_interval or probe");
+	    "verify_interval, probe, ipv6 or ipv6_address");
 	expect_error("[portkeeper]\n\n[webui]\nlisten = :8080\n",
 	    "t.conf:3: unknown section \"[webui]\": expected [portkeeper], "
 	    "[web] or [forward NAME]");
@@ -807,7 +884,7 @@ test_long_line(void **state)
 	    line, line);
 	expect_error(text, "t.conf:4: unknown key \"bogus\" in [portkeeper]: "
 	    "expected method, lease, state_dir, on_change, remove_on_exit, "
-	    "socket, verify_interval or probe");
+	    "socket, verify_interval, probe, ipv6 or ipv6_address");
 
 	/* Trailing blanks are not part of the line. */
 	memset(line, ' ', 900);
@@ -1042,7 +1119,12 @@ assert_config_equal(const struct config *a, const struct config *b)
 		assert_int_equal(a->fwd[i].ext, b->fwd[i].ext);
 		assert_int_equal(a->fwd[i].in, b->fwd[i].in);
 		assert_int_equal(a->fwd[i].proto, b->fwd[i].proto);
+		assert_int_equal(a->fwd[i].family, b->fwd[i].family);
 	}
+	assert_int_equal(a->ipv6, b->ipv6);
+	assert_int_equal(a->addr6.kind, b->addr6.kind);
+	assert_memory_equal(&a->addr6.addr, &b->addr6.addr,
+	    sizeof(a->addr6.addr));
 }
 
 static void
@@ -1064,11 +1146,14 @@ test_print(void **state)
 	    "remove_on_exit = yes\n"
 	    "socket = /run/portkeeper/api.sock\n"
 	    "verify_interval = 60\n"
+	    "ipv6 = auto\n"
+	    "ipv6_address = auto\n"
 	    "\n"
 	    "[forward web]\n"
 	    "external = 80\n"
 	    "internal = 8080\n"
-	    "protocol = tcp\n");
+	    "protocol = tcp\n"
+	    "family = both\n");
 	free(out);
 	config_free(&a);
 
@@ -1190,7 +1275,7 @@ test_shipped(void **state)
 	out = print(&cfg);
 	for (s = out, n = 0; (s = strchr(s, '\n')) != NULL; s++)
 		n++;
-	assert_int_equal(n, 13 + 7);
+	assert_int_equal(n, 15 + 7 + 1);
 	/* With the forward gone, the rest must be the defaults. */
 	config_free(&cfg);
 	assert_defaults(&cfg);
@@ -1213,6 +1298,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_internal_default),
+		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_protocol_case),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bad_value_messages),
