@@ -34,6 +34,7 @@
 #include "http.h"
 #include "round.h"
 #include "state.h"
+#include "startup.h"
 #include "status.h"
 #include "watch.h"
 #include "writer.h"
@@ -639,93 +640,12 @@ shutdown_forwards(struct pkd *d)
 }
 
 static int
-check_config(const char *path, int verbose)
-{
-	struct config cfg;
-	struct htpasswd *pw;
-	char err[512];
-
-	config_init(&cfg);
-	if (config_load(path, &cfg, err, sizeof(err)) == -1) {
-		fprintf(stderr, "%s\n", err);
-		config_free(&cfg);
-		return 1;
-	}
-	/*
-	 * What the start would refuse, -n refuses too: under systemd a start
-	 * that exits 1 is a restart loop, not a message.
-	 */
-	if (cfg.web.enabled && cfg.web.htpasswd[0] != '\0') {
-		if ((pw = htpasswd_load(cfg.web.htpasswd, err,
-		    sizeof(err))) == NULL) {
-			fprintf(stderr, "%s: [web] htpasswd: %s\n", path, err);
-			config_free(&cfg);
-			return 1;
-		}
-		htpasswd_free(pw);
-	}
-	if (verbose)
-		config_print(&cfg, stdout);
-	fprintf(stderr, "configuration OK\n");
-	config_free(&cfg);
-	return 0;
-}
-
-static void
-daemonize(void)
-{
-	int fd;
-
-	switch (fork()) {
-	case -1:
-		fatalx("fork: %s", strerror(errno));
-	case 0:
-		break;
-	default:
-		_exit(0);
-	}
-	if (setsid() == -1)
-		fatalx("setsid: %s", strerror(errno));
-	if (chdir("/") == -1)
-		fatalx("chdir /: %s", strerror(errno));
-	if ((fd = open("/dev/null", O_RDWR)) != -1) {
-		dup2(fd, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		if (fd > 2)
-			close(fd);
-	}
-}
-
-static int
-ensure_dir(const char *path, mode_t mode)
-{
-	struct stat sb;
-
-	if (stat(path, &sb) == 0)
-		return S_ISDIR(sb.st_mode) ? 0 : -1;
-	return mkdir(path, mode);
-}
-
-/* The signals the loop reads from its signalfd. */
-static void
-signal_mask(sigset_t *mask)
-{
-	sigemptyset(mask);
-	sigaddset(mask, SIGHUP);
-	sigaddset(mask, SIGTERM);
-	sigaddset(mask, SIGINT);
-	sigaddset(mask, SIGUSR1);
-	sigaddset(mask, SIGCHLD);
-}
-
-static int
 setup(struct pkd *d)
 {
 	char err[512], dir[PATH_MAX], *slash;
 	sigset_t mask;
 
-	if (ensure_dir(d->cfg.state_dir, 0750) == -1) {
+	if (startup_ensure_dir(d->cfg.state_dir, 0750) == -1) {
 		log_warn("state directory %s", d->cfg.state_dir);
 		return -1;
 	}
@@ -762,13 +682,13 @@ setup(struct pkd *d)
 	str_copy(dir, d->cfg.socket, sizeof(dir));
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
-		ensure_dir(dir, 0755);
+		startup_ensure_dir(dir, 0755);
 	}
 	/* A [web] that cannot be served as configured is a failed start. */
 	if ((d->http = http_start(&d->cfg, &d->fw, &d->status)) == NULL)
 		return -1;
 
-	signal_mask(&mask);
+	startup_signal_mask(&mask);
 	if ((d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) ==
 	    -1) {
 		log_warn("signalfd");
@@ -951,13 +871,13 @@ main(int argc, char **argv)
 		usage();
 	log_init("portkeeperd", verbose);
 	if (check)
-		return check_config(path, verbose);
+		return startup_check_config(path, verbose);
 
 	/*
 	 * A SIGHUP (systemctl reload) or SIGTERM that comes while the daemon
 	 * starts waits for the loop, rather than killing it half-started.
 	 */
-	signal_mask(&mask);
+	startup_signal_mask(&mask);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
 	str_copy(d.cfg_path, path, sizeof(d.cfg_path));
@@ -968,7 +888,7 @@ main(int argc, char **argv)
 	}
 	srandom((unsigned)(time(NULL) ^ getpid()));
 	if (!foreground) {
-		daemonize();
+		startup_daemonize();
 		log_to_syslog();
 	}
 	d.sigfd = -1;
