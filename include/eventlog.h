@@ -23,7 +23,17 @@ enum event_type {
 	EV_MAPPING_REMOVED,
 	EV_ROUTER_RESTARTED,
 	EV_GATEWAY_CHANGED,
+	/* IPv6 (issue 16): this host's address, and the forwards' pinholes. */
+	EV_IPV6_ADDRESS_CHANGED,
+	EV_PINHOLE_ADDED,
+	EV_PINHOLE_LOST,
+	EV_PINHOLE_RESTORED,
+	EV_PINHOLE_FAILED,
+	EV_PINHOLE_REMOVED,
 };
+
+/* Which family an event is about: 4 or 6 (PORTKEEPER_FAMILY), 0 neither. */
+int		 eventlog_family(enum event_type);
 
 struct event {
 	uint64_t	seq;		/* set by eventlog_add, from 1 */
@@ -34,6 +44,9 @@ struct event {
 	char		external_ip[16];
 	char		old_external_ip[16];
 	char		internal_ip[16];
+	/* This host's IPv6 address (pinholes' and ipv6_address_changed's). */
+	char		ipv6[46];
+	char		old_ipv6[46];	/* the one before (ipv6_address_changed) */
 };
 
 /* "external_ip_changed", ...; "unknown" for a value out of range. */

@@ -4,21 +4,29 @@
  *
  *   PORTKEEPER_EVENT             external_ip_changed, internal_ip_changed,
  *                                mapping_lost, mapping_restored,
- *                                mapping_failed, ...
+ *                                mapping_failed, ..., ipv6_address_changed,
+ *                                pinhole_added, pinhole_lost, ...
  *   PORTKEEPER_EXTERNAL_IP       the router's external address now
  *   PORTKEEPER_OLD_EXTERNAL_IP   the one before (external_ip_changed)
  *   PORTKEEPER_INTERNAL_IP       this host's LAN address
  *   PORTKEEPER_FORWARD           the forward's name (mapping_* events)
  *   PORTKEEPER_DETAIL            the sentence that was logged
+ *   PORTKEEPER_IPV6              this host's IPv6 address the pinholes go
+ *                                to, or empty
+ *   PORTKEEPER_OLD_IPV6          the one before (ipv6_address_changed)
+ *   PORTKEEPER_FAMILY            4 or 6: the family the event is about
+ *                                (empty for router and gateway events)
  *
  * Hooks run one at a time, without blocking the caller; one that runs
  * longer than HOOK_TIMEOUT_S is killed.  Address events (external_ip_changed,
- * internal_ip_changed, gateway_changed, router_restarted) run first, in the
+ * internal_ip_changed, ipv6_address_changed, gateway_changed,
+ * router_restarted) run first, in the
  * order they came; forwards' events run after them, in the order they came.
  *
  * A hook that falls behind must still see the latest state, so what waits
  * is coalesced rather than dropped: an address event (external_ip_changed,
- * internal_ip_changed, gateway_changed, router_restarted) waits at most once
+ * internal_ip_changed, ipv6_address_changed, gateway_changed,
+ * router_restarted) waits at most once
  * per kind, one that comes while another of its kind waits is folded into it
  * (the oldest old address, the newest new one); and when HOOKQ_MAX events
  * wait, a forward's event that a newer one of the same forward supersedes

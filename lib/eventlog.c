@@ -19,8 +19,40 @@ eventlog_type_str(enum event_type t)
 	case EV_MAPPING_REMOVED:	return "mapping_removed";
 	case EV_ROUTER_RESTARTED:	return "router_restarted";
 	case EV_GATEWAY_CHANGED:	return "gateway_changed";
+	case EV_IPV6_ADDRESS_CHANGED:	return "ipv6_address_changed";
+	case EV_PINHOLE_ADDED:		return "pinhole_added";
+	case EV_PINHOLE_LOST:		return "pinhole_lost";
+	case EV_PINHOLE_RESTORED:	return "pinhole_restored";
+	case EV_PINHOLE_FAILED:		return "pinhole_failed";
+	case EV_PINHOLE_REMOVED:	return "pinhole_removed";
 	}
 	return "unknown";
+}
+
+int
+eventlog_family(enum event_type t)
+{
+	switch (t) {
+	case EV_MAPPING_LOST:
+	case EV_MAPPING_RESTORED:
+	case EV_MAPPING_FAILED:
+	case EV_MAPPING_ADDED:
+	case EV_MAPPING_REMOVED:
+	case EV_EXTERNAL_IP_CHANGED:
+	case EV_INTERNAL_IP_CHANGED:
+		return 4;
+	case EV_IPV6_ADDRESS_CHANGED:
+	case EV_PINHOLE_ADDED:
+	case EV_PINHOLE_LOST:
+	case EV_PINHOLE_RESTORED:
+	case EV_PINHOLE_FAILED:
+	case EV_PINHOLE_REMOVED:
+		return 6;
+	case EV_ROUTER_RESTARTED:
+	case EV_GATEWAY_CHANGED:
+		break;
+	}
+	return 0;
 }
 
 /* A copy whose strings are terminated whatever the caller left in them. */
@@ -33,6 +65,8 @@ eventlog_copy(struct event *dst, const struct event *src)
 	dst->external_ip[sizeof(dst->external_ip) - 1] = '\0';
 	dst->old_external_ip[sizeof(dst->old_external_ip) - 1] = '\0';
 	dst->internal_ip[sizeof(dst->internal_ip) - 1] = '\0';
+	dst->ipv6[sizeof(dst->ipv6) - 1] = '\0';
+	dst->old_ipv6[sizeof(dst->old_ipv6) - 1] = '\0';
 }
 
 void

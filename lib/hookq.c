@@ -77,19 +77,22 @@ static bool
 is_address_event(enum event_type t)
 {
 	return t == EV_EXTERNAL_IP_CHANGED || t == EV_INTERNAL_IP_CHANGED ||
-	    t == EV_GATEWAY_CHANGED || t == EV_ROUTER_RESTARTED;
+	    t == EV_IPV6_ADDRESS_CHANGED || t == EV_GATEWAY_CHANGED ||
+	    t == EV_ROUTER_RESTARTED;
 }
 
 /*
  * Whether b is about what a is about, so that the newer of the two tells
- * the state now: the same kind of address event, or events of one forward.
+ * the state now: the same kind of address event, or events of one forward
+ * in one family (its IPv4 forward and its IPv6 pinhole are two things).
  */
 static bool
 same_subject(const struct event *a, const struct event *b)
 {
 	if (is_address_event(a->type) || is_address_event(b->type))
 		return a->type == b->type;
-	return a->forward[0] != '\0' && strcmp(a->forward, b->forward) == 0;
+	return a->forward[0] != '\0' && strcmp(a->forward, b->forward) == 0 &&
+	    eventlog_family(a->type) == eventlog_family(b->type);
 }
 
 static struct hookq_item *
@@ -131,6 +134,15 @@ fold(struct event *w, const struct event *e)
 	*w = newer;
 	str_copy(w->old_external_ip, older.old_external_ip,
 	    sizeof(w->old_external_ip));
+	str_copy(w->old_ipv6, older.old_ipv6, sizeof(w->old_ipv6));
+	if (w->type == EV_IPV6_ADDRESS_CHANGED) {
+		snprintf(w->detail, sizeof(w->detail), "this host's IPv6 "
+		    "address changed from %s to %s (after changes that came "
+		    "while the hook was busy)", w->old_ipv6[0] != '\0' ?
+		    w->old_ipv6 : "none", w->ipv6[0] != '\0' ? w->ipv6 :
+		    "none");
+		return;
+	}
 	if (w->type != EV_EXTERNAL_IP_CHANGED)
 		return;
 	if (w->old_external_ip[0] == '\0')
@@ -404,10 +416,13 @@ hook_start(struct hookq *q, const struct hookq_item *it, int64_t now_ms)
 	static char env_path[] = HOOK_PATH;
 	char env_event[64], env_ext[48], env_old[48], env_int[48];
 	char env_fwd[32 + CONFIG_NAME_MAX], env_detail[32 + sizeof(ev->detail)];
+	char env_v6[32 + sizeof(ev->ipv6)], env_oldv6[32 + sizeof(ev->old_ipv6)];
+	char env_family[32];
 	char name[32];
 	char *argv[] = { q->cmd, name, NULL };
 	char *envp[] = { env_path, env_event, env_ext, env_old, env_int,
-	    env_fwd, env_detail, NULL };
+	    env_fwd, env_detail, env_v6, env_oldv6, env_family, NULL };
+	int family = eventlog_family(ev->type);
 	sigset_t all, old;
 	ssize_t n;
 	pid_t pid;
@@ -426,6 +441,14 @@ hook_start(struct hookq *q, const struct hookq_item *it, int64_t now_ms)
 	    ev->forward);
 	snprintf(env_detail, sizeof(env_detail), "PORTKEEPER_DETAIL=%s",
 	    ev->detail);
+	snprintf(env_v6, sizeof(env_v6), "PORTKEEPER_IPV6=%s", ev->ipv6);
+	snprintf(env_oldv6, sizeof(env_oldv6), "PORTKEEPER_OLD_IPV6=%s",
+	    ev->old_ipv6);
+	if (family != 0)
+		snprintf(env_family, sizeof(env_family),
+		    "PORTKEEPER_FAMILY=%d", family);
+	else
+		snprintf(env_family, sizeof(env_family), "PORTKEEPER_FAMILY=");
 
 	/* The child reports a failed execve (ENOENT, EACCES) through this. */
 	if (pipe2(pfd, O_CLOEXEC) == -1) {

@@ -162,11 +162,13 @@ test_eventlog_type_str(void **unused)
 		"external_ip_changed", "internal_ip_changed", "mapping_lost",
 		"mapping_restored", "mapping_failed", "mapping_added",
 		"mapping_removed", "router_restarted", "gateway_changed",
+		"ipv6_address_changed", "pinhole_added", "pinhole_lost",
+		"pinhole_restored", "pinhole_failed", "pinhole_removed",
 	};
 	size_t i;
 
 	(void)unused;
-	assert_int_equal(EV_GATEWAY_CHANGED + 1, nitems(names));
+	assert_int_equal(EV_PINHOLE_REMOVED + 1, nitems(names));
 	for (i = 0; i < nitems(names); i++)
 		assert_string_equal(eventlog_type_str((enum event_type)i),
 		    names[i]);
@@ -279,6 +281,7 @@ test_hook_environment(void **unused)
 	str_copy(ev.external_ip, "11.22.33.3", sizeof(ev.external_ip));
 	str_copy(ev.old_external_ip, "11.22.33.2", sizeof(ev.old_external_ip));
 	str_copy(ev.internal_ip, "192.168.77.10", sizeof(ev.internal_ip));
+	str_copy(ev.ipv6, "2a0c:7700:77::10", sizeof(ev.ipv6));
 	hookq_push(&q, &ev);
 	hookq_drain(&q, 10000);
 
@@ -306,9 +309,12 @@ test_hook_environment(void **unused)
 	    "11.22.33.3\n"
 	    "PORTKEEPER_EVENT=external_ip_changed\n"
 	    "PORTKEEPER_EXTERNAL_IP=11.22.33.3\n"
+	    "PORTKEEPER_FAMILY=4\n"
 	    "PORTKEEPER_FORWARD=\n"
 	    "PORTKEEPER_INTERNAL_IP=192.168.77.10\n"
+	    "PORTKEEPER_IPV6=2a0c:7700:77::10\n"
 	    "PORTKEEPER_OLD_EXTERNAL_IP=11.22.33.2\n"
+	    "PORTKEEPER_OLD_IPV6=\n"
 	    "PWD=%s\n", cwd);
 	got = read_file("env");
 	assert_string_equal(got, want);
