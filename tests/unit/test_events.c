@@ -838,10 +838,13 @@ run_ddclient_hook(const char *event, const char *ip, int fake_rc)
 	char cmd[1024];
 	int rc;
 
+	/* The address goes in the variable the event reads it from. */
 	snprintf(cmd, sizeof(cmd), "env -i PATH=%s:/usr/bin:/bin FAKE_RC=%d "
 	    "PORTKEEPER_EVENT='%s' PORTKEEPER_EXTERNAL_IP='%s' "
-	    "PORTKEEPER_OLD_EXTERNAL_IP=11.22.33.2 %s '%s' 2>>%s/log",
-	    dir, fake_rc, event, ip, DDCLIENT_HOOK, event, dir);
+	    "PORTKEEPER_OLD_EXTERNAL_IP=11.22.33.2 PORTKEEPER_IPV6='%s' "
+	    "PORTKEEPER_OLD_IPV6=2a0c:7700:77::10 %s '%s' 2>>%s/log",
+	    dir, fake_rc, event, strchr(ip, ':') == NULL ? ip : "192.0.2.1",
+	    strchr(ip, ':') != NULL ? ip : "", DDCLIENT_HOOK, event, dir);
 	rc = system(cmd);
 	assert_true(WIFEXITED(rc));
 	return WEXITSTATUS(rc);
@@ -886,6 +889,30 @@ test_ddclient_hook(void **unused)
 	assert_int_equal(run_ddclient_hook("external_ip_changed", "1.2.3", 0),
 	    1);
 	assert_int_equal(run_ddclient_hook("external_ip_changed", "-x", 0), 1);
+	assert_int_equal(access(args, F_OK), -1);
+
+	/* This host's new IPv6 address goes to the AAAA record, as -ip. */
+	assert_int_equal(run_ddclient_hook("ipv6_address_changed",
+	    "2a0c:7700:88::10", 0), 0);
+	got = read_file("args");
+	assert_string_equal(got, "-daemon=0 -use=ip -ip=2a0c:7700:88::10 "
+	    "-file=/etc/ddclient.conf\n");
+	free(got);
+	assert_int_equal(unlink(args), 0);
+	/* Pinholes coming and going do not move the name either. */
+	assert_int_equal(run_ddclient_hook("pinhole_added", "2a0c:7700:88::10",
+	    0), 0);
+	assert_int_equal(access(args, F_OK), -1);
+	/* Nothing that is not an IPv6 address reaches ddclient. */
+	assert_int_equal(run_ddclient_hook("ipv6_address_changed", ":", 0), 1);
+	assert_int_equal(run_ddclient_hook("ipv6_address_changed", "1:2", 0),
+	    1);
+	assert_int_equal(run_ddclient_hook("ipv6_address_changed",
+	    "2a0c::1::2", 0), 1);
+	assert_int_equal(run_ddclient_hook("ipv6_address_changed",
+	    "2a0c:77000::1", 0), 1);
+	assert_int_equal(run_ddclient_hook("ipv6_address_changed",
+	    "2a0c::-x", 0), 1);
 	assert_int_equal(access(args, F_OK), -1);
 }
 
