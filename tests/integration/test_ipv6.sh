@@ -133,6 +133,19 @@ check "--address with the temporary address is refused with a sentence" eval \
 pk open 8080 -6 --address fd00::10
 check "--address with an address that is not global is refused" eval \
     '[ "$RC" = 2 ] && [[ $ERR == *fd00::10* ]]'
+# A second stable global address of the pi (a server's own address, say):
+# --address opens it rather than the one chosen by default.
+SECOND6=${PK_LAN6_PREFIX%%::*}::11
+in_ns pi ip -6 addr add "$SECOND6/64" dev eth0 nodad
+pk open 8080 -6 --address "$SECOND6" --json
+check "--address with another stable global address of the host opens it" \
+    json_is '(j["ok"], j["internal_ip"])' "(True, '$SECOND6')"
+check "... and the internet host reaches that address" until_ok 2 \
+    reaches inet "[$SECOND6]" 8080
+pk close 8080 -6 --address "$SECOND6" --json
+check "... and close -6 --address closes it" json_is '(j["removed"])' "True"
+check "... unreachable at that address again" not reaches inet "[$SECOND6]" 8080
+in_ns pi ip -6 addr del "$SECOND6/64" dev eth0
 "$HOMENET" set tempaddr off > /dev/null 2>&1
 
 # --- Only UPnP answers over IPv6 --------------------------------------------

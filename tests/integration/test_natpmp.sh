@@ -75,4 +75,7 @@ check "ip shows NAT-PMP found and UPnP not" json_is \
     "(True, False, '$PK_WAN', '$PK_ROUTER_LAN')"
 check "... and PCP found (auto asks it too), with the same address" json_is \
     'j["pcp"]["found"], j["pcp"]["external_ip"]' "(True, '$PK_WAN')"
+pk ip --get
+check "ip --get prints the bare external address (for ddclient's cmdv4)" \
+    eval '[ "$RC" = 0 ] && [ "$OUT" = "$PK_WAN" ]'
 exit $T_FAILED
