@@ -14,18 +14,26 @@ Run it on the inet host:
 
 Each update request is appended to FILE as one JSON object a line:
 {"t": seconds, "hostname": ..., "myip": ..., "answer": ...}.  GET /records
-answers the current records as JSON ({"host": "address", ...}).
+answers the current A records as JSON ({"host": "address", ...}), and
+GET /records?type=AAAA the AAAA records.  As DynDNS and No-IP do, a myip
+that is an IPv6 address sets the host's AAAA record and leaves its A
+record alone.
+
+--addr :: serves IPv6 as well as IPv4 (a dual-stack socket).
 """
 
 import argparse
 import base64
+import ipaddress
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 RECORDS = {}
+RECORDS6 = {}
 LOCK = threading.Lock()
 
 
@@ -47,16 +55,23 @@ def make_handler(args):
 
         def do_GET(self):
             url = urlsplit(self.path)
+            q = parse_qs(url.query)
             if url.path == "/records":
+                six = q.get("type", [""])[0] == "AAAA"
                 with LOCK:
-                    self.answer(200, json.dumps(RECORDS), "application/json")
+                    self.answer(200, json.dumps(RECORDS6 if six else RECORDS),
+                                "application/json")
                 return
             if url.path != "/nic/update":
                 self.answer(404, "not found\n")
                 return
-            q = parse_qs(url.query)
             hosts = q.get("hostname", [""])[0]
             myip = q.get("myip", [""])[0]
+            try:
+                table = RECORDS6 if ipaddress.ip_address(myip).version == 6 \
+                    else RECORDS
+            except ValueError:
+                table, myip = RECORDS, ""
             lines = []
             with LOCK:
                 for h in hosts.split(","):
@@ -64,10 +79,10 @@ def make_handler(args):
                         a = "badauth"
                     elif not h or not myip:
                         a = "nohost"
-                    elif RECORDS.get(h) == myip:
+                    elif table.get(h) == myip:
                         a = "nochg " + myip
                     else:
-                        RECORDS[h] = myip
+                        table[h] = myip
                         a = "good " + myip
                     lines.append(a)
                     with open(args.log, "a") as f:
@@ -86,7 +101,17 @@ def main():
     p.add_argument("--password", required=True)
     p.add_argument("--log", required=True)
     args = p.parse_args()
-    ThreadingHTTPServer((args.addr, args.port), make_handler(args)).serve_forever()
+    server = ThreadingHTTPServer
+    if ":" in args.addr:
+        class Server6(ThreadingHTTPServer):
+            address_family = socket.AF_INET6
+
+            def server_bind(self):
+                self.socket.setsockopt(socket.IPPROTO_IPV6,
+                                       socket.IPV6_V6ONLY, 0)
+                super().server_bind()
+        server = Server6
+    server((args.addr, args.port), make_handler(args)).serve_forever()
 
 
 if __name__ == "__main__":
