@@ -341,8 +341,9 @@ forwards_change_prepare(struct forwards *fw, struct forwards_change *ch,
 	    "portkeeper.conf.\n");
 	for (i = 0; i < n; i++)
 		fprintf(fp, "\n[forward %s]\nexternal = %u\ninternal = %u\n"
-		    "protocol = %s\n", list[i].name, list[i].ext, list[i].in,
-		    portspec_proto_str(list[i].proto));
+		    "protocol = %s\nfamily = %s\n", list[i].name, list[i].ext,
+		    list[i].in, portspec_proto_str(list[i].proto),
+		    config_family_str(list[i].family));
 	if (fclose(fp) != 0) {
 		snprintf(msg, msglen, "out of memory");
 		return FORWARDS_FAILED;

@@ -166,12 +166,32 @@ webapi_get_proto(const cJSON *o, enum pm_proto *out, struct webapi_error *err)
 	return 0;
 }
 
+/* "family": "both", "4" or "6" as in portkeeper.conf, or the numbers. */
+static int
+webapi_get_family(const cJSON *o, enum config_family *out,
+    struct webapi_error *err)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "family");
+
+	*out = CONFIG_FAMILY_BOTH;
+	if (v == NULL)
+		return 0;
+	if (cJSON_IsNumber(v) && (v->valuedouble == 4 || v->valuedouble == 6)) {
+		*out = v->valuedouble == 4 ? CONFIG_FAMILY_4 : CONFIG_FAMILY_6;
+		return 0;
+	}
+	if (!cJSON_IsString(v) || config_family_parse(v->valuestring, out) == -1)
+		return webapi_fail(err, "bad_field", "field \"%s\" must be "
+		    "\"both\", \"4\" or \"6\"", "family");
+	return 0;
+}
+
 int
 webapi_parse_forward(const char *body, size_t len,
     struct config_forward *out, struct webapi_error *err)
 {
 	static const char *const known[] = {
-		"name", "external", "internal", "protocol"
+		"name", "external", "internal", "protocol", "family"
 	};
 	const cJSON *v;
 	cJSON *o;
@@ -210,6 +230,15 @@ webapi_parse_forward(const char *body, size_t len,
 		out->in = out->ext;
 	if (webapi_get_proto(o, &out->proto, err) == -1)
 		goto out;
+	if (webapi_get_family(o, &out->family, err) == -1)
+		goto out;
+	/* As portkeeperd -n says of the file: a pinhole cannot translate. */
+	if (out->family == CONFIG_FAMILY_6 && out->ext != out->in) {
+		webapi_fail(err, "bad_field", "field \"%s\" is \"6\", but "
+		    "external and internal differ: IPv6 has no port "
+		    "translation, so make them the same", "family");
+		goto out;
+	}
 	rc = 0;
 out:
 	cJSON_Delete(o);

@@ -47,6 +47,42 @@ test_forward(void **state)
 	fwd_ok("{\"external\":65535,\"name\":\"a.b-c_9\"}", "a.b-c_9", 65535,
 	    65535, PM_TCP);
 
+	/* family, as in portkeeper.conf; both when left out. */
+	{
+		struct config_forward f;
+		struct webapi_error err;
+		static const struct {
+			const char		*body;
+			enum config_family	 family;
+		} fam[] = {
+			{ "{\"name\":\"a\",\"external\":80}", CONFIG_FAMILY_BOTH },
+			{ "{\"name\":\"a\",\"external\":80,\"family\":\"both\"}",
+			    CONFIG_FAMILY_BOTH },
+			{ "{\"name\":\"a\",\"external\":80,\"family\":\"4\"}",
+			    CONFIG_FAMILY_4 },
+			{ "{\"name\":\"a\",\"external\":80,\"family\":4}",
+			    CONFIG_FAMILY_4 },
+			{ "{\"name\":\"a\",\"external\":80,\"family\":6}",
+			    CONFIG_FAMILY_6 },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+			if (webapi_parse_forward(fam[i].body,
+			    strlen(fam[i].body), &f, &err) != 0)
+				fail_msg("refused %s: %s", fam[i].body, err.msg);
+			assert_int_equal(f.family, fam[i].family);
+		}
+	}
+	fwd_bad("{\"name\":\"a\",\"external\":80,\"family\":\"ipv6\"}",
+	    "bad_field", "field \"family\" must be \"both\", \"4\" or \"6\"");
+	fwd_bad("{\"name\":\"a\",\"external\":80,\"family\":5}",
+	    "bad_field", "field \"family\" must be \"both\", \"4\" or \"6\"");
+	fwd_bad("{\"name\":\"a\",\"external\":80,\"internal\":8080,"
+	    "\"family\":\"6\"}", "bad_field", "field \"family\" is \"6\", but "
+	    "external and internal differ: IPv6 has no port translation, so "
+	    "make them the same");
+
 	fwd_bad("", "bad_json", "the body is empty: send a JSON object");
 	fwd_bad("{\"name\":", "bad_json", "the body is not valid JSON");
 	fwd_bad("{\"name\":\"a\",\"external\":80} x", "bad_json",
