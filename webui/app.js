@@ -18,6 +18,8 @@
 		'external_ip_changed', 'internal_ip_changed', 'mapping_added',
 		'mapping_lost', 'mapping_restored', 'mapping_failed',
 		'mapping_removed', 'router_restarted', 'gateway_changed',
+		'ipv6_address_changed', 'pinhole_added', 'pinhole_lost',
+		'pinhole_restored', 'pinhole_failed', 'pinhole_removed',
 	];
 	const EVENT_LABELS = {
 		external_ip_changed: 'External address changed',
@@ -29,13 +31,25 @@
 		mapping_removed: 'Forward removed',
 		router_restarted: 'Router restarted',
 		gateway_changed: 'Gateway changed',
+		ipv6_address_changed: 'IPv6 address changed',
+		pinhole_added: 'IPv6 pinhole made',
+		pinhole_lost: 'IPv6 pinhole lost',
+		pinhole_restored: 'IPv6 pinhole restored',
+		pinhole_failed: 'IPv6 pinhole failed',
+		pinhole_removed: 'IPv6 pinhole removed',
 	};
 	const EVENT_TONE = {
 		mapping_lost: 'ev-bad', mapping_failed: 'ev-bad',
 		mapping_added: 'ev-good', mapping_restored: 'ev-good',
+		pinhole_lost: 'ev-bad', pinhole_failed: 'ev-bad',
+		pinhole_added: 'ev-good', pinhole_restored: 'ev-good',
 	};
 	const STATE_LABELS = { active: 'Active', pending: 'Pending', failed: 'Failed' };
-	const METHOD_LABELS = { upnp: 'UPnP-IGD', natpmp: 'NAT-PMP' };
+	const METHOD_LABELS = { upnp: 'UPnP-IGD', natpmp: 'NAT-PMP', pcp: 'PCP' };
+	const KIND_LABELS = {
+		static: 'set by hand', dhcpv6: 'from DHCPv6', eui64: 'from the hardware address',
+		stable_privacy: 'stable, privacy-preserving', temporary: 'temporary',
+	};
 	const CHECK_LABELS = {
 		gateway: 'Router protocols',
 		external_ip: 'External address',
@@ -44,6 +58,13 @@
 		mapping: 'Forward on the router',
 		hairpin: 'NAT loopback (from home)',
 		external: 'From the internet',
+		ipv6_address: 'This host’s IPv6 address',
+		ipv6_route: 'IPv6 default route',
+		pinhole_service: 'Router opens IPv6 pinholes',
+		ipv6_listener: 'Server listening over IPv6',
+		pinhole: 'IPv6 pinhole',
+		ipv6_external: 'From the internet over IPv6',
+		ipv6_exposure: 'Who may open IPv6 pinholes',
 	};
 	const CHECK_STATUS = { pass: 'Pass', warn: 'Warning', fail: 'Fail', skip: 'Skipped' };
 	const VERDICT_LABELS = {
@@ -56,6 +77,12 @@
 		no_mapping: 'Not forwarded',
 		external_blocked: 'Blocked from outside',
 		hairpin_unsupported: 'No NAT loopback',
+		ipv6_no_address: 'No IPv6 address',
+		ipv6_no_pinhole_service: 'Router opens no IPv6 pinholes',
+		ipv6_pinhole_refused: 'IPv6 pinhole refused',
+		ipv6_no_listener: 'Nothing listening over IPv6',
+		ipv6_blocked: 'Blocked over IPv6',
+		ipv6_only: 'Works over IPv6 only',
 	};
 
 	const $ = (id) => document.getElementById(id);
@@ -207,6 +234,36 @@
 		});
 		$('history-table').hidden = hist.length === 0;
 		$('history-empty').hidden = hist.length !== 0;
+		renderIpv6(doc.ipv6 && typeof doc.ipv6 === 'object' ? doc.ipv6 : null);
+	}
+
+	/* This host's IPv6 address (the pinholes lead to it) and its history. */
+	function renderIpv6(v6) {
+		const addr = v6 ? str(v6.address, null) : null;
+		$('ipv6-addr').textContent = str(addr, v6 && v6.enabled === false ? 'off' : 'none');
+		$('ipv6-kind').textContent = addr && v6.kind ? '(' + str(KIND_LABELS[v6.kind], v6.kind) + ')' : '';
+		const hist = v6 && Array.isArray(v6.history) ? v6.history.slice() : [];
+		const body = $('history6');
+		body.replaceChildren();
+		hist.reverse().forEach((h, i) => {
+			if (!h || typeof h !== 'object')
+				return;
+			const a = str(h.address, str(h.ip, '?'));
+			const tr = el('tr', i === 0 && a === addr ? 'current' : '');
+			const td = el('td', 'mono', a);
+			if (tr.className)
+				td.appendChild(el('span', 'muted small', ' (now)'));
+			tr.appendChild(td);
+			for (const k of ['first_seen', 'last_seen']) {
+				const c = el('td');
+				const t = el('time', '', localDate(h[k], false));
+				t.dateTime = isoDate(h[k]);
+				c.appendChild(t);
+				tr.appendChild(c);
+			}
+			body.appendChild(tr);
+		});
+		$('history6-wrap').hidden = hist.length === 0;
 	}
 
 	function yesNo(node, found, yes, no) {
@@ -255,6 +312,9 @@
 			nameEl: q('fwd-name'), source: q('fwd-source'), state: q('fwd-state'),
 			ports: q('fwd-ports'), method: q('fwd-method'), lease: q('fwd-lease'),
 			refresh: q('fwd-refresh'), error: q('fwd-error'),
+			v6row: q('fwd-v6-row'), v6state: q('fwd-v6-state'), v6addr: q('fwd-v6-addr'),
+			v6method: q('fwd-v6-method'), v6lease: q('fwd-v6-lease'), v6error: q('fwd-v6-error'),
+			v6At: null, family: q('fwd-family'),
 			diagnose: q('fwd-diagnose'), remove: q('fwd-remove'), why: q('fwd-remove-why'),
 			confirm: q('confirm'), confirmQ: q('confirm-q'),
 			yes: q('confirm-yes'), no: q('confirm-no'),
@@ -307,6 +367,7 @@
 
 		e.error.textContent = str(f.error, '');
 		e.error.hidden = !f.error;
+		updateV6(e, f);
 
 		/* Only forwards added here can be removed here: one from the
 		 * file would come back at the next start. */
@@ -323,8 +384,42 @@
 		e.diagnose.setAttribute('aria-label', (e.doctorRunning ? 'Diagnosing ' : 'Diagnose ') + str(f.name, ''));
 	}
 
+	/*
+	 * A forward's two families: "both" shows the IPv4 forward and the
+	 * IPv6 pinhole, each with its own state; a forward of one family
+	 * shows that one.  The pinhole opens the internal port at this
+	 * host's own IPv6 address: there is no translation over IPv6.
+	 */
+	function updateV6(e, f) {
+		const fam = str(f.family, 'both');
+		e.family.textContent = fam === '4' ? 'IPv4 only' : fam === '6' ? 'IPv6 only' : 'IPv4 and IPv6';
+		const v6 = f.ipv6 && typeof f.ipv6 === 'object' ? f.ipv6 : null;
+		e.v6row.hidden = v6 === null;
+		e.v6error.hidden = true;
+		e.v6At = null;
+		if (v6 === null)
+			return;
+		const st = STATE_LABELS[v6.state] ? v6.state : 'unknown';
+		e.li.dataset.v6state = st;
+		e.v6state.className = 'badge fwd-v6-state badge-' + st;
+		e.v6state.textContent = str(STATE_LABELS[v6.state], str(v6.state, 'off'));
+		e.v6addr.textContent = '[' + str(v6.address, 'no address') + ']:' +
+		    str(v6.port, str(f.internal_port, '?'));
+		e.v6method.textContent = v6.method ? 'via ' + str(METHOD_LABELS[v6.method], v6.method) : '';
+		const exp = num(v6.expires_in);
+		e.v6At = exp === null ? null : Date.now() / 1000 + exp;
+		e.v6error.textContent = str(v6.error, '');
+		e.v6error.hidden = !v6.error;
+	}
+
 	/* The lease countdown and the refresh age, every second. */
 	function tickEntry(e) {
+		if (e.v6At !== null) {
+			const left6 = e.v6At - Date.now() / 1000;
+			e.v6lease.textContent = left6 >= 1 ? duration(left6) + ' left' : 'renewing…';
+		} else {
+			e.v6lease.textContent = '';
+		}
 		const f = e.f;
 		if (f.permanent === true) {
 			/* The router granted it for good: nothing to count down. */
@@ -679,13 +774,15 @@
 		const e = port(ext.value.trim());
 		if (e === null)
 			return fieldError(ext, 'The external port must be a number from 1 to 65535.');
-		const body = { name: n, external: e, protocol: proto.value };
+		const body = { name: n, external: e, protocol: proto.value, family: $('f-family').value };
 		if (int.value.trim() !== '') {
 			const i = port(int.value.trim());
 			if (i === null)
 				return fieldError(int, 'The internal port must be a number from 1 to 65535, or empty.');
 			body.internal = i;
 		}
+		if (body.family === '6' && body.internal !== undefined && body.internal !== e)
+			return fieldError(int, 'Over IPv6 alone the internal port must be the external one: IPv6 has no port translation.');
 
 		const btn = $('add-submit');
 		btn.disabled = true;
