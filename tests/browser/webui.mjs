@@ -13,7 +13,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, request } from 'playwright-core';
+import { request } from 'playwright-core';
+import { launch, tap } from './lib.mjs';
 
 const argv = process.argv.slice(2);
 const BASE = argv[0] || process.env.PK_WEB_URL;
@@ -33,51 +34,9 @@ const [EXT, INT] = PORTSPEC.split(':').map(Number);
 const NAME = 'browser' + EXT;
 
 fs.mkdirSync(SHOTS, { recursive: true });
-
-let n = 0;
-let failed = 0;
-function note(s) {
-	for (const line of String(s).split('\n'))
-		console.log('# ' + line);
-}
-
-// One test case: runs fn, prints ok/not ok; returns whether it passed.
-async function step(name, fn) {
-	n++;
-	try {
-		await fn();
-		console.log(`ok ${n} - ${name}`);
-		return true;
-	} catch (e) {
-		failed++;
-		console.log(`not ok ${n} - ${name}`);
-		note(e && e.message ? e.message.split('\n').slice(0, 12).join('\n') : e);
-		return false;
-	}
-}
-
-function expect(cond, msg) {
-	if (!cond)
-		throw new Error(msg);
-}
-
-// A screenshot of the whole page, or of one element of it.
-async function shot(page, file, locator) {
-	const to = path.join(SHOTS, file);
-	if (locator)
-		await locator.screenshot({ path: to });
-	else
-		await page.screenshot({ path: to, fullPage: true });
-	note('screenshot ' + to);
-}
-
-const browser = await chromium.launch({
-	executablePath: CHROMIUM,
-	headless: true,
-	args: ['--headless', '--no-sandbox', '--disable-gpu',
-	    '--disable-background-networking', '--disable-component-update',
-	    '--no-first-run'],
-});
+const t = tap(SHOTS);
+const { note, step, expect, shot } = t;
+const browser = await launch(CHROMIUM);
 const problems = [];	// uncaught exceptions and CSP violations
 let page;
 let added = false;
@@ -323,11 +282,9 @@ try {
 		expect(problems.length === 0, problems.join('\n'));
 	});
 } catch (e) {
-	failed++;
-	n++;
-	console.log(`not ok ${n} - ${e.message}`);
+	t.abort(e);
 } finally {
-	if (page && failed)
+	if (page && t.failed())
 		await page.screenshot({ path: path.join(SHOTS, 'failure.png'), fullPage: true }).catch(() => {});
 	// Leave the daemon as it was, whatever went wrong.
 	if (added) {
@@ -338,5 +295,4 @@ try {
 	}
 	await browser.close();
 }
-console.log(`1..${n}`);
-process.exit(failed ? 1 : 0);
+t.end();
