@@ -891,6 +891,30 @@ test_ddclient_hook(void **unused)
 	assert_int_equal(run_ddclient_hook("external_ip_changed", "-x", 0), 1);
 	assert_int_equal(access(args, F_OK), -1);
 
+	/* A carrier-grade NAT or private address is not published. */
+	assert_int_equal(run_ddclient_hook("external_ip_changed", "100.64.0.2",
+	    0), 0);
+	assert_int_equal(run_ddclient_hook("external_ip_changed",
+	    "100.127.255.1", 0), 0);
+	assert_int_equal(run_ddclient_hook("external_ip_changed", "10.1.2.3",
+	    0), 0);
+	assert_int_equal(run_ddclient_hook("external_ip_changed", "172.20.0.1",
+	    0), 0);
+	assert_int_equal(run_ddclient_hook("external_ip_changed",
+	    "192.168.1.1", 0), 0);
+	assert_int_equal(access(args, F_OK), -1);
+	/* Its neighbours are public. */
+	assert_int_equal(run_ddclient_hook("external_ip_changed", "100.128.0.1",
+	    0), 0);
+	assert_int_equal(run_ddclient_hook("external_ip_changed", "172.32.0.1",
+	    0), 0);
+	got = read_file("args");
+	assert_string_equal(got, "-daemon=0 -use=ip -ip=100.128.0.1 "
+	    "-file=/etc/ddclient.conf\n-daemon=0 -use=ip -ip=172.32.0.1 "
+	    "-file=/etc/ddclient.conf\n");
+	free(got);
+	assert_int_equal(unlink(args), 0);
+
 	/* This host's new IPv6 address goes to the AAAA record, as -ip. */
 	assert_int_equal(run_ddclient_hook("ipv6_address_changed",
 	    "2a0c:7700:88::10", 0), 0);
