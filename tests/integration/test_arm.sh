@@ -33,6 +33,18 @@ if [ -n "$why" ]; then
 fi
 require_netns
 
+# qemu finds the programs' dynamic loader and libraries where make
+# deps-cross put them, /usr/lib/aarch64-linux-gnu and arm-linux-gnueabihf
+# (libc6:arm64, libc6:armhf).  Not with -L /usr/aarch64-linux-gnu or
+# QEMU_LD_PREFIX: that takes the loader from the cross compiler's
+# libc6-arm64-cross and libc.so.6, which is not under that prefix, from
+# libc6:arm64, two builds of glibc that do not go together when their
+# versions differ (2.36-8cross1 and 2.36-9+deb12u14 in Debian 12): the first
+# pthread_create spins for ever with every signal blocked (arm64) or
+# crashes (armhf).  A hung program costs at most CLI_LIMIT seconds here.
+unset QEMU_LD_PREFIX
+CLI_LIMIT=60
+
 # log FILE [LINES]: the end of FILE as TAP comments, after a failure.
 log() { tail -n "${2:-30}" "$1" | sed 's/^/# /'; }
 quiet() { "$@" > /dev/null 2>&1; }
@@ -75,8 +87,10 @@ build() {
 runs_on() {
 	local x=$T_WORK/x-$3
 
-	[ "$("$1" -cpu "$2" "$x/usr/bin/portkeeper" --version 2>/dev/null)" = "portkeeper $VERSION" ] &&
-	    quiet "$1" -cpu "$2" "$x/usr/sbin/portkeeperd" -n -c "$x/etc/portkeeper/portkeeper.conf"
+	[ "$(timeout -s KILL $CLI_LIMIT "$1" -cpu "$2" "$x/usr/bin/portkeeper" --version 2>/dev/null)" = \
+	    "portkeeper $VERSION" ] &&
+	    quiet timeout -s KILL $CLI_LIMIT "$1" -cpu "$2" "$x/usr/sbin/portkeeperd" -n \
+	    -c "$x/etc/portkeeper/portkeeper.conf"
 }
 
 # --- On the simulated home network -------------------------------------
@@ -88,8 +102,8 @@ arm_net() {
 
 	# pk (lib.sh) runs $PORTKEEPER on the pi: here, qemu running the
 	# package's portkeeper.
-	printf '#!/bin/sh\nexec %s -cpu %s %s "$@"\n' "$qemu" "$cpu" \
-	    "$x/usr/bin/portkeeper" > "$T_WORK/portkeeper-$a"
+	printf '#!/bin/sh\nexec timeout -s KILL %s %s -cpu %s %s "$@"\n' \
+	    "$CLI_LIMIT" "$qemu" "$cpu" "$x/usr/bin/portkeeper" > "$T_WORK/portkeeper-$a"
 	chmod +x "$T_WORK/portkeeper-$a"
 	PORTKEEPER=$T_WORK/portkeeper-$a
 
@@ -151,6 +165,10 @@ CONF
 		nok "$a: after a router restart portkeeperd restores the forward"
 	fi
 	kill -TERM "$PKD_PID"
+	if ! until_ok 10 not kill -0 "$PKD_PID" 2> /dev/null; then
+		note "portkeeperd still runs 10 s after SIGTERM"
+		kill -KILL "$PKD_PID"
+	fi
 	wait "$PKD_PID"
 	rc=$?
 	PKD_PID=
