@@ -39,8 +39,10 @@ require_netns
 # QEMU_LD_PREFIX: that takes the loader from the cross compiler's
 # libc6-arm64-cross and libc.so.6, which is not under that prefix, from
 # libc6:arm64, two builds of glibc that do not go together when their
-# versions differ (2.36-8cross1 and 2.36-9+deb12u14 in Debian 12): the first
-# pthread_create spins for ever with every signal blocked (arm64) or
+# versions differ (2.36-8cross1 and 2.36-9+deb12u14 in Debian 12: glibc's
+# private _rtld_global grew from 4512 to 4520 bytes).  The first
+# pthread_create then walks its stack cache for ever (arm64; portkeeper's
+# job_start has blocked every signal by then, so SIGTERM cannot end it) or
 # crashes (armhf).  A hung program costs at most CLI_LIMIT seconds here.
 unset QEMU_LD_PREFIX
 CLI_LIMIT=60
