@@ -92,7 +92,7 @@ SYSCONFDIR	?= /etc
 UNITDIR		?= $(if $(filter /usr,$(PREFIX)),/lib,$(PREFIX)/lib)/systemd/system
 INSTALL		?= install
 
-.PHONY: all deps check unit integration demo bench clean install deb \
+.PHONY: all deps deps-cross cross-missing check unit integration demo bench clean install deb \
 	fuzz fuzz-replay fuzz-targets
 all: $(BUILD)/portkeeper $(BUILD)/portkeeperd $(BUILD)/portkeeper-probe-server
 
@@ -142,18 +142,52 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libportkeeper.a
 	$(CC) $(CPPFLAGS) $(PK_CFLAGS) $(CFLAGS) -o $@ $< \
 	    $(BUILD)/libportkeeper.a $(PK_LIBS)
 
+# $(call missing_pkgs,PACKAGES): a shell command that prints those of the
+# Debian PACKAGES (NAME or NAME:ARCH) that are not installed.
+missing_pkgs	= for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p \
+		  2>/dev/null | grep -q '^install ok installed' || echo $$p; done
+# $(call apt_install,WHAT): a shell command that installs the packages in
+# $$missing (asking for root first) after an apt-get update.
+apt_install	= if [ "$$(id -u)" != 0 ]; then \
+		    echo "make $(1): missing Debian packages:" $$missing; \
+		    echo "make $(1): run as root to install them"; exit 1; fi; \
+		  echo "make $(1): installing" $$missing; \
+		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		    apt-get install -y -qq --no-install-recommends \
+		    -o DPkg::Lock::Timeout=600 $$missing
+
 deps:
-	@missing=$$(for p in $(DEPS_PKGS); do \
-	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-	    grep -q '^install ok installed' || echo $$p; done); \
+	@missing=$$($(call missing_pkgs,$(DEPS_PKGS))); \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
-	if [ "$$(id -u)" != 0 ]; then \
-	    echo "make deps: missing Debian packages:" $$missing; \
-	    echo "make deps: run as root to install them"; exit 1; fi; \
-	echo "make deps: installing" $$missing; \
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq --no-install-recommends $$missing
+	$(call apt_install,deps)
+
+# The Raspberry Pi's two Debian architectures: the cross compilers, the
+# libraries of both, and qemu-user to run what they build
+# (tests/integration/test_arm.sh; .ci/run calls this under CI).  Not part
+# of make deps: an arm64 or armhf -dev package must be of the same version
+# as its amd64 twin, so installing one upgrades amd64 packages, and fails
+# while the mirror's arm64 or armhf index lags behind its amd64 one.
+CROSS_ARCHES	:= arm64 armhf
+CROSS_LIBS	:= pkgconf libminiupnpc-dev libnatpmp-dev libcjson-dev \
+		   libinih-dev libmicrohttpd-dev nettle-dev libcrypt-dev
+CROSS_PKGS	:= gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf \
+		   qemu-user-static \
+		   $(foreach a,$(CROSS_ARCHES),$(CROSS_LIBS:%=%:$(a)))
+
+deps-cross:
+	@missing=$$($(call missing_pkgs,$(CROSS_PKGS))); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	    for a in $(CROSS_ARCHES); do \
+	        dpkg --print-foreign-architectures | grep -qx $$a || \
+	        dpkg --add-architecture $$a || exit 1; done; fi; \
+	$(call apt_install,deps-cross)
+
+# What make deps-cross would install, one a line (nothing when all is
+# there): test_arm.sh asks, to skip or fail with the names.
+cross-missing:
+	@$(call missing_pkgs,$(CROSS_PKGS))
 
 unit: $(UNIT_BINS) $(TOOL_BINS)
 

@@ -86,9 +86,9 @@ done
 # The integration tests again with the sanitized programs.  Their reports
 # go to files (a daemon's stderr is a log the test throws away), and any
 # report fails the test that caused it.  Not: the network's self-tests and
-# the package (no program of $SAN_BUILD runs), valgrind (it cannot run a
+# the packages (no program of $SAN_BUILD runs), valgrind (it cannot run a
 # sanitized program), and the scale test (ASan's slowdown is not a finding).
-SAN_SKIP=${SAN_SKIP:-"test_homenet test_homenet6 test_package test_valgrind test_scale"}
+SAN_SKIP=${SAN_SKIP:-"test_homenet test_homenet6 test_package test_arm test_valgrind test_scale"}
 if [ -n "${SAN_BUILD:-}" ] && [ -x "$SAN_BUILD/portkeeperd" ]; then
 	mkdir -p "$tmp/san"
 	for t in tests/integration/test_*.sh; do

@@ -296,54 +296,6 @@ left_behind() {
 }
 check "purge leaves nothing behind: files, configuration, state, user, group" left_behind
 
-# --- The Pi: make deb ARCH=arm64, where the cross tools are installed ---
-
-# They are not in make deps: installing the arm64 -dev packages upgrades
-# amd64 ones, and a mirror whose arm64 index lags behind makes it fail.
-arm64_ready() {
-	local p
-	for p in gcc-aarch64-linux-gnu qemu-user-static pkgconf:arm64 \
-	    libminiupnpc-dev:arm64 libnatpmp-dev:arm64 libcjson-dev:arm64 \
-	    libinih-dev:arm64 libmicrohttpd-dev:arm64 nettle-dev:arm64 \
-	    libcrypt-dev:arm64; do
-		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-		    grep -q 'install ok installed' || return 1
-	done
-}
-if [ "$ARCH" != amd64 ]; then
-	skip "the arm64 package" "cross-built from amd64 only"
-elif ! arm64_ready; then
-	skip "the arm64 package" "arm64 cross tools not installed (README, Install)"
-else
-	start=$(date +%s)
-	if make -C "$T_WORK/b1/deb-$ARCH/portkeeper" deb ARCH=arm64 \
-	    BUILD="$T_WORK/arm64" > "$T_WORK/build-arm64.log" 2>&1; then
-		ok "make deb ARCH=arm64 cross-builds the package"
-		note "make deb ARCH=arm64 took $(( $(date +%s) - start )) s"
-	else
-		nok "make deb ARCH=arm64 cross-builds the package"
-		log "$T_WORK/build-arm64.log" 30
-	fi
-	DEB64=$T_WORK/arm64/portkeeper_${VERSION}_arm64.deb
-	check "... for arm64" [ "$(dpkg-deb -f "$DEB64" Architecture 2>/dev/null)" = arm64 ]
-	lintian --fail-on error,warning "$DEB64" > "$T_WORK/lintian64.log" 2>&1
-	rc=$?
-	grep -v '^running with root privileges' "$T_WORK/lintian64.log" | sed 's/^/# lintian: /'
-	check "lintian finds no error and no warning in it" [ "$rc" = 0 ]
-	mkdir -p "$T_WORK/x64"
-	dpkg-deb -x "$DEB64" "$T_WORK/x64"
-	check "its portkeeper --version runs under qemu-user" eval \
-	    '[ "$(qemu-aarch64-static "$T_WORK/x64/usr/bin/portkeeper" --version)" = "portkeeper $VERSION" ]'
-	check "its portkeeperd -n accepts the shipped configuration" quiet \
-	    qemu-aarch64-static "$T_WORK/x64/usr/sbin/portkeeperd" -n \
-	    -c "$T_WORK/x64/etc/portkeeper/portkeeper.conf"
-	in_ns pi qemu-aarch64-static "$T_WORK/x64/usr/bin/portkeeper" \
-	    open 8082:8080 --json > "$T_WORK/out" 2>&1
-	OUT=$(cat "$T_WORK/out")
-	check "... and its portkeeper opens a port on the router" eval \
-	    'json_is "j[\"ok\"]" True && reaches inet "$PK_WAN" 8082'
-	in_ns pi qemu-aarch64-static "$T_WORK/x64/usr/bin/portkeeper" \
-	    close 8082 > /dev/null 2>&1
-fi
+# The Pi's packages, arm64 and armhf: tests/integration/test_arm.sh.
 
 exit $T_FAILED
