@@ -90,7 +90,9 @@ doctor6_want(const struct config *cfg, const struct in6_addr *cur,
 
 /*
  * ipv6_address and ipv6_route from rtnetlink.  Returns 0 when the host has
- * an address to open and a route, else -1 (the checks say why).
+ * the address to open and a route, -1 when it has IPv6 (a stable global
+ * address and a route) but not the address ipv6_address wants, -2 when it
+ * has no IPv6; the checks say why.
  */
 static int
 doctor6_host(const struct doctor6_opts *o, struct doctor6_report *r,
@@ -98,10 +100,10 @@ doctor6_host(const struct doctor6_opts *o, struct doctor6_report *r,
 {
 	struct pm_error err;
 	const char *w = NULL;
-	int rc;
+	int rc, rc0;
 
 	memset(ni, 0, sizeof(*ni));
-	rc = netinfo6_get(ni, NULL, &err);
+	rc = rc0 = netinfo6_get(ni, NULL, &err);
 	if (o->cfg != NULL && o->cfg->addr6.kind == CONFIG_ADDR6_FIXED)
 		w = doctor6_want(o->cfg, NULL, want);
 	else if (rc == 0)
@@ -114,7 +116,7 @@ doctor6_host(const struct doctor6_opts *o, struct doctor6_report *r,
 		doctor6_set(r->checks, DOC6_ADDRESS, DOC_SKIP, DOCR_NONE,
 		    "not checked: without an IPv6 route no address of this "
 		    "host is reachable");
-		return -1;
+		return -2;
 	}
 	str_copy(r->gateway, ni->gateway_str, sizeof(r->gateway));
 	doctor6_set(r->checks, DOC6_ROUTE, DOC_PASS, DOCR_NONE,
@@ -127,7 +129,7 @@ doctor6_host(const struct doctor6_opts *o, struct doctor6_report *r,
 		    "too (turn off use_tempaddr's \"prefer temporary\", or "
 		    "give it ipv6_address = ::SUFFIX with a static "
 		    "interface identifier)" : "");
-		return -1;
+		return rc0 == 0 ? -1 : -2;
 	}
 	str_copy(r->address, ni->addr_str, sizeof(r->address));
 	str_copy(r->kind, ni->kind, sizeof(r->kind));
@@ -139,12 +141,16 @@ doctor6_host(const struct doctor6_opts *o, struct doctor6_report *r,
 	return 0;
 }
 
-/* Whether IPv6 counts for the verdict: see doctor6_report.counts. */
+/*
+ * Whether IPv6 counts for the verdict (see doctor6_report.counts), given
+ * what doctor6_host returned: an address that ipv6_address names but the
+ * host lacks counts, since the host has IPv6 and the user asked for it.
+ */
 static bool
 doctor6_counts(const struct doctor6_opts *o, struct doctor6_report *r,
-    bool have)
+    int host)
 {
-	if (o->forced || have || (o->cfg != NULL &&
+	if (o->forced || host != -2 || (o->cfg != NULL &&
 	    o->cfg->ipv6 == CONFIG_IPV6_ON))
 		return true;
 	snprintf(r->why_not, sizeof(r->why_not), "no IPv6: %.500s",
@@ -534,7 +540,7 @@ doctor6_run(const struct doctor6_opts *o, struct doctor6_report *r)
 	struct pm_error err;
 	char want[INET6_ADDRSTRLEN];
 	int64_t t0 = mono_ms();
-	bool have;
+	int host;
 
 	memset(r, 0, sizeof(*r));
 	r->ext = o->ext;
@@ -548,8 +554,8 @@ doctor6_run(const struct doctor6_opts *o, struct doctor6_report *r)
 		    "ipv6 = off in the configuration");
 		goto out;
 	}
-	have = doctor6_host(o, r, &ni, want) == 0;
-	if (!(r->counts = doctor6_counts(o, r, have)) || !have ||
+	host = doctor6_host(o, r, &ni, want);
+	if (!(r->counts = doctor6_counts(o, r, host)) || host != 0 ||
 	    doctor6_stopped(o))
 		goto out;
 	if ((pm = portmap6_new(o->via == PM_NATPMP ? PM_AUTO : o->via,
@@ -645,13 +651,15 @@ doctor6_audit(const struct doctor6_opts *o, struct doctor6_audit *a)
 	char want[INET6_ADDRSTRLEN];
 	size_t i, n = 0;
 	bool have;
+	int host;
 
 	memset(a, 0, sizeof(*a));
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return a->verdict;
 	r->proto = PM_TCP;
-	have = doctor6_host(o, r, &ni, want) == 0;
-	a->counts = doctor6_counts(o, r, have) && (o->forced || o->cfg == NULL ||
+	host = doctor6_host(o, r, &ni, want);
+	have = host == 0;
+	a->counts = doctor6_counts(o, r, host) && (o->forced || o->cfg == NULL ||
 	    o->cfg->ipv6 != CONFIG_IPV6_OFF);
 	if (o->cfg != NULL)
 		for (i = 0; i < o->cfg->nfwd; i++)

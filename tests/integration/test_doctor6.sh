@@ -11,6 +11,9 @@
 # - no pinhole: ipv6_blocked;
 # - the router answering neither PCP nor UPnP over IPv6:
 #   ipv6_no_pinhole_service;
+# - the daemon's pinhole read from its control socket (a stand-in serving
+#   the status document): failed is ipv6_pinhole_refused, active passes,
+#   none is "skipped: the daemon keeps no pinhole for this forward";
 # - a forward whose IPv6 port differs from its external port: a warning
 #   that visitors over IPv6 use INT;
 # - the audit's IPv6 checks, ipv6_exposure among them.
@@ -45,6 +48,17 @@ family = both
 external = 8090
 internal = 8080
 family = both
+CONF
+# Forwards of one family, apart so that the audit above sees only both.
+{ sed -n '1,/^ipv6 = /p' "$T_WORK/pk.conf"; cat <<CONF; } > "$T_WORK/fam.conf"
+
+[forward six]
+external = 9000
+family = 6
+
+[forward four]
+external = 9001
+family = 4
 CONF
 CONF_ARGS=(-c "$T_WORK/pk.conf" --probe "$URL")
 
@@ -110,6 +124,18 @@ check "... IPv4's checks skipped" json_is \
     'sorted(set(c["status"] for c in j["checks"]))' "['skip']"
 pk doctor 8080 -4 -6 "${CONF_ARGS[@]}"
 check "-4 with -6 is a usage error" [ "$RC" = 2 ]
+pk doctor 9000 -c "$T_WORK/fam.conf" --probe "$URL" --json
+check "a family = 6 forward: IPv4 is not checked" json_is \
+    '(j["ipv4_verdict"], sorted(set(c["status"] for c in j["checks"])), j["ipv6"]["counts"])' \
+    "('skipped', ['skip'], True)"
+pk doctor 9001 -c "$T_WORK/fam.conf" --probe "$URL" --json
+check "a family = 4 forward: IPv6 is a note that says so" json_is \
+    '(j["verdict"], j["ipv6"]["counts"], "family = 4" in j["ipv6"]["note"])' \
+    "('cgnat', False, True)"
+pk doctor 8080 -6 --probe "http://$PK_INET:$PORT" --json
+check "a probe URL with an IPv4 address: ipv6_external says to give an IPv6 one" json_is \
+    '[c["status"] + ":" + str("IPv4 address" in c["detail"]) for c in j["ipv6"]["checks"] if c["id"] == "ipv6_external"][0]' \
+    "skip:True"
 
 # ------------------------------------------------------------ a port that differs
 pk doctor 8090 "${CONF_ARGS[@]}" --json
@@ -150,6 +176,45 @@ check "no pinhole: ipv6_blocked" json_is 'j["verdict"]' ipv6_blocked
 check "... the pinhole check says nothing keeps one" eval \
     '[[ $(status_of pinhole) == skip:not_kept ]] && summary_has "portkeeper open 8080 -6"'
 
+# ------------------------------------------------------------ the daemon's pinhole
+# A stand-in for portkeeperd's control socket, serving the status document
+# in $T_WORK/status.json, with the per-forward "ipv6" object of issue 16.
+cat > "$T_WORK/fakepkd.py" <<'PY'
+import os, socketserver, sys
+class H(socketserver.StreamRequestHandler):
+    def handle(self):
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+            pass
+        body = open(sys.argv[2], "rb").read()
+        self.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n" % len(body) + body)
+if os.path.exists(sys.argv[1]):
+    os.unlink(sys.argv[1])
+socketserver.UnixStreamServer(sys.argv[1], H).serve_forever()
+PY
+fake_status() {
+	printf '{"forwards":[{"name":"web","state":"failed","ipv6":%s}]}' "$1" \
+	    > "$T_WORK/status.json"
+}
+fake_status '{"state":"failed","method":null,"expires_in":null,"error":{"code":"pinhole_refused","message":"the router does not let this device open pinholes (PCP NOT_AUTHORIZED)"}}'
+"$PY" "$T_WORK/fakepkd.py" "$T_WORK/api.sock" "$T_WORK/status.json" &
+FAKE_PID=$!
+until_ok 5 test -S "$T_WORK/api.sock"
+pk doctor 8080 "${CONF_ARGS[@]}" --json
+check "the daemon's pinhole failed: ipv6_pinhole_refused" json_is \
+    'j["verdict"]' ipv6_pinhole_refused
+check "... the pinhole check quotes the daemon's error" eval \
+    '[[ $(status_of pinhole) == fail:pinhole_failed ]] && summary_has "NOT_AUTHORIZED"'
+fake_status '{"state":"active","method":"pcp","expires_in":3600,"error":null}'
+pk doctor 8080 "${CONF_ARGS[@]}" --json
+check "the daemon keeps the pinhole: the pinhole check passes" eval \
+    '[[ $(status_of pinhole) == pass ]] && [[ $(json "[c[\"detail\"] for c in j[\"ipv6\"][\"checks\"] if c[\"id\"] == \"pinhole\"][0]") == *"portkeeperd keeps"* ]]'
+printf '{"forwards":[{"name":"web","state":"failed"}]}' > "$T_WORK/status.json"
+pk doctor 8080 "${CONF_ARGS[@]}" --json
+check "a daemon without IPv6 pinholes: skipped, and says so" eval \
+    '[[ $(status_of pinhole) == skip:not_kept ]] && [[ $(json "[c[\"detail\"] for c in j[\"ipv6\"][\"checks\"] if c[\"id\"] == \"pinhole\"][0]") == *"the daemon keeps no pinhole for this forward"* ]]'
+kill "$FAKE_PID" 2>/dev/null; wait "$FAKE_PID" 2>/dev/null
+
 # ------------------------------------------------------------ ipv6_no_pinhole_service
 "$HOMENET" set pcp off > /dev/null 2>&1
 "$HOMENET" set upnp off > /dev/null 2>&1
@@ -163,13 +228,24 @@ pk doctor 8080 "${CONF_ARGS[@]}" --json
 check "PCP off, UPnP IGD:2 on: the service is UPnP's" json_is \
     '(j["ipv6"]["pinhole_service"]["pcp"], j["ipv6"]["pinhole_service"]["upnp"], j["verdict"])' \
     "(False, True, 'ipv6_blocked')"
+pk doctor 80 -6 --probe "$URL" --json
+check "... and port 80 there: ipv6_pinhole_refused (UPnP refuses ports below 1024)" eval \
+    'json_is "j[\"verdict\"]" ipv6_pinhole_refused && summary_has "1024"'
 "$HOMENET" set pcp on > /dev/null 2>&1
+
+# ------------------------------------------------------------ ipv6_no_address
+sed -i "s/^ipv6 = auto/ipv6 = auto\nipv6_address = ${PK_PI6%::*}::99/" "$T_WORK/pk.conf"
+pk doctor 8080 "${CONF_ARGS[@]}" --json
+check "ipv6_address names an address this host lacks: ipv6_no_address" eval \
+    'json_is "j[\"verdict\"]" ipv6_no_address && [[ $(status_of ipv6_address) == fail:no_address ]]'
+sed -i '/^ipv6_address = /d' "$T_WORK/pk.conf"
 
 # ------------------------------------------------------------ ipv6 = off
 sed -i 's/^ipv6 = auto/ipv6 = off/' "$T_WORK/pk.conf"
 pk doctor 8080 "${CONF_ARGS[@]}" --json
 check "ipv6 = off: IPv6 is a note, the verdict IPv4's" json_is \
-    '(j["verdict"], j["ipv6"]["counts"], j["ipv6"]["verdict"])' "('cgnat', False, None)"
+    '(j["verdict"], j["ipv6"]["counts"], j["ipv6"]["verdict"], "ipv6 = off" in j["ipv6"]["note"])' \
+    "('cgnat', False, None, True)"
 
 srv_stop
 kill "$PROBE_PID" 2>/dev/null
