@@ -225,21 +225,27 @@ print_report6(const struct doctor6_report *r6)
 
 static void
 print_report(const struct doctor_report *r, const struct doctor6_report *r6,
-    const char *verdict, const char *summary)
+    const char *verdict, const char *summary, bool v4)
 {
 	size_t i;
 	char line[256];
 
-	snprintf(line, sizeof(line), "portkeeper doctor: port %u/%s -> %s:%u "
-	    "(router %s, external address %s)", r->port, portspec_proto_str(r->proto),
-	    r->internal_ip[0] != '\0' ? r->internal_ip : "?", r->internal_port,
-	    r->gateway[0] != '\0' ? r->gateway : "?",
-	    r->external_ip[0] != '\0' ? r->external_ip : "unknown");
-	wrap("", 2, line);
-	print_router(&r->router);
-	putchar('\n');
-	for (i = 0; i < DOC_NCHECKS; i++)
-		print_check("  ", doctor_check_str(i), &r->checks[i]);
+	if (!v4)
+		printf("portkeeper doctor: port %u/%s over IPv6 (-6)\n", r->port,
+		    portspec_proto_str(r->proto));
+	else {
+		snprintf(line, sizeof(line), "portkeeper doctor: port %u/%s -> "
+		    "%s:%u (router %s, external address %s)", r->port,
+		    portspec_proto_str(r->proto), r->internal_ip[0] != '\0' ?
+		    r->internal_ip : "?", r->internal_port, r->gateway[0] !=
+		    '\0' ? r->gateway : "?", r->external_ip[0] != '\0' ?
+		    r->external_ip : "unknown");
+		wrap("", 2, line);
+		print_router(&r->router);
+		putchar('\n');
+		for (i = 0; i < DOC_NCHECKS; i++)
+			print_check("  ", doctor_check_str(i), &r->checks[i]);
+	}
 	print_report6(r6);
 	printf("\nverdict: %s\n", verdict);
 	wrap("  ", 2, summary);
@@ -459,7 +465,8 @@ doctor_one(const struct cli_opts *o, struct doctor_opts *dopt,
 			    doctor6_report_json(&c6->r));
 		cli_print_json(obj);
 	} else if (stop_signal == 0)
-		print_report(r, c6 != NULL ? &c6->r : NULL, verdict, summary);
+		print_report(r, c6 != NULL ? &c6->r : NULL, verdict, summary,
+		    family != 6);
 	if (r->probe_mapping_made && !r->probe_mapping_removed)
 		fprintf(stderr, "portkeeper: the probe mapping of port "
 		    "%u/tcp could not be removed; it expires within a "

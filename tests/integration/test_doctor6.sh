@@ -122,6 +122,9 @@ check "-6: IPv6 alone says ok" json_is '(j["verdict"], j["ok"])' "('ok', True)"
 check "... exit status 0" [ "$RC" = 0 ]
 check "... IPv4's checks skipped" json_is \
     'sorted(set(c["status"] for c in j["checks"]))' "['skip']"
+pk doctor 8080 -6 "${CONF_ARGS[@]}"
+check "-6 for people: the IPv6 checks alone" eval \
+    '[ "$RC" = 0 ] && [[ $OUT == *"  pass  ipv6_external "* ]] && [[ $OUT != *"  gateway "* ]] && [[ $OUT == *"verdict: ok"* ]]'
 pk doctor 8080 -4 -6 "${CONF_ARGS[@]}"
 check "-4 with -6 is a usage error" [ "$RC" = 2 ]
 pk doctor 9000 -c "$T_WORK/fam.conf" --probe "$URL" --json
