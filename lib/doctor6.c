@@ -353,7 +353,7 @@ static int
 doctor6_daemon_pinhole(struct doctor6_report *r, const char *sock,
     const char *name, char *err, size_t errlen)
 {
-	cJSON *st, *f, *v6, *x, *e;
+	cJSON *st, *f, *v6, *x, *e, *m;
 	const char *state, *msg = "";
 
 	if ((st = doctor6_daemon_status(sock, err, errlen)) == NULL)
@@ -378,13 +378,12 @@ doctor6_daemon_pinhole(struct doctor6_report *r, const char *sock,
 	    "message")))
 		msg = x->valuestring;
 	x = cJSON_GetObjectItemCaseSensitive(v6, "expires_in");
+	m = cJSON_GetObjectItemCaseSensitive(v6, "method");
 	if (strcmp(state, "active") == 0)
 		doctor6_set(r->checks, DOC6_PINHOLE, DOC_PASS, DOCR_NONE,
 		    "portkeeperd keeps the pinhole of forward \"%s\" for "
-		    "[%s]:%u (%s%s%.0f s left)", name, r->address, r->port,
-		    cJSON_IsString(cJSON_GetObjectItem(v6, "method")) ?
-		    cJSON_GetObjectItem(v6, "method")->valuestring : "",
-		    cJSON_IsString(cJSON_GetObjectItem(v6, "method")) ?
+		    "[%s]:%u (%.8s%s%.0f s left)", name, r->address, r->port,
+		    cJSON_IsString(m) ? m->valuestring : "", cJSON_IsString(m) ?
 		    ", " : "", cJSON_IsNumber(x) ? x->valuedouble : 0.0);
 	else if (strcmp(state, "failed") == 0)
 		doctor6_set(r->checks, DOC6_PINHOLE, DOC_FAIL,
