@@ -14,6 +14,8 @@
 #include "config.h"
 #include "doctor.h"
 #include "doctor_audit.h"
+#include "doctor6.h"
+#include "job.h"
 #include "portmap.h"
 #include "probe.h"
 #include "router.h"
@@ -21,7 +23,7 @@
 
 #define WIDTH	78
 
-static const char usage[] = "portkeeper doctor [EXT[/tcp|/udp]] "
+static const char usage[] = "portkeeper doctor [EXT[/tcp|/udp]] [-4|-6] "
     "[--internal PORT] [--probe URL] [-c FILE] [--json]";
 
 static void
@@ -34,7 +36,14 @@ help(void)
 	    "the LAN through the router's external\naddress (hairpin, with a "
 	    "probe mapping of %d s that is removed at the end),\nand, with a "
 	    "probe server, from the internet (external).  Without a port,\n"
-	    "audits every configured forward and the router's table.\n\n"
+	    "audits every configured forward and the router's table.  Over "
+	    "IPv6 (when this\nhost has a stable global address, or with -6) "
+	    "it checks ipv6_address,\nipv6_route, pinhole_service, "
+	    "ipv6_listener, pinhole and ipv6_external (the\nprobe server "
+	    "connects back to [ADDR]:INT).\n\n"
+	    "  -4, -6                  IPv4 or IPv6 only (default: both, "
+	    "and the verdict\n"
+	    "                          combines them)\n"
 	    "  --internal PORT         the port on this host (default: the "
 	    "configured\n"
 	    "                          forward's, the router's forward's, or "
@@ -50,12 +59,15 @@ help(void)
 	    CLI_COMMON_HELP
 	    "\nVerdicts: ok, no_gateway, cgnat, double_nat, no_listener, "
 	    "no_mapping,\nmapping_conflict, hairpin_unsupported, "
-	    "external_blocked.\n"
+	    "external_blocked;\nipv6_no_address, ipv6_no_pinhole_service, "
+	    "ipv6_pinhole_refused,\nipv6_no_listener, ipv6_blocked, ipv6_only "
+	    "(works over IPv6 alone, IPv4 being\nbehind carrier-grade NAT).\n"
 	    "Exit status: 0 ok, 1 any other verdict or an error, 2 usage.\n",
 	    usage, 60, CONFIG_DEFAULT_PATH);
 }
 
 struct doctor_args {
+	int		family;		/* 0 both, 4, 6 */
 	unsigned long	internal;
 	const char	*probe;
 	const char	*config;
@@ -69,6 +81,15 @@ doctor_opt(int c, const char *arg, void *ctx, struct pm_error *err)
 	char ebuf[256];
 
 	switch (c) {
+	case '4':
+	case '6':
+		if (a->family != 0 && a->family != c - '0') {
+			pmerr_set(err, PME_USAGE, 0, "-4 and -6 do not go "
+			    "together: give neither for both families");
+			return -1;
+		}
+		a->family = c - '0';
+		return 0;
 	case 'i':
 		if (parse_uint(arg, 1, 65535, &a->internal) == -1) {
 			pmerr_set(err, PME_USAGE, 0, "bad --internal \"%s\": "
@@ -149,14 +170,15 @@ wrap(const char *first, int indent, const char *text)
 }
 
 static void
-print_check(const char *pad, enum doctor_check_id id,
-    const struct doctor_check *c)
+print_check(const char *pad, const char *name, const struct doctor_check *c)
 {
 	char first[64];
 	int n;
 
-	n = snprintf(first, sizeof(first), "%s%-4s  %-13s", pad,
-	    doctor_status_str(c->status), doctor_check_str(id));
+	/* IPv6's longer names keep a space before the sentence. */
+	n = snprintf(first, sizeof(first), "%s%-4s  %-*s", pad,
+	    doctor_status_str(c->status), strlen(name) < 13 ? 13 :
+	    (int)strlen(name) + 1, name);
 	wrap(first, n, c->detail);
 }
 
@@ -177,28 +199,91 @@ print_router(const struct portmap_info *in)
 			wrap("  - ", 4, router_quirk_str((enum pm_quirk)bit));
 }
 
+/* The IPv6 checks, or the one line that says why there are none. */
 static void
-print_report(const struct doctor_report *r)
+print_report6(const struct doctor6_report *r6)
+{
+	char line[640];
+	size_t i;
+
+	if (r6 == NULL)
+		return;
+	putchar('\n');
+	if (!r6->counts) {
+		snprintf(line, sizeof(line), "IPv6 not checked: %s", r6->why_not);
+		wrap("  ", 2, line);
+		return;
+	}
+	snprintf(line, sizeof(line), "IPv6: [%s]:%u/%s (router %s)",
+	    r6->address[0] != '\0' ? r6->address : "?", r6->port,
+	    portspec_proto_str(r6->proto), r6->gateway[0] != '\0' ?
+	    r6->gateway : "?");
+	wrap("  ", 2, line);
+	for (i = 0; i < DOC6_NCHECKS; i++)
+		print_check("  ", doctor6_check_str(i), &r6->checks[i]);
+}
+
+static void
+print_report(const struct doctor_report *r, const struct doctor6_report *r6,
+    const char *verdict, const char *summary, bool v4)
 {
 	size_t i;
 	char line[256];
 
-	snprintf(line, sizeof(line), "portkeeper doctor: port %u/%s -> %s:%u "
-	    "(router %s, external address %s)", r->port, portspec_proto_str(r->proto),
-	    r->internal_ip[0] != '\0' ? r->internal_ip : "?", r->internal_port,
-	    r->gateway[0] != '\0' ? r->gateway : "?",
-	    r->external_ip[0] != '\0' ? r->external_ip : "unknown");
-	wrap("", 2, line);
-	print_router(&r->router);
+	if (!v4)
+		printf("portkeeper doctor: port %u/%s over IPv6 (-6)\n", r->port,
+		    portspec_proto_str(r->proto));
+	else {
+		snprintf(line, sizeof(line), "portkeeper doctor: port %u/%s -> "
+		    "%s:%u (router %s, external address %s)", r->port,
+		    portspec_proto_str(r->proto), r->internal_ip[0] != '\0' ?
+		    r->internal_ip : "?", r->internal_port, r->gateway[0] !=
+		    '\0' ? r->gateway : "?", r->external_ip[0] != '\0' ?
+		    r->external_ip : "unknown");
+		wrap("", 2, line);
+		print_router(&r->router);
+		putchar('\n');
+		for (i = 0; i < DOC_NCHECKS; i++)
+			print_check("  ", doctor_check_str(i), &r->checks[i]);
+	}
+	print_report6(r6);
+	printf("\nverdict: %s\n", verdict);
+	wrap("  ", 2, summary);
+}
+
+/* The audit's IPv6 part, after its IPv4 one. */
+static void
+print_audit6(const struct doctor6_audit *a6)
+{
+	static const char *const ids[] = {
+		"ipv6_address", "ipv6_route", "pinhole_service", "ipv6_exposure",
+	};
+	char line[640];
+	size_t i;
+
 	putchar('\n');
-	for (i = 0; i < DOC_NCHECKS; i++)
-		print_check("  ", i, &r->checks[i]);
-	printf("\nverdict: %s\n", doctor_verdict_str(r->verdict));
-	wrap("  ", 2, r->summary);
+	if (!a6->counts) {
+		snprintf(line, sizeof(line), "IPv6 not checked: %s", a6->why_not);
+		wrap("", 2, line);
+		return;
+	}
+	printf("IPv6 (this host [%s]):\n", a6->address);
+	for (i = 0; i < nitems(ids); i++)
+		print_check("  ", ids[i], &a6->checks[i]);
+	for (i = 0; i < a6->nfwd; i++) {
+		printf("  %s: port %u/%s: %s\n", a6->fwd[i].name,
+		    a6->fwd[i].port, portspec_proto_str(a6->fwd[i].proto),
+		    doctor6_verdict_str(a6->fwd[i].verdict));
+		print_check("    ", doctor6_check_str(DOC6_LISTENER),
+		    &a6->fwd[i].listener);
+		print_check("    ", doctor6_check_str(DOC6_PINHOLE),
+		    &a6->fwd[i].pinhole);
+	}
 }
 
 static void
-print_audit(const struct doctor_audit *a)
+print_audit(const struct doctor_audit *a, const struct doctor6_audit *a6,
+    const char *verdict)
 {
 	char line[512];
 	size_t i;
@@ -213,7 +298,7 @@ print_audit(const struct doctor_audit *a)
 	print_router(&a->router);
 	putchar('\n');
 	for (i = DOC_GATEWAY; i <= DOC_INTERNAL_IP; i++)
-		print_check("  ", i, &a->checks[i]);
+		print_check("  ", doctor_check_str(i), &a->checks[i]);
 	if (a->nfwd > 0)
 		printf("\nconfigured forwards:\n");
 	for (i = 0; i < a->nfwd; i++) {
@@ -222,8 +307,9 @@ print_audit(const struct doctor_audit *a)
 		printf("  %s: %u/%s -> port %u: %s\n", f->name, f->port,
 		    portspec_proto_str(f->proto), f->internal_port,
 		    doctor_verdict_str(f->verdict));
-		print_check("    ", DOC_MAPPING, &f->mapping);
-		print_check("    ", DOC_LISTENER, &f->listener);
+		print_check("    ", doctor_check_str(DOC_MAPPING), &f->mapping);
+		print_check("    ", doctor_check_str(DOC_LISTENER),
+		    &f->listener);
 	}
 	printf("\nrouter table: ");
 	if (!a->table_known)
@@ -240,7 +326,9 @@ print_audit(const struct doctor_audit *a)
 		    doctor_entry_kind_str(e->kind));
 		wrap("      ", 6, e->detail);
 	}
-	printf("\nverdict: %s\n", doctor_verdict_str(a->verdict));
+	if (a6 != NULL)
+		print_audit6(a6);
+	printf("\nverdict: %s\n", verdict);
 	wrap("  ", 2, a->summary);
 }
 
@@ -276,6 +364,164 @@ load_config(const struct cli_opts *o, const char *path, struct config *cfg,
 	return 0;
 }
 
+/*
+ * IPv4's JSON with the verdict and summary of both families, IPv4's own
+ * verdict as "ipv4_verdict", and IPv6's part (v6, taken) as "ipv6".
+ */
+static void
+json_both(cJSON *obj, const char *verdict, const char *summary,
+    const char *v4, cJSON *v6)
+{
+	if (obj == NULL) {
+		cJSON_Delete(v6);
+		return;
+	}
+	cJSON_ReplaceItemInObject(obj, "verdict", cJSON_CreateString(verdict));
+	cJSON_ReplaceItemInObject(obj, "summary", cJSON_CreateString(summary));
+	cJSON_ReplaceItemInObject(obj, "ok",
+	    cJSON_CreateBool(strcmp(verdict, "ok") == 0));
+	cJSON_AddStringToObject(obj, "ipv4_verdict", v4);
+	cJSON_AddItemToObject(obj, "ipv6", v6);
+}
+
+/* The IPv6 run's options, from the IPv4 run's and the configuration. */
+static void
+doctor6_opts_from(struct doctor6_opts *o6, const struct doctor_opts *d,
+    const struct config *cfg, bool have_cfg, int family)
+{
+	memset(o6, 0, sizeof(*o6));
+	o6->proto = d->spec.proto;
+	o6->ext = d->spec.ext;
+	o6->port = d->spec.in != 0 ? d->spec.in : d->spec.ext;
+	o6->via = d->via;
+	o6->timeout_ms = d->timeout_ms;
+	o6->probe_url = d->probe_url;
+	o6->cfg = have_cfg ? cfg : NULL;
+	o6->forward = d->forward;
+	o6->forced = family == 6;
+	o6->stop = d->stop;
+}
+
+/*
+ * portkeeper doctor EXT: IPv4's run here, IPv6's on a job beside it (each
+ * unless -6 or -4 leaves it out), then the one verdict of both.
+ */
+static int
+doctor_one(const struct cli_opts *o, struct doctor_opts *dopt,
+    const struct config *cfg, bool have_cfg, int family)
+{
+	struct doctor_report *r;
+	struct doctor6_call *c6 = NULL;
+	struct job *j6 = NULL;
+	const char *verdict;
+	char summary[2560];
+	cJSON *obj;
+	size_t i;
+	int rc;
+
+	/* A configured forward says which internal port is meant. */
+	for (i = 0; i < cfg->nfwd; i++) {
+		if (cfg->fwd[i].ext == dopt->spec.ext &&
+		    cfg->fwd[i].proto == dopt->spec.proto) {
+			dopt->forward = &cfg->fwd[i];
+			if (!dopt->internal_given) {
+				dopt->spec.in = cfg->fwd[i].in;
+				dopt->internal_given = true;
+			}
+		}
+	}
+	/* A forward kept over IPv6 alone has no IPv4 side to check. */
+	if (family == 0 && dopt->forward != NULL &&
+	    !config_forward_v4(dopt->forward))
+		family = 6;
+	if ((r = calloc(1, sizeof(*r))) == NULL || (family != 4 &&
+	    (c6 = calloc(1, sizeof(*c6))) == NULL)) {
+		free(r);
+		fprintf(stderr, "portkeeper: out of memory\n");
+		return 1;
+	}
+	if (c6 != NULL) {
+		doctor6_opts_from(&c6->o, dopt, cfg, have_cfg, family);
+		if ((j6 = job_start(doctor6_job, c6, NULL)) == NULL)
+			doctor6_job(c6);
+	}
+	if (family != 6)
+		doctor_run(dopt, r);
+	else
+		doctor6_skip_v4(r, dopt->spec.ext, dopt->spec.proto,
+		    "IPv6 only (-6)");
+	/* Every IPv6 step has a deadline of its own, and sees a stop. */
+	if (j6 != NULL) {
+		job_wait(j6, INT64_MAX);
+		job_release(j6);
+	}
+	verdict = doctor6_words(family != 6 ? r : NULL, c6 != NULL ? &c6->r :
+	    NULL, summary, sizeof(summary));
+	if (stop_signal == 0 && o->json) {
+		obj = doctor_report_json(r);
+		if (c6 != NULL)
+			json_both(obj, verdict, summary, family == 6 ? "skipped" :
+			    doctor_verdict_str(r->verdict),
+			    doctor6_report_json(&c6->r));
+		cli_print_json(obj);
+	} else if (stop_signal == 0)
+		print_report(r, c6 != NULL ? &c6->r : NULL, verdict, summary,
+		    family != 6);
+	if (r->probe_mapping_made && !r->probe_mapping_removed)
+		fprintf(stderr, "portkeeper: the probe mapping of port "
+		    "%u/tcp could not be removed; it expires within a "
+		    "minute\n", r->probe_port);
+	rc = strcmp(verdict, "ok") == 0 ? 0 : 1;
+	free(c6);
+	free(r);
+	return rc;
+}
+
+/*
+ * portkeeper doctor without a port: the audit over IPv4, then over IPv6
+ * (each unless -6 or -4 leaves it out), with one verdict of both.
+ */
+static int
+doctor_all(const struct cli_opts *o, struct doctor_opts *dopt,
+    const struct config *cfg, bool have_cfg, int family)
+{
+	struct doctor_audit au;
+	struct doctor6_audit a6;
+	struct doctor6_opts o6;
+	const char *verdict;
+	char summary[2048];
+	cJSON *obj;
+	size_t i;
+
+	memset(&au, 0, sizeof(au));
+	if (family != 6)
+		doctor_audit_run(dopt, have_cfg ? cfg : NULL, &au);
+	else
+		for (i = 0; i < DOC_NCHECKS; i++)
+			snprintf(au.checks[i].detail, sizeof(au.checks[i].detail),
+			    "not checked: IPv6 only (-6)");
+	if (family != 4) {
+		doctor6_opts_from(&o6, dopt, cfg, have_cfg, family);
+		doctor6_audit(&o6, &a6);
+	}
+	verdict = doctor6_audit_words(&au, family != 6, family != 4 ? &a6 :
+	    NULL, summary, sizeof(summary));
+	if (stop_signal == 0 && o->json) {
+		obj = doctor_audit_json(&au);
+		if (family != 4)
+			json_both(obj, verdict, summary, family == 6 ? "skipped" :
+			    doctor_verdict_str(au.verdict), doctor6_audit_json(&a6));
+		cli_print_json(obj);
+	} else if (stop_signal == 0) {
+		str_copy(au.summary, summary, sizeof(au.summary));
+		print_audit(&au, family != 4 ? &a6 : NULL, verdict);
+	}
+	doctor_audit_free(&au);
+	if (family != 4)
+		doctor6_audit_free(&a6);
+	return strcmp(verdict, "ok") == 0 ? 0 : 1;
+}
+
 int
 cmd_doctor(int argc, char **argv)
 {
@@ -285,16 +531,15 @@ cmd_doctor(int argc, char **argv)
 		{ "config",	required_argument,	NULL,	'c' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct doctor_args a = { 0, NULL, NULL };
+	struct doctor_args a = { 0, 0, NULL, NULL };
 	const struct cli_spec cs = {
-		usage, help, "i:p:c:", longopts, doctor_opt, &a, 0, 1, NULL
+		usage, help, "46i:p:c:", longopts, doctor_opt, &a, 0, 1, NULL
 	};
 	struct cli_opts o;
 	struct doctor_opts dopt;
 	struct config cfg;
 	char ebuf[160];
 	bool have_cfg;
-	size_t i;
 	int argi, rc;
 
 	if ((argi = cli_parse(&cs, argc, argv, &o, &rc)) == -1)
@@ -326,51 +571,10 @@ cmd_doctor(int argc, char **argv)
 	dopt.stop = &stop_signal;
 	catch_signals();
 
-	if (argi == argc) {
-		struct doctor_audit au;
-
-		doctor_audit_run(&dopt, have_cfg ? &cfg : NULL, &au);
-		if (stop_signal == 0) {
-			if (o.json)
-				cli_print_json(doctor_audit_json(&au));
-			else
-				print_audit(&au);
-		}
-		rc = au.verdict == DOCV_OK ? 0 : 1;
-		doctor_audit_free(&au);
-	} else {
-		struct doctor_report *r;
-
-		/* A configured forward says which internal port is meant. */
-		for (i = 0; i < cfg.nfwd; i++) {
-			if (cfg.fwd[i].ext == dopt.spec.ext &&
-			    cfg.fwd[i].proto == dopt.spec.proto) {
-				dopt.forward = &cfg.fwd[i];
-				if (!dopt.internal_given) {
-					dopt.spec.in = cfg.fwd[i].in;
-					dopt.internal_given = true;
-				}
-			}
-		}
-		if ((r = calloc(1, sizeof(*r))) == NULL) {
-			config_free(&cfg);
-			fprintf(stderr, "portkeeper: out of memory\n");
-			return 1;
-		}
-		doctor_run(&dopt, r);
-		if (stop_signal == 0) {
-			if (o.json)
-				cli_print_json(doctor_report_json(r));
-			else
-				print_report(r);
-		}
-		if (r->probe_mapping_made && !r->probe_mapping_removed)
-			fprintf(stderr, "portkeeper: the probe mapping of port "
-			    "%u/tcp could not be removed; it expires within a "
-			    "minute\n", r->probe_port);
-		rc = r->verdict == DOCV_OK ? 0 : 1;
-		free(r);
-	}
+	if (argi == argc)
+		rc = doctor_all(&o, &dopt, &cfg, have_cfg, a.family);
+	else
+		rc = doctor_one(&o, &dopt, &cfg, have_cfg, a.family);
 	config_free(&cfg);
 	if (stop_signal != 0) {
 		/* Die of the signal, as the shell expects, now that all is clean. */

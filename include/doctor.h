@@ -69,6 +69,16 @@ enum doctor_reason {
 	DOCR_OTHER_NAT,		/* external: seen from another address */
 	DOCR_PROBE_FAILED,	/* external: the probe server failed */
 	DOCR_ERROR,		/* the check itself could not be made */
+	/* The IPv6 checks' own (doctor6.h). */
+	DOCR_NO_IPV6,		/* not checked: no IPv6 here, ipv6 = auto */
+	DOCR_NO_IPV6_ROUTE,	/* ipv6_route: no IPv6 default route */
+	DOCR_ONLY_TEMPORARY,	/* ipv6_address: only temporary ones */
+	DOCR_NO_PINHOLE_SERVICE, /* pinhole_service: neither PCP nor IGDv2 */
+	DOCR_NOT_ALLOWED,	/* pinhole_service: pinholes not allowed */
+	DOCR_IPV4_ONLY,		/* ipv6_listener: the server is on 0.0.0.0 */
+	DOCR_NOT_KEPT,		/* pinhole: nothing keeps one */
+	DOCR_PINHOLE_FAILED,	/* pinhole: the daemon's failed */
+	DOCR_OPEN_TO_ALL,	/* ipv6_exposure: any LAN device may open */
 	DOCR_NREASONS
 };
 
@@ -171,6 +181,8 @@ enum pm_errcode doctor_errcode(const struct doctor_report *r);
 
 /* The report as the JSON contract (see README.md).  NULL on no memory. */
 cJSON	*doctor_report_json(const struct doctor_report *r);
+/* One check as {"id":id,"status":…,"detail":…,"reason":…}. */
+cJSON	*doctor_check_json(const char *id, const struct doctor_check *c);
 
 const char *doctor_check_str(enum doctor_check_id);
 const char *doctor_status_str(enum doctor_status);

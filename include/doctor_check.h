@@ -10,6 +10,7 @@
 #define PK_DOCTOR_CHECK_H
 
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -24,6 +25,10 @@
 #define DOCTOR_LOOPBACK_MS		300	/* and to 127.0.0.1:INT */
 #define DOCTOR_STOP_POLL_MS		100	/* how soon a stop is seen */
 
+/* Sets *c to st for the reason why, with a sentence (doctor6.c too). */
+void	doctor_check_vset(struct doctor_check *c, enum doctor_status st,
+	    enum doctor_reason why, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 4, 0)));
 /* Sets checks[id] to st for the reason why, with a sentence. */
 void	doctor_check_set(struct doctor_check *checks, enum doctor_check_id id,
 	    enum doctor_status st, enum doctor_reason why, const char *fmt, ...)

@@ -187,6 +187,17 @@ int	probe_ask(const struct probe_url *u, uint16_t port,
 	    struct probe_answer *a, struct pm_error *err);
 
 /*
+ * probe_ask over IPv6, for a pinhole: the request leaves from src, this
+ * host's address being tested, because the server connects back to the
+ * address a request came from (the kernel would pick a temporary address,
+ * RFC 8981, that has no pinhole).  u's host is an IPv6 literal or a name
+ * with an AAAA record.  Same returns as probe_ask.
+ */
+int	probe_ask6(const struct probe_url *u, const struct in6_addr *src,
+	    uint16_t port, enum pm_proto proto, const char *token,
+	    int64_t deadline, struct probe_answer *a, struct pm_error *err);
+
+/*
  * Parses an HTTP answer of the probe server (status line, headers, JSON
  * body) held in buf.  Kept apart for tests.  Same returns as probe_ask.
  */

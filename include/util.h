@@ -11,6 +11,7 @@
 #define PK_UTIL_H
 
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdint.h>
 
 /* Milliseconds on CLOCK_MONOTONIC; every lease and deadline uses this. */
@@ -24,6 +25,13 @@ int	ms_until(int64_t deadline);
  * -1 when src did not fit (dst then holds a truncated copy).
  */
 int	str_copy(char *dst, const char *src, size_t dstsz);
+
+/*
+ * Appends the formatted text to the string in buf of size sz, cut to fit:
+ * for sentences built a clause at a time.
+ */
+void	str_vappendf(char *buf, size_t sz, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 3, 0)));
 
 /*
  * Copies s into dst of size dstlen as printable ASCII (any other byte

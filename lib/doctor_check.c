@@ -19,16 +19,22 @@
 #include "util.h"
 
 void
+doctor_check_vset(struct doctor_check *c, enum doctor_status st,
+    enum doctor_reason why, const char *fmt, va_list ap)
+{
+	c->status = st;
+	c->reason = why;
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+}
+
+void
 doctor_check_set(struct doctor_check *c, enum doctor_check_id id,
     enum doctor_status st, enum doctor_reason why, const char *fmt, ...)
 {
 	va_list ap;
 
-	c += id;
-	c->status = st;
-	c->reason = why;
 	va_start(ap, fmt);
-	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	doctor_check_vset(c + id, st, why, fmt, ap);
 	va_end(ap);
 }
 

@@ -32,6 +32,9 @@ static const char *const reason_names[DOCR_NREASONS] = {
 	"timeout", "not_verifiable", "absent", "conflict", "other_port",
 	"disabled", "unlistable", "no_loopback", "router_answers",
 	"unreachable", "other_nat", "probe_failed", "error",
+	"no_ipv6", "no_ipv6_route", "only_temporary", "no_pinhole_service",
+	"pinholes_not_allowed", "ipv4_only", "not_kept", "pinhole_failed",
+	"open_to_all",
 };
 
 const char *
@@ -116,13 +119,10 @@ doctor_verdict(const struct doctor_check c[DOC_NCHECKS])
 static void __attribute__((format(printf, 3, 4)))
 sapp(char *buf, size_t sz, const char *fmt, ...)
 {
-	size_t n = strlen(buf);
 	va_list ap;
 
-	if (n + 1 >= sz)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(buf + n, sz - n, fmt, ap);
+	str_vappendf(buf, sz, fmt, ap);
 	va_end(ap);
 }
 
@@ -460,12 +460,12 @@ add_str_or_null(cJSON *obj, const char *key, const char *v)
 		cJSON_AddNullToObject(obj, key);
 }
 
-static cJSON *
-check_json(enum doctor_check_id id, const struct doctor_check *c)
+cJSON *
+doctor_check_json(const char *id, const struct doctor_check *c)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(o, "id", doctor_check_str(id));
+	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddStringToObject(o, "status", doctor_status_str(c->status));
 	cJSON_AddStringToObject(o, "detail", c->detail);
 	if (c->reason != DOCR_NONE)
@@ -489,7 +489,8 @@ doctor_report_json(const struct doctor_report *r)
 	add_str_or_null(obj, "external_ip", r->external_ip);
 	arr = cJSON_AddArrayToObject(obj, "checks");
 	for (i = 0; i < DOC_NCHECKS; i++)
-		cJSON_AddItemToArray(arr, check_json(i, &r->checks[i]));
+		cJSON_AddItemToArray(arr,
+		    doctor_check_json(doctor_check_str(i), &r->checks[i]));
 	cJSON_AddStringToObject(obj, "verdict", doctor_verdict_str(r->verdict));
 	cJSON_AddStringToObject(obj, "summary", r->summary);
 	cJSON_AddBoolToObject(obj, "ok", r->verdict == DOCV_OK);
@@ -639,7 +640,8 @@ doctor_audit_json(const struct doctor_audit *a)
 	cJSON_AddItemToObject(obj, "router", router_json(&a->router));
 	arr = cJSON_AddArrayToObject(obj, "checks");
 	for (i = DOC_GATEWAY; i <= DOC_INTERNAL_IP; i++)
-		cJSON_AddItemToArray(arr, check_json(i, &a->checks[i]));
+		cJSON_AddItemToArray(arr,
+		    doctor_check_json(doctor_check_str(i), &a->checks[i]));
 	arr = cJSON_AddArrayToObject(obj, "forwards");
 	for (i = 0; i < a->nfwd; i++) {
 		const struct doctor_fwd_report *f = &a->fwd[i];
@@ -651,9 +653,10 @@ doctor_audit_json(const struct doctor_audit *a)
 		    portspec_proto_str(f->proto));
 		cJSON_AddNumberToObject(o, "internal_port", f->internal_port);
 		ch = cJSON_AddArrayToObject(o, "checks");
-		cJSON_AddItemToArray(ch, check_json(DOC_LISTENER,
-		    &f->listener));
-		cJSON_AddItemToArray(ch, check_json(DOC_MAPPING, &f->mapping));
+		cJSON_AddItemToArray(ch, doctor_check_json(
+		    doctor_check_str(DOC_LISTENER), &f->listener));
+		cJSON_AddItemToArray(ch, doctor_check_json(
+		    doctor_check_str(DOC_MAPPING), &f->mapping));
 		cJSON_AddStringToObject(o, "verdict",
 		    doctor_verdict_str(f->verdict));
 		cJSON_AddStringToObject(o, "summary", f->summary);

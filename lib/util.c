@@ -33,6 +33,15 @@ ms_until(int64_t deadline)
 	return (int)left;
 }
 
+void
+str_vappendf(char *buf, size_t sz, const char *fmt, va_list ap)
+{
+	size_t n = strlen(buf);
+
+	if (n + 1 < sz)
+		vsnprintf(buf + n, sz - n, fmt, ap);
+}
+
 int
 str_copy(char *dst, const char *src, size_t dstsz)
 {
