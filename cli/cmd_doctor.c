@@ -365,44 +365,6 @@ load_config(const struct cli_opts *o, const char *path, struct config *cfg,
 }
 
 /*
- * IPv4's JSON with the verdict and summary of both families, IPv4's own
- * verdict as "ipv4_verdict", and IPv6's part (v6, taken) as "ipv6".
- */
-static void
-json_both(cJSON *obj, const char *verdict, const char *summary,
-    const char *v4, cJSON *v6)
-{
-	if (obj == NULL) {
-		cJSON_Delete(v6);
-		return;
-	}
-	cJSON_ReplaceItemInObject(obj, "verdict", cJSON_CreateString(verdict));
-	cJSON_ReplaceItemInObject(obj, "summary", cJSON_CreateString(summary));
-	cJSON_ReplaceItemInObject(obj, "ok",
-	    cJSON_CreateBool(strcmp(verdict, "ok") == 0));
-	cJSON_AddStringToObject(obj, "ipv4_verdict", v4);
-	cJSON_AddItemToObject(obj, "ipv6", v6);
-}
-
-/* The IPv6 run's options, from the IPv4 run's and the configuration. */
-static void
-doctor6_opts_from(struct doctor6_opts *o6, const struct doctor_opts *d,
-    const struct config *cfg, bool have_cfg, int family)
-{
-	memset(o6, 0, sizeof(*o6));
-	o6->proto = d->spec.proto;
-	o6->ext = d->spec.ext;
-	o6->port = d->spec.in != 0 ? d->spec.in : d->spec.ext;
-	o6->via = d->via;
-	o6->timeout_ms = d->timeout_ms;
-	o6->probe_url = d->probe_url;
-	o6->cfg = have_cfg ? cfg : NULL;
-	o6->forward = d->forward;
-	o6->forced = family == 6;
-	o6->stop = d->stop;
-}
-
-/*
  * portkeeper doctor EXT: IPv4's run here, IPv6's on a job beside it (each
  * unless -6 or -4 leaves it out), then the one verdict of both.
  */
@@ -441,7 +403,7 @@ doctor_one(const struct cli_opts *o, struct doctor_opts *dopt,
 		return 1;
 	}
 	if (c6 != NULL) {
-		doctor6_opts_from(&c6->o, dopt, cfg, have_cfg, family);
+		doctor6_opts_from(&c6->o, dopt, have_cfg ? cfg : NULL, family);
 		if ((j6 = job_start(doctor6_job, c6, NULL)) == NULL)
 			doctor6_job(c6);
 	}
@@ -460,7 +422,7 @@ doctor_one(const struct cli_opts *o, struct doctor_opts *dopt,
 	if (stop_signal == 0 && o->json) {
 		obj = doctor_report_json(r);
 		if (c6 != NULL)
-			json_both(obj, verdict, summary, family == 6 ? "skipped" :
+			doctor6_json_both(obj, verdict, summary, family == 6 ? "skipped" :
 			    doctor_verdict_str(r->verdict),
 			    doctor6_report_json(&c6->r));
 		cli_print_json(obj);
@@ -501,7 +463,7 @@ doctor_all(const struct cli_opts *o, struct doctor_opts *dopt,
 			snprintf(au.checks[i].detail, sizeof(au.checks[i].detail),
 			    "not checked: IPv6 only (-6)");
 	if (family != 4) {
-		doctor6_opts_from(&o6, dopt, cfg, have_cfg, family);
+		doctor6_opts_from(&o6, dopt, have_cfg ? cfg : NULL, family);
 		doctor6_audit(&o6, &a6);
 	}
 	verdict = doctor6_audit_words(&au, family != 6, family != 4 ? &a6 :
@@ -509,7 +471,7 @@ doctor_all(const struct cli_opts *o, struct doctor_opts *dopt,
 	if (stop_signal == 0 && o->json) {
 		obj = doctor_audit_json(&au);
 		if (family != 4)
-			json_both(obj, verdict, summary, family == 6 ? "skipped" :
+			doctor6_json_both(obj, verdict, summary, family == 6 ? "skipped" :
 			    doctor_verdict_str(au.verdict), doctor6_audit_json(&a6));
 		cli_print_json(obj);
 	} else if (stop_signal == 0) {

@@ -20,6 +20,7 @@
 
 #include "api.h"
 #include "doctor.h"
+#include "doctor6.h"
 #include "job.h"
 #include "util.h"
 #include "webapi.h"
@@ -50,6 +51,14 @@ struct api_doctor {
 	char			 probe[256];
 	volatile sig_atomic_t	 stop;
 	struct doctor_report	 r;
+	/*
+	 * IPv6's run, beside IPv4's on the same thread.  cfg is a copy of
+	 * the running configuration without its forwards (a reload may free
+	 * them meanwhile): one port's run reads only opts.forward of them.
+	 */
+	struct config		 cfg;
+	int			 family;	/* 6: IPv6 alone */
+	struct doctor6_call	 c6;
 };
 
 struct api {
@@ -485,12 +494,23 @@ api_post_forward(struct api *a, struct api_request *q,
 	return api_change(a, q, r, &f);
 }
 
+/*
+ * The diagnosis of both families, as portkeeper doctor does it: IPv6's
+ * unless the forward is kept over IPv4 alone, IPv4's unless over IPv6
+ * alone.  One after the other: each step has a deadline of its own.
+ */
 static void
 api_doctor_run(void *arg)
 {
 	struct api_doctor *r = arg;
 
-	doctor_run(&r->opts, &r->r);
+	if (r->family != 4)
+		doctor6_job(&r->c6);
+	if (r->family != 6)
+		doctor_run(&r->opts, &r->r);
+	else
+		doctor6_skip_v4(&r->r, r->opts.spec.ext, r->opts.spec.proto,
+		    "the forward is kept over IPv6 alone");
 }
 
 /* The diagnosis of port/proto, as the configuration says to reach it. */
@@ -520,8 +540,15 @@ api_doctor_new(struct api *a, uint16_t port, enum pm_proto proto)
 			r->opts.spec.in = r->fwd.in;
 			r->opts.spec.in_given = 1;
 			r->opts.internal_given = true;
+			r->family = !config_forward_v4(c) ? 6 :
+			    !config_forward_v6(c) ? 4 : 0;
 		}
 	}
+	r->cfg = *a->cfg;
+	r->cfg.fwd = NULL;
+	r->cfg.nfwd = 0;
+	if (r->family != 4)
+		doctor6_opts_from(&r->c6.o, &r->opts, &r->cfg, r->family);
 	return r;
 }
 
@@ -556,6 +583,24 @@ api_post_doctor(struct api *a, struct api_request *q, struct api_response *r)
 	return API_WAIT;
 }
 
+/* The report of both families, as portkeeper doctor --json gives it. */
+static cJSON *
+api_doctor_json(struct api_doctor *d)
+{
+	const char *verdict;
+	char summary[2560];
+	cJSON *obj;
+
+	obj = doctor_report_json(&d->r);
+	if (d->family == 4)
+		return obj;
+	verdict = doctor6_words(d->family != 6 ? &d->r : NULL, &d->c6.r,
+	    summary, sizeof(summary));
+	doctor6_json_both(obj, verdict, summary, d->family == 6 ? "skipped" :
+	    doctor_verdict_str(d->r.verdict), doctor6_report_json(&d->c6.r));
+	return obj;
+}
+
 /* The doctor's thread has finished, or we stop: answer its request. */
 static enum api_rc
 api_doctor_done(struct api *a, struct api_request *q, struct api_response *r)
@@ -566,8 +611,8 @@ api_doctor_done(struct api *a, struct api_request *q, struct api_response *r)
 	if (a->stopping)
 		rc = api_stopping_error(r);
 	else
-		rc = api_reply_json(r, API_OK, doctor_report_json(&a->doc->r),
-		    NULL, NULL);
+		rc = api_reply_json(r, API_OK, api_doctor_json(a->doc), NULL,
+		    NULL);
 	job_release(a->doc_job);
 	a->doc_job = NULL;
 	a->doc = NULL;

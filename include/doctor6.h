@@ -155,6 +155,21 @@ const char *doctor6_verdict_str(enum doctor6_verdict);
 cJSON	*doctor6_report_json(const struct doctor6_report *r);
 
 /*
+ * The IPv6 run's options from the IPv4 run's d and the configuration (NULL
+ * for none); family is 6 for -6 (IPv6 counts whatever), else 0 or 4.
+ */
+void	doctor6_opts_from(struct doctor6_opts *o6, const struct doctor_opts *d,
+	    const struct config *cfg, int family);
+/*
+ * obj, IPv4's report as JSON (doctor_report_json), becomes the report of
+ * both families: the combined verdict and summary (doctor6_words), IPv4's
+ * own verdict as "ipv4_verdict", and v6 (taken) as "ipv6".  This is
+ * portkeeper doctor --json, and the web API's POST /api/doctor.
+ */
+void	doctor6_json_both(cJSON *obj, const char *verdict, const char *summary,
+	    const char *v4, cJSON *v6);
+
+/*
  * The audit's IPv6 part: the host's checks (address, route, pinhole
  * service, exposure) and, for every forward kept over IPv6, its listener
  * and pinhole.

@@ -398,3 +398,41 @@ doctor6_audit_words(const struct doctor_audit *a4, bool v4_ran,
 		    "VPS) or a tunnel.");
 	return name;
 }
+
+/*
+ * IPv4's JSON with the verdict and summary of both families, IPv4's own
+ * verdict as "ipv4_verdict", and IPv6's part (v6, taken) as "ipv6".
+ */
+void
+doctor6_json_both(cJSON *obj, const char *verdict, const char *summary,
+    const char *v4, cJSON *v6)
+{
+	if (obj == NULL) {
+		cJSON_Delete(v6);
+		return;
+	}
+	cJSON_ReplaceItemInObject(obj, "verdict", cJSON_CreateString(verdict));
+	cJSON_ReplaceItemInObject(obj, "summary", cJSON_CreateString(summary));
+	cJSON_ReplaceItemInObject(obj, "ok",
+	    cJSON_CreateBool(strcmp(verdict, "ok") == 0));
+	cJSON_AddStringToObject(obj, "ipv4_verdict", v4);
+	cJSON_AddItemToObject(obj, "ipv6", v6);
+}
+
+/* The IPv6 run's options, from the IPv4 run's and the configuration. */
+void
+doctor6_opts_from(struct doctor6_opts *o6, const struct doctor_opts *d,
+    const struct config *cfg, int family)
+{
+	memset(o6, 0, sizeof(*o6));
+	o6->proto = d->spec.proto;
+	o6->ext = d->spec.ext;
+	o6->port = d->spec.in != 0 ? d->spec.in : d->spec.ext;
+	o6->via = d->via;
+	o6->timeout_ms = d->timeout_ms;
+	o6->probe_url = d->probe_url;
+	o6->cfg = cfg;
+	o6->forward = d->forward;
+	o6->forced = family == 6;
+	o6->stop = d->stop;
+}

@@ -616,7 +616,12 @@
 
 		const checks = el('ul', 'checks');
 		checks.setAttribute('aria-label', 'Checks');
-		for (const c of Array.isArray(rep.checks) ? rep.checks : []) {
+		/* IPv6's checks after IPv4's, when IPv6 counted for the verdict;
+		 * a forward kept over IPv6 alone has IPv4's all skipped. */
+		const v6 = rep.ipv6 && typeof rep.ipv6 === 'object' && rep.ipv6.counts === true ? rep.ipv6 : null;
+		const v4checks = rep.ipv4_verdict === 'skipped' ? [] : (Array.isArray(rep.checks) ? rep.checks : []);
+		const all = v4checks.concat(v6 && Array.isArray(v6.checks) ? v6.checks : []);
+		for (const c of all) {
 			if (!c || typeof c !== 'object')
 				continue;
 			const st = CHECK_STATUS[c.status] ? c.status : 'unknown';
