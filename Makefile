@@ -223,8 +223,10 @@ demo: deps
 # Opening a port (next to natpmpc and upnpc), an IPv6 pinhole and a PCP
 # forward (next to tests/net/pcp_client.py and upnpc -6), the daemon's
 # targets (restore after a router restart, WAN change, idle cost), how long
-# portkeeper doctor takes, the web API next to nginx, and how the daemon's
-# cost grows with 10, 100 and 1,000 forwards.  See docs/benchmarks.md.
+# portkeeper doctor takes, the web API next to nginx, the daemon's memory
+# (resident, proportional and private) idle and under 64 web connections,
+# and how its cost grows with 10, 100 and 1,000 forwards.  See
+# docs/benchmarks.md.
 bench: deps
 	$(MAKE) all
 	bench/bench.sh $(BUILD)/portkeeper
@@ -232,6 +234,7 @@ bench: deps
 	bench/daemon.sh $(BUILD)
 	bench/doctor.sh $(BUILD)/portkeeper
 	bench/web.sh $(BUILD)
+	bench/memory.sh $(BUILD)
 	bench/scale.sh $(BUILD)
 
 # The configuration file is installed only where there is none yet, so
