@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -81,9 +82,7 @@ struct pkd {
 	bool			 stopping;
 };
 
-static void	usage(void) __attribute__((noreturn));
-
-static void
+static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: portkeeperd [-fnv] [-c FILE]\n"
@@ -950,6 +949,7 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	log_init("portkeeperd", verbose);
+	mallopt(M_ARENA_MAX, 1);	/* few threads: one heap keeps less */
 	if (check)
 		return check_config(path, verbose);
 
