@@ -30,9 +30,14 @@ PK_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -MMD -MP \
 # API: glibc on arm64 and amd64 resolves it without, armhf does not.
 PK_LIBS		:= $(shell $(PKG_CONFIG) --libs $(PKGS)) -lnatpmp -lpthread -lm
 # The command line serves no HTTP (probe-server is a program of its own),
-# so it links neither libmicrohttpd nor, through it, GnuTLS.
-CLI_LIBS	:= $(shell $(PKG_CONFIG) --libs $(filter-out libmicrohttpd,$(PKGS))) \
+# so it links neither libmicrohttpd nor, through it, GnuTLS; nor nettle,
+# which only checking a password needs (htpasswd_check.c, the daemon's).
+# Every library a program loads costs its start-up time, and --as-needed
+# (Debian's gcc default, not every cross or sanitizer toolchain's) leaves
+# out any that a program's objects do not call.
+CLI_LIBS	:= $(shell $(PKG_CONFIG) --libs $(filter-out libmicrohttpd nettle,$(PKGS))) \
 		   -lnatpmp -lpthread
+PK_LDFLAGS	:= -Wl,--as-needed
 ifdef PK_VERSION
 PK_CFLAGS	+= -DPK_VERSION='"$(PK_VERSION)"'
 endif
@@ -120,16 +125,16 @@ $(BUILD)/libportkeeperd.a: $(DLIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/portkeeper: $(CLI_OBJS) $(BUILD)/libportkeeper.a
-	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(CLI_LIBS)
+	$(CC) $(PK_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(CLI_LIBS)
 
 # portkeeper probe-server execs it; it parses its options with cli.c.
 $(BUILD)/portkeeper-probe-server: $(PROBED_OBJS) $(BUILD)/cli/cli.o \
     $(BUILD)/libportkeeper.a
-	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS)
+	$(CC) $(PK_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS)
 
 $(BUILD)/portkeeperd: $(DAEMON_MAIN:%.c=$(BUILD)/%.o) $(BUILD)/libportkeeperd.a \
     $(BUILD)/libportkeeper.a
-	$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS)
+	$(CC) $(PK_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libportkeeperd.a $(BUILD)/libportkeeper.a
 	@mkdir -p $(dir $@)
@@ -257,8 +262,10 @@ demo: deps
 # Opening a port (next to natpmpc and upnpc), an IPv6 pinhole and a PCP
 # forward (next to tests/net/pcp_client.py and upnpc -6), the daemon's
 # targets (restore after a router restart, WAN change, idle cost), how long
-# portkeeper doctor takes, the web API next to nginx, and how the daemon's
-# cost grows with 10, 100 and 1,000 forwards.  See docs/benchmarks.md.
+# portkeeper doctor takes, the web API next to nginx, the daemon's memory
+# (resident, proportional and private) idle and under 64 web connections,
+# and how its cost grows with 10, 100 and 1,000 forwards.  See
+# docs/benchmarks.md.
 bench: deps
 	$(MAKE) all
 	bench/bench.sh $(BUILD)/portkeeper
@@ -266,6 +273,7 @@ bench: deps
 	bench/daemon.sh $(BUILD)
 	bench/doctor.sh $(BUILD)/portkeeper
 	bench/web.sh $(BUILD)
+	bench/memory.sh $(BUILD)
 	bench/scale.sh $(BUILD)
 
 # The configuration file is installed only where there is none yet, so

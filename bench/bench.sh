@@ -5,17 +5,19 @@
 # counted for anyone.  Prints a Markdown table (also written to
 # build/benchmarks.md).
 #
-# usage: bench/bench.sh [PORTKEEPER_BINARY] [RUNS]
+# usage: bench/bench.sh [PORTKEEPER_BINARY] [RUNS]     (RUNS default 21)
+# PK_BENCH_PREFIX, if set, is put before the network's name, so that two runs
+# on one machine keep apart.
 
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 PK=$(readlink -f "${1:-$TOP/build/portkeeper}")
-RUNS=${2:-11}
+RUNS=${2:-21}
 SLOW_RUNS=5	# upnpc -r takes about 2 s a run
 HOMENET=$TOP/tests/net/homenet.sh
 COMPARE=$TOP/bench/compare.py
 OUT=$TOP/build/benchmarks.md
-export PK_NET=bench
+export PK_NET=${PK_BENCH_PREFIX:-}bench
 # shellcheck source=bench/lib.sh
 . "$TOP/bench/lib.sh"
 
@@ -54,6 +56,15 @@ PK_ARGS="--via natpmp"
 scenario "NAT-PMP only" "--no-upnp" "natpmpc -g $GW -a 8080 8080 tcp 3600" "$RUNS" \
     natpmpc -g "$GW" -a 8080 8080 tcp 3600
 PK_ARGS=
+# Process start-up alone, the part of the NAT-PMP row that is not the
+# protocol: neither command talks to the network.
+echo "bench: start-up" >&2
+if both=$(python3 "$COMPARE" "$RUNS" "$RUNS" true -- natpmpc -h -- "$PK" --version); then
+	row "start-up (no network)" "natpmpc -h" "$(pick "$both" a)" ""
+	row "start-up (no network)" "portkeeper --version" "$(pick "$both" b)" "$(pick "$both" a)"
+else
+	fail=1
+fi
 scenario "UPnP only" "--no-natpmp" "upnpc -r 8080 TCP" "$SLOW_RUNS" \
     upnpc -r 8080 TCP
 scenario "both (auto)" "" "natpmpc -g $GW -a 8080 8080 tcp 3600" "$RUNS" \
@@ -61,6 +72,7 @@ scenario "both (auto)" "" "natpmpc -g $GW -a 8080 8080 tcp 3600" "$RUNS" \
 
 {
 	echo "Opening a new forward on the simulated home network (miniupnpd $(/usr/sbin/miniupnpd --version 2>&1 | awk 'NR==1{print $2}')), wall-clock ms, $RUNS runs ($SLOW_RUNS for upnpc)."
+	echo "The start-up rows time the programs alone, without the network."
 	echo "Runs of the two commands alternate; before each, the forward is removed (untimed)."
 	echo "Ratio: the row's median over the peer's median (below 1 is faster)."
 	echo

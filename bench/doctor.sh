@@ -11,6 +11,8 @@
 # benchmarks-doctor.md.  Needs root; cleans up after itself.
 #
 # usage: bench/doctor.sh [PORTKEEPER_BINARY] [RUNS]     (RUNS default 11)
+# PK_BENCH_PREFIX, if set, is put before the network's name, so that two runs
+# on one machine keep apart.
 
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,7 +21,7 @@ RUNS=${2:-11}
 HOMENET=$TOP/tests/net/homenet.sh
 OUT=$(dirname "$PK")/benchmarks-doctor.md
 PYTHON=/usr/bin/python3
-export PK_NET=benchdoc
+export PK_NET=${PK_BENCH_PREFIX:-}benchdoc
 
 [ "$(id -u)" = 0 ] || { echo "bench/doctor.sh needs root (network namespaces)" >&2; exit 1; }
 [ -x "$PK" ] || { echo "bench/doctor.sh: no binary $PK (run make)" >&2; exit 1; }
@@ -90,7 +92,7 @@ measure "$TARGET" ok 80 --probe "$URL"
 measure "doctor 80, no probe server" ok 80
 measure "doctor (audit, no configuration)" ok
 "$HOMENET" set hairpin off
-measure "doctor 80, hairpin off (1 s of loopback tries)" hairpin_unsupported 80 --probe "$URL"
+measure "doctor 80, hairpin off (no NAT loopback)" hairpin_unsupported 80 --probe "$URL"
 "$HOMENET" set hairpin on
 "$HOMENET" block 80
 measure "doctor 80, port blocked (the probe's 2 s connect)" external_blocked 80 --probe "$URL"

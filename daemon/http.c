@@ -55,6 +55,15 @@
 #define HTTP_REQUEST_S		10
 #define HTTP_TLS_FILE_MAX	(64 * 1024)
 /*
+ * Each connection's memory pool holds a request's headers (bodies are
+ * collected in struct http_req) and the answer's.  libmicrohttpd clears
+ * the whole pool for every request, so each open connection has all of it
+ * in memory: 64 connections of 32 KiB were 2 MB of the daemon's 7.5 MB peak
+ * (bench/memory.sh).  16 KiB takes request headers of up to about 7 KiB,
+ * beside nginx's 8 KiB a header line; larger ones are answered 431.
+ */
+#define HTTP_POOL_SIZE		(16 * 1024)
+/*
  * How long stopping waits for password checks in flight.  A hash cannot
  * be interrupted; one of cost 10 is long done, even under valgrind, and a
  * thread still running after this is left to exit() with the daemon.
@@ -66,9 +75,9 @@
  */
 #define HTTP_SAVE_STOP_MS	5000
 /*
- * Each connection's 32 KiB pool comes from malloc, and glibc keeps what a
- * burst of connections freed: 64 keep-alive connections left the daemon at
- * 8 MB instead of 6.  Once the connections fall from HTTP_TRIM_HIGH or
+ * Each connection's pool comes from malloc, and glibc keeps what a burst
+ * of connections freed: 64 keep-alive connections left the daemon at 8 MB
+ * instead of 6.  Once the connections fall from HTTP_TRIM_HIGH or
  * more to HTTP_TRIM_LOW or fewer (an open page keeps its event stream and
  * maybe one more), the free memory goes back to the system.
  */
@@ -518,11 +527,6 @@ http_mhd_start(struct http_listener *l, int fd, unsigned int flags,
 
 	if (key == NULL)
 		tls[0].option = MHD_OPTION_END;
-	/*
-	 * 32 KiB a connection holds a request's headers (bodies are
-	 * collected in struct http_req): libmicrohttpd clears the whole pool
-	 * for every request, and 64 connections of 64 KiB were 4 MB.
-	 */
 	l->mhd = MHD_start_daemon(flags | MHD_USE_EPOLL |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 	    http_handler, l,
@@ -530,7 +534,7 @@ http_mhd_start(struct http_listener *l, int fd, unsigned int flags,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_LIMIT, conn_max,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_POOL_SIZE,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, l,
 	    MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, l,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -82,9 +83,7 @@ struct pkd {
 	bool			 stopping;
 };
 
-static void	usage(void) __attribute__((noreturn));
-
-static void
+static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: portkeeperd [-fnv] [-c FILE]\n"
@@ -870,6 +869,7 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	log_init("portkeeperd", verbose);
+	mallopt(M_ARENA_MAX, 1);	/* few threads: one heap keeps less */
 	if (check)
 		return startup_check_config(path, verbose);
 

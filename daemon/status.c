@@ -4,6 +4,7 @@
  * of `portkeeper status --json` (docs/api.md): its bytes must not change
  * without the contract.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@ void
 status_init(struct status *s, const struct forwards *fw,
     const struct state *st)
 {
-	memset(s, 0, sizeof(*s));
+	memset(s, 0, offsetof(struct status, ev));
 	s->fw = fw;
 	s->st = st;
 	eventlog_init(&s->ev);

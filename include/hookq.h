@@ -71,15 +71,20 @@ struct hookq_item {
  */
 struct hookq {
 	char			cmd[PATH_MAX];	/* "" disables hooks */
-	struct hookq_item	q[HOOKQ_MAX];
 	size_t			start, count;
-	struct hookq_item	retry[HOOKQ_RETRY_MAX];	/* waiting to run again */
 	size_t			nretry;
 	struct hookq_item	cur;		/* the running hook's */
 	pid_t			running;	/* 0 when none */
 	int64_t			started;	/* monotonic ms */
 	unsigned long		dropped;	/* not run: the queue was full */
 	unsigned long		coalesced;	/* folded into a newer one */
+	/*
+	 * Last, so that hookq_init leaves them alone: 30 KB that a daemon
+	 * without a hook, or with few events, never writes (and so never
+	 * has in memory).  Only the entries counted above are read.
+	 */
+	struct hookq_item	q[HOOKQ_MAX];
+	struct hookq_item	retry[HOOKQ_RETRY_MAX];	/* waiting to run again */
 };
 
 void		 hookq_init(struct hookq *, const char *cmd);

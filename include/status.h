@@ -28,7 +28,6 @@ struct status {
 	bool			 info_ok;
 	char			 gw_error[384];	/* why the last discovery failed */
 	int64_t			 info_time;	/* wall clock s */
-	struct eventlog		 ev;
 	/* Bumped on every change the status document shows. */
 	uint64_t		 gen;
 	unsigned long		 nrounds, nrefreshes, nfailures, nextchanges;
@@ -36,6 +35,8 @@ struct status {
 	char			*cache;
 	uint64_t		 cache_gen;
 	int64_t			 cache_sec;
+	/* Last: status_init clears what comes before, eventlog_init the rest. */
+	struct eventlog		 ev;
 };
 
 /* fw and st stay the caller's for as long as s lives. */

@@ -13,7 +13,8 @@
  *   job listener    connect to INTERNAL:INT
  *   job outside A   ask the probe server to connect back on EXT
  *   job hairpin     (after router 1) connect to WAN:probe port, swap the
- *                   token; then WAN:EXT
+ *                   token; then WAN:EXT (sooner when hairpin_arm says a
+ *                   refusal there would settle it)
  *   job outside B   (after router 1) the probe server connects to the
  *                   probe port with a token
  *
@@ -48,6 +49,7 @@
 #define HAIRPIN_MS		1000	/* tries through the probe mapping */
 #define HAIRPIN_RETRY_MS	50	/* after a refusal (a rule not yet in) */
 #define HAIRPIN_EXT_MS		500	/* WAN:EXT from inside */
+#define HAIRPIN_SURE_MS		500	/* armed: tries before WAN:EXT decides */
 #define OUTSIDE_MS		(PROBE_DEFAULT_CONNECT_MS + 1500)
 #define JOB_GRACE_MS		500	/* past its own deadline: abandoned */
 
@@ -65,13 +67,36 @@ struct hairpin_call {
 	bool			ext_udp;	/* token to WAN:EXT/udp */
 	char			udp_token[PROBE_TOKEN_MAX + 1];
 	int64_t			deadline;
+	/*
+	 * Set by the main thread (hairpin_arm) once a refusal at WAN:EXT
+	 * would be conclusive; read by the job between its tries.
+	 */
+	int			armed;
 
 	int			tok_rc;		/* 1 ours, 0 not, -1 none */
 	int			tok_error;
 	int			attempts;
+	int			elapsed_ms;	/* of the tries */
+	bool			ext_tried;
 	struct probe_outcome	ext_out;
 	struct probe_outcome	udp_out;
 };
+
+/*
+ * WAN:EXT from inside, once.  Returns whether the router refused it, which
+ * hairpin_run takes as its answer when the job is armed.
+ */
+static bool
+hairpin_ext_refused(struct hairpin_call *c)
+{
+	struct sockaddr_in sin;
+
+	c->ext_tried = true;
+	doctor_sin_make(&sin, c->wan, c->ext);
+	probe_connect_back((struct sockaddr *)&sin, c->ext, PM_TCP, NULL,
+	    HAIRPIN_EXT_MS, &c->ext_out);
+	return !c->ext_out.reachable && c->ext_out.error == ECONNREFUSED;
+}
 
 static void
 hairpin_run(void *arg)
@@ -93,18 +118,27 @@ hairpin_run(void *arg)
 		}
 		c->tok_error = o.error;
 		/*
-		 * A refusal may come from the router before its loopback rule
-		 * for the new mapping is in place: try again shortly.
+		 * A refusal at the probe port is not an answer by itself: the
+		 * router may refuse before its loopback rule for the mapping
+		 * it has just made is in place (homenet's hairpin_sync.py takes
+		 * up to 100 ms).  The user's forward of EXT was there before
+		 * this run looked it up; once armed, and HAIRPIN_SURE_MS into
+		 * the tries (in case that forward was made just before the
+		 * run), its rule is in place, and a refusal at WAN:EXT too is
+		 * the router's answer.
 		 */
+		if (o.error == ECONNREFUSED && c->ext_tcp && !c->ext_tried &&
+		    mono_ms() - start >= HAIRPIN_SURE_MS &&
+		    __atomic_load_n(&c->armed, __ATOMIC_SEQ_CST) &&
+		    hairpin_ext_refused(c))
+			break;
 		if (o.error != ETIMEDOUT && (left = end - mono_ms()) > 0)
 			poll(NULL, 0, left < HAIRPIN_RETRY_MS ? (int)left :
 			    HAIRPIN_RETRY_MS);
 	}
-	if (c->ext_tcp) {
-		doctor_sin_make(&sin, c->wan, c->ext);
-		probe_connect_back((struct sockaddr *)&sin, c->ext, PM_TCP,
-		    NULL, HAIRPIN_EXT_MS, &c->ext_out);
-	}
+	c->elapsed_ms = (int)(mono_ms() - start);
+	if (c->ext_tcp && !c->ext_tried)
+		hairpin_ext_refused(c);
 	if (c->ext_udp) {
 		doctor_sin_make(&sin, c->wan, c->ext);
 		probe_connect_back((struct sockaddr *)&sin, c->ext, PM_UDP,
@@ -515,15 +549,42 @@ hairpin_result(struct run *R, const struct hairpin_call *h)
 		    "that is the router itself answering (its own web page, "
 		    "say), not this host", wan, h->probe_port,
 		    tried(h->tok_error), h->attempts, wan, h->ext);
-	else
+	else {
+		if (h->armed && h->ext_out.error == ECONNREFUSED)
+			snprintf(ext, sizeof(ext), ", and %s:%u, which the "
+			    "router forwards to this host, was refused too",
+			    wan, h->ext);
 		doctor_check_set(r->checks, DOC_HAIRPIN, DOC_FAIL,
 		    DOCR_NO_LOOPBACK,
 		    "the router does not loop connections to its external "
 		    "address back into the LAN (no NAT loopback, or "
 		    "hairpinning): a probe mapping to this host got no answer "
-		    "through %s:%u from inside (%s, %d tries in %d ms)", wan,
+		    "through %s:%u from inside (%s, %d tries in %d ms)%s", wan,
 		    h->probe_port, tried(h->tok_error), h->attempts,
-		    HAIRPIN_MS);
+		    h->elapsed_ms, ext);
+	}
+}
+
+/*
+ * Arms the hairpin job (see hairpin_run) once a refusal at WAN:EXT can only
+ * mean that the router does not loop back: the router forwards EXT/tcp to
+ * this host's port (the mapping check passed, so the forward is there,
+ * enabled, and aimed here), and that port accepts connections from this
+ * host (the listener check passed, its last run finished).  Without both, a
+ * refusal at WAN:EXT says nothing about loopback.
+ */
+static void
+hairpin_arm(struct run *R)
+{
+	const struct doctor_report *r = R->r;
+	struct hairpin_call *h = R->hairpin.arg;
+
+	if (R->hairpin.job == NULL || h == NULL || !h->ext_tcp ||
+	    R->listener.job != NULL || R->rjob != NULL ||
+	    r->checks[DOC_MAPPING].status != DOC_PASS ||
+	    r->checks[DOC_LISTENER].status != DOC_PASS)
+		return;
+	__atomic_store_n(&h->armed, 1, __ATOMIC_SEQ_CST);
 }
 
 static void
@@ -643,6 +704,7 @@ collect(struct run *R)
 		hairpin_result(R, R->hairpin.arg);
 		slot_abandon(&R->hairpin);
 	}
+	hairpin_arm(R);
 }
 
 static bool

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -65,7 +66,7 @@ hookq_set_retry_ms(int ms)
 void
 hookq_init(struct hookq *q, const char *cmd)
 {
-	memset(q, 0, sizeof(*q));
+	memset(q, 0, offsetof(struct hookq, q));	/* not the queues */
 	if (cmd != NULL && str_copy(q->cmd, cmd, sizeof(q->cmd)) == -1) {
 		log_warnx("on_change hook path too long; hooks disabled");
 		q->cmd[0] = '\0';
