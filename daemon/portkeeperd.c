@@ -888,6 +888,7 @@ loop(struct pkd *d)
 					log_info("%s; checking the forwards",
 					    why);
 					d->verify_now = true;
+					forwards_retry_failed(&d->fw, now);
 					break;
 				case WATCH_NETWORK:
 					if (d->netcheck_at == 0)
