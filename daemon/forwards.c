@@ -631,6 +631,19 @@ forwards_permanent(const struct fwd *f)
 }
 
 void
+forwards_retry_failed(struct forwards *fw, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < fw->nfwd; i++) {
+		struct fwd *f = &fw->fwd[i];
+
+		if (f->state == FWD_FAILED && f->refresh_at > now)
+			f->refresh_at = now;
+	}
+}
+
+void
 forwards_verified(struct fwd *f, uint32_t default_lease, int64_t now)
 {
 	if (forwards_permanent(f) && now >= f->refresh_at)

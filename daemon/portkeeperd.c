@@ -32,6 +32,7 @@
 #include "hookq.h"
 #include "htpasswd.h"
 #include "forwards.h"
+#include "gateway.h"
 #include "http.h"
 #include "round.h"
 #include "state.h"
@@ -74,9 +75,7 @@ struct pkd {
 	int64_t			 round_deadline;
 	int64_t			 verify_at;	/* monotonic ms */
 	bool			 verify_now;
-	bool			 epoch_known;
-	uint32_t		 epoch;
-	int64_t			 epoch_mono;
+	struct gateway		 gw;		/* what rounds learned of it */
 	int64_t			 netcheck_at;	/* debounced netlink news */
 	struct http		*http;		/* the web API */
 	int			 sigfd;
@@ -238,9 +237,7 @@ schedule(struct pkd *d, int64_t now)
 	r->nt = n;
 	r->via = d->cfg.method;
 	r->timeout_ms = ROUND_TIMEOUT_MS;
-	r->have_epoch = d->epoch_known;
-	r->epoch_prev = d->epoch;
-	r->epoch_mono_prev = d->epoch_mono;
+	gateway_round_start(&d->gw, &d->w, r);
 	d->verify_now = false;
 	d->verify_at = now + (int64_t)d->cfg.verify_interval * 1000;
 	if ((d->job = job_start(round_run, r, round_free)) == NULL) {
@@ -410,11 +407,6 @@ discover_finished(struct pkd *d, const struct round *r, bool timed_out)
 	if (r->info.upnp_found)
 		str_copy(d->w.location, r->info.upnp_location,
 		    sizeof(d->w.location));
-	if (r->info.natpmp_found) {
-		d->epoch_known = true;
-		d->epoch = r->info.epoch;
-		d->epoch_mono = r->epoch_mono;
-	}
 	if (r->rebooted && round_lost_any(r))
 		pkd_event(d, EV_ROUTER_RESTARTED, NULL, "the router's NAT-PMP "
 		    "epoch went back to %u: it restarted and forgot its "
@@ -504,6 +496,7 @@ round_finished(struct pkd *d, int64_t now, bool timed_out)
 	discovered = atomic_load_explicit(&r->discovered, memory_order_acquire);
 	if (discovered)
 		discover_finished(d, r, timed_out);
+	gateway_round_end(&d->gw, r);
 	pmerr_set(&late, PME_TIMEOUT, 0, "the router did not finish answering "
 	    "in time");
 	for (i = 0; i < r->nt; i++) {
@@ -814,6 +807,7 @@ loop(struct pkd *d)
 					log_info("%s; checking the forwards",
 					    why);
 					d->verify_now = true;
+					forwards_retry_failed(&d->fw, now);
 					break;
 				case WATCH_NETWORK:
 					if (d->netcheck_at == 0)
@@ -913,6 +907,7 @@ main(int argc, char **argv)
 	log_warnx("stopped");
 	state_free(&d.st);
 	forwards_free(&d.fw);
+	gateway_free(&d.gw);
 	status_free(&d.status);
 	config_free(&d.cfg);
 	return 0;

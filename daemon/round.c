@@ -111,6 +111,7 @@ round_run(void *arg)
 {
 	struct round *r = arg;
 	struct portmap *pm;
+	bool failed = false;
 	size_t i;
 
 	if ((pm = portmap_new(r->via, r->timeout_ms, &r->discover_err)) == NULL) {
@@ -121,6 +122,7 @@ round_run(void *arg)
 	}
 	/* Not PCP yet: its nonces would not outlive a restart (issue 16). */
 	portmap_auto_without_pcp(pm);
+	portmap_recall(pm, r->memo);
 	r->ni = *portmap_netinfo(pm);
 	r->ni_ok = true;
 	/* Both protocols, so that status can say what the router speaks. */
@@ -146,8 +148,12 @@ round_run(void *arg)
 		task_run(pm, r, &r->t[i]);
 		/* A refusal of a lease taught the round a quirk. */
 		r->t[i].quirks = portmap_info(pm)->quirks;
+		failed |= r->t[i].rc == -1;
 		task_publish(&r->t[i]);
 	}
+	/* After the tasks: what they met counts too (portmap_memo.h). */
+	portmap_remember(pm, failed || r->discover_rc == -1);
+	atomic_store_explicit(&r->remembered, true, memory_order_release);
 	portmap_free(pm);
 }
 
@@ -158,6 +164,7 @@ round_free(void *arg)
 
 	if (r == NULL)
 		return;
+	portmap_memo_free(r->memo);
 	free(r->t);
 	free(r);
 }

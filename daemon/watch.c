@@ -187,6 +187,7 @@ watch_read(struct watch *w, int fd, char *why, size_t whylen)
 			    "(%s, epoch %u)", buf[0] == 0 ? "NAT-PMP" : "PCP",
 			    epoch);
 			news = WATCH_ROUTER;
+			w->announce_news++;
 			continue;
 		}
 		if (fd != w->ssdp_fd)
@@ -197,7 +198,14 @@ watch_read(struct watch *w, int fd, char *why, size_t whylen)
 		    strcmp(msg.nts, "ssdp:alive") != 0 ||
 		    msg.location[0] == '\0')
 			continue;
-		/* Only a new description URL or boot id means a new router. */
+		/*
+		 * Only a new description URL or boot id means a new router.
+		 * While no IGD is known, any NOTIFY says there may be one now,
+		 * to be looked for at the next check (not at once: a router
+		 * whose UPnP is broken would have us look at every NOTIFY).
+		 */
+		if (w->location[0] == '\0')
+			w->ssdp_news++;
 		if (w->location[0] != '\0' &&
 		    strcmp(msg.location, w->location) != 0) {
 			char loc[100];
@@ -209,11 +217,13 @@ watch_read(struct watch *w, int fd, char *why, size_t whylen)
 			/* Once: the router repeats NOTIFY for every service. */
 			str_copy(w->location, msg.location,
 			    sizeof(w->location));
+			w->ssdp_news++;
 		} else if (msg.bootid != -1 && w->bootid != -1 &&
 		    msg.bootid != w->bootid) {
 			snprintf(why, whylen, "the router's UPnP boot id "
 			    "changed to %ld", msg.bootid);
 			news = WATCH_ROUTER;
+			w->ssdp_news++;
 		}
 		if (msg.bootid != -1)
 			w->bootid = msg.bootid;

@@ -178,6 +178,13 @@ int	forwards_fd(const struct forwards *);
 int	forwards_run(struct forwards *);
 
 /*
+ * The router restarted or moved (an announcement, a new LOCATION or
+ * BOOTID): a forward that failed on it may work now, so it is tried at
+ * once rather than at the end of its back-off.
+ */
+void	forwards_retry_failed(struct forwards *, int64_t now);
+
+/*
  * At stopping: waits for the save until deadline (monotonic ms), applies
  * it if it ended, and answers every change (FORWARDS_STOPPING for those
  * not made).

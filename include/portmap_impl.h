@@ -14,6 +14,7 @@
 #include "pcp.h"
 #include "pmp.h"
 #include "portmap.h"
+#include "portmap_memo.h"
 #include "upnp.h"
 
 /*
@@ -48,6 +49,7 @@ struct upnp_call {
 	char			 desc[80];
 	/* Results, read by the caller once the job is done. */
 	int			 want_status;
+	int			 resume;	/* upnp_resume the IGD first */
 	int			 rc;
 	struct pm_error		 err;
 	char			 ext_ip[16];
@@ -80,6 +82,11 @@ struct portmap {
 	enum proto_state	 pcp_state;
 	bool			 pcp_asked;	/* its address was asked */
 	int64_t			 nat_at;	/* when NAT-PMP answered */
+	/* What an earlier session learned (portmap_recall), and its plan. */
+	struct portmap_memo	*memo;
+	struct portmap_plan	 plan;
+	/* A UPnP request failed without a UPnP error: the IGD may have moved. */
+	bool			 upnp_broke;
 };
 
 /* portmap_upnp.c: UPnP calls on a thread with a hard deadline. */
@@ -105,6 +112,9 @@ void	portmap_conflict(struct portmap *, const struct portspec *,
 int	portmap_upnp_open(struct portmap *, const struct portspec *,
 	    uint32_t lease, const char *desc, struct portmap_open_result *res,
 	    struct pm_error *err);
+
+/* portmap_memo.c: 1 with the IGD remembered put in igd, once; else 0. */
+int	portmap_memo_resume(struct portmap *, struct upnp_igd *igd);
 
 /* portmap_natpmp.c: the NAT-PMP backend. */
 void	portmap_natpmp_answered(struct portmap *, const struct pmp_reply *);

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "netinfo.h"
 #include "portmap.h"
+#include "portmap_memo.h"
 
 /* What the mapper thread does for one forward in a round. */
 enum task_op { TASK_OPEN, TASK_VERIFY, TASK_CLOSE };
@@ -56,6 +57,13 @@ struct round {
 	bool			have_epoch;
 	uint32_t		epoch_prev;
 	int64_t			epoch_mono_prev;
+	/*
+	 * What earlier rounds learned of the gateway (NULL: nothing), the
+	 * round's own copy: the thread writes what this one learned into it,
+	 * then sets remembered (release), and touches it no more.
+	 */
+	struct portmap_memo	*memo;
+	atomic_bool		remembered;
 	/* Results. */
 	int			discover_rc;
 	struct pm_error		discover_err;

@@ -66,6 +66,24 @@ int	upnp_choose(struct upnp_igd *, int64_t deadline, int want_status,
 	    struct pm_error *err);
 
 /*
+ * Copies what src learned of the IGD (its location, description, chosen
+ * service and quirks) into dst, without src's URLs: dst can outlive src and
+ * be handed to upnp_resume.  Call upnp_igd_free() on dst in any case.
+ */
+void	upnp_igd_keep(struct upnp_igd *dst, const struct upnp_igd *src);
+
+/*
+ * Takes up an IGD that upnp_igd_keep kept, with igd->gateway and igd->local
+ * set, without SSDP or its description: selects the service chosen before
+ * and asks it for the external address (and its status, with want_status),
+ * which also proves it is still there.  0, or -1 with err set when it did
+ * not answer, or answered with an error: the IGD may have moved.
+ */
+int	upnp_resume(struct upnp_igd *, int64_t deadline, int want_status,
+	    char ip[16], int *connected, char status[64],
+	    struct pm_error *err);
+
+/*
  * GetExternalIPAddress: copies the router's answer, unchecked, into ip (an
  * empty string when the router has none).  0 or -1 with err set.
  */

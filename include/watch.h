@@ -21,6 +21,14 @@ struct watch {
 	struct in_addr	local;
 	char		location[256];	/* the IGD's description URL as known */
 	long		bootid;
+	/*
+	 * Counts of what the gateway said of its protocols on its own, for
+	 * what is remembered of them (gateway.c): SSDP NOTIFYs that moved the
+	 * IGD (a new LOCATION or BOOTID) or told of one while none is known,
+	 * and NAT-PMP or PCP announcements.
+	 */
+	unsigned	ssdp_news;
+	unsigned	announce_news;
 };
 
 void	watch_init(struct watch *);

@@ -88,6 +88,7 @@ portmap_new(enum pm_method via, int timeout_ms, struct pm_error *err)
 	pm->timeout_ms = timeout_ms;
 	pm->pcp.fd = -1;
 	pm->auto_pcp = true;
+	pm->plan.ask_natpmp = pm->plan.ask_upnp = true;
 	if (netinfo_get(&pm->ni, err) == -1) {
 		free(pm);
 		return NULL;
@@ -179,31 +180,55 @@ discover_pcp(struct portmap *pm, struct pm_error *err)
 	return 0;
 }
 
-/* Sends the first questions; returns when UPnP discovery is to begin. */
-static int64_t
-discover_start(struct portmap *pm, int all, int64_t start)
+/* Sends NAT-PMP's question, with auto's PCP one beside it. */
+static void
+discover_natpmp(struct portmap *pm)
 {
 	struct pm_error e;
 
-	if (pm->via != PM_UPNP) {
-		/* PCP first: its answer then tends to come first too. */
-		if (pm->via == PM_AUTO && pm->auto_pcp)
-			portmap_pcp_start(pm);
-		if (pmp_open(&pm->pmp, pm->ni.gateway, &e) == -1) {
-			pm->nat_state = PS_FAILED;
-			pm->info.natpmp_error = e;
-		} else if (pmp_send_public(&pm->pmp) == -1) {
-			pm->nat_state = PS_FAILED;
-			pmerr_set(&pm->info.natpmp_error, PME_NETWORK, 0,
-			    "cannot send a NAT-PMP request to %s",
-			    pm->ni.gateway_str);
-		} else
-			pm->nat_state = PS_PENDING;
-	}
-	if (pm->via == PM_NATPMP)
+	/* PCP first: its answer then tends to come first too. */
+	if (pm->via == PM_AUTO && pm->auto_pcp)
+		portmap_pcp_start(pm);
+	if (pmp_open(&pm->pmp, pm->ni.gateway, &e) == -1) {
+		pm->nat_state = PS_FAILED;
+		pm->info.natpmp_error = e;
+	} else if (pmp_send_public(&pm->pmp) == -1) {
+		pm->nat_state = PS_FAILED;
+		pmerr_set(&pm->info.natpmp_error, PME_NETWORK, 0,
+		    "cannot send a NAT-PMP request to %s", pm->ni.gateway_str);
+	} else
+		pm->nat_state = PS_PENDING;
+}
+
+/*
+ * Sends the first questions, those the plan asks (portmap_memo.h); returns
+ * when UPnP discovery is to begin.
+ */
+static int64_t
+discover_start(struct portmap *pm, int all, int64_t start)
+{
+	if (pm->via != PM_UPNP && pm->plan.ask_natpmp)
+		discover_natpmp(pm);
+	if (pm->via == PM_NATPMP || !pm->plan.ask_upnp)
 		return INT64_MAX;
 	return pm->via == PM_AUTO && !all && pm->nat_state == PS_PENDING ?
 	    start + NATPMP_HEAD_START_MS : start;
+}
+
+/*
+ * The protocols remembered to answer have not, within half the time, or
+ * failed: ask those remembered silent after all (a router may have
+ * switched), in the time left.
+ */
+static void
+discover_fallback(struct portmap *pm, int64_t now, int64_t *upnp_at)
+{
+	log_debug("discover: no answer from what answered before; asking "
+	    "the rest too");
+	if (pm->nat_state == PS_OFF)
+		discover_natpmp(pm);
+	if (pm->up_state == PS_OFF && *upnp_at == INT64_MAX)
+		*upnp_at = now;
 }
 
 /* Until when PCP's answer is still worth waiting for (0: no longer). */
@@ -304,24 +329,38 @@ int
 portmap_discover(struct portmap *pm, int all, struct pm_error *err)
 {
 	int64_t start = mono_ms(), deadline = start + pm->timeout_ms;
-	int64_t grace = INT64_MAX, upnp_at = INT64_MAX;
+	int64_t grace = INT64_MAX, upnp_at = INT64_MAX, fallback_at = INT64_MAX;
 
 	if (pm->via == PM_PCP)
 		return discover_pcp(pm, err);
 	if (!pm->discovered) {
 		pm->discovered = 1;
 		upnp_at = discover_start(pm, all, start);
-	} else if (all && pm->up_state == PS_OFF && pm->via != PM_NATPMP)
+		if (pm->via == PM_AUTO &&
+		    (!pm->plan.ask_natpmp || !pm->plan.ask_upnp))
+			fallback_at = start + pm->timeout_ms / 2;
+	} else if (all && pm->up_state == PS_OFF && pm->via != PM_NATPMP &&
+	    pm->plan.ask_upnp)
 		upnp_at = start;	/* an earlier discovery never needed it */
 
 	for (;;) {
 		struct pollfd pfd[3];
 		int64_t now = mono_ms(), wake;
 		int64_t pcp_until = discover_pcp_until(pm);
+		bool idle = pm->nat_state != PS_PENDING &&
+		    pm->up_state != PS_PENDING && pcp_until <= now &&
+		    upnp_at == INT64_MAX;
 		nfds_t n;
 
-		if (pm->nat_state != PS_PENDING && pm->up_state != PS_PENDING &&
-		    pcp_until <= now && upnp_at == INT64_MAX)
+		if (pm->first != PM_AUTO)
+			fallback_at = INT64_MAX;
+		else if (now >= fallback_at ||
+		    (idle && fallback_at != INT64_MAX)) {
+			fallback_at = INT64_MAX;
+			discover_fallback(pm, now, &upnp_at);
+			continue;
+		}
+		if (idle)
 			break;
 		/* NAT-PMP answered first: PCP, if it answers, serves for it. */
 		if (pm->first != PM_AUTO && !all &&
@@ -346,6 +385,8 @@ portmap_discover(struct portmap *pm, int all, struct pm_error *err)
 		wake = deadline < grace ? deadline : grace;
 		if (upnp_at < wake)
 			wake = upnp_at;
+		if (fallback_at < wake)
+			wake = fallback_at;
 		if ((n = discover_poll(pm, now, wake, pfd)) > 0)
 			discover_read(pm, pfd, n);
 	}

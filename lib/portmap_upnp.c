@@ -51,6 +51,21 @@ upnp_call_run(void *arg)
 
 	switch (c->op) {
 	case UOP_DISCOVER:
+		/*
+		 * The IGD an earlier session found, if it still answers
+		 * within half the time; else it moved, and is discovered
+		 * afresh in the time left.
+		 */
+		if (c->resume && upnp_resume(igd, (mono_ms() + c->deadline) / 2,
+		    c->want_status, c->ext_ip, &c->connected, c->status,
+		    &c->err) == 0) {
+			c->rc = 0;
+			break;
+		}
+		if (c->resume)
+			log_debug("upnp: the IGD found before no longer "
+			    "answers (%s); looking for it again", c->err.msg);
+		upnp_igd_free(igd);
 		c->rc = upnp_discover(igd, c->gateway, c->local, c->deadline,
 		    &c->err);
 		if (c->rc == 0)
@@ -123,6 +138,7 @@ portmap_upnp_run(struct portmap *pm, struct upnp_call *c, struct upnp_call *out,
 	if (job_wait(j, deadline) == -1) {
 		job_release(j);
 		pm->up_state = PS_FAILED;
+		pm->upnp_broke = true;
 		pmerr_set(err, PME_TIMEOUT, 0, "the router's UPnP service did "
 		    "not answer within %d ms", pm->timeout_ms + 2000);
 		return -1;
@@ -132,6 +148,9 @@ portmap_upnp_run(struct portmap *pm, struct upnp_call *c, struct upnp_call *out,
 	c->list = NULL;
 	if (c->rc == -1)
 		*err = c->err;
+	/* No UPnP error code: no answer at all, or not a UPnP one. */
+	if (c->rc == -1 && c->err.router_code <= 0)
+		pm->upnp_broke = true;
 	job_release(j);
 	return out->rc;
 }
@@ -232,6 +251,7 @@ portmap_upnp_start(struct portmap *pm, int64_t deadline, int want_status)
 	c->deadline = deadline;
 	/* GetStatusInfo costs a round trip that only `ip` needs. */
 	c->want_status = want_status;
+	c->resume = portmap_memo_resume(pm, &c->sess->igd);
 	if ((pm->disc_job = job_start(upnp_call_run, c, upnp_call_free)) ==
 	    NULL) {
 		upnp_call_free(c);

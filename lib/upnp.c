@@ -182,6 +182,22 @@ upnp_score(struct upnp_igd *igd, size_t i, int64_t deadline,
 	    addr_class_is_public(addr_parse(ip, &a)));
 }
 
+/*
+ * The selected connection service's external address, and its status with
+ * want_status (a status it will not tell is "unknown", not a failure).
+ */
+static int
+upnp_ask_selected(struct upnp_igd *igd, int64_t deadline, int want_status,
+    char ip[16], int *connected, char status[64], struct pm_error *err)
+{
+	if (upnp_external_ip(igd, deadline, ip, err) == -1)
+		return -1;
+	if (want_status && upnp_status(igd, deadline, connected, status,
+	    NULL) == -1)
+		str_copy(status, "unknown", 64);
+	return 0;
+}
+
 int
 upnp_choose(struct upnp_igd *igd, int64_t deadline, int want_status,
     char ip[16], int *connected, char status[64], struct pm_error *err)
@@ -194,14 +210,9 @@ upnp_choose(struct upnp_igd *igd, int64_t deadline, int want_status,
 	status[0] = '\0';
 	if (upnp_desc_is_tr064(igd->data.first.servicetype))
 		igd->quirks |= PMQ_TR064_NAMES;
-	if (igd->desc.nsvc < 2) {
-		if (upnp_external_ip(igd, deadline, ip, err) == -1)
-			return -1;
-		if (want_status && upnp_status(igd, deadline, connected,
-		    status, NULL) == -1)
-			str_copy(status, "unknown", 64);
-		return 0;
-	}
+	if (igd->desc.nsvc < 2)
+		return upnp_ask_selected(igd, deadline, want_status, ip,
+		    connected, status, err);
 	igd->quirks |= PMQ_SEVERAL_SERVICES;
 	for (i = 0; i < igd->desc.nsvc && mono_ms() < deadline; i++) {
 		sc = upnp_score(igd, i, deadline, ip, connected, status);
@@ -240,6 +251,28 @@ upnp_igd_free(struct upnp_igd *igd)
 	if (igd->have_urls)
 		FreeUPNPUrls(&igd->urls);
 	igd->have_urls = 0;
+}
+
+void
+upnp_igd_keep(struct upnp_igd *dst, const struct upnp_igd *src)
+{
+	*dst = *src;
+	/* The URLs are miniupnpc's allocations: upnp_resume builds new ones. */
+	memset(&dst->urls, 0, sizeof(dst->urls));
+	dst->have_urls = 0;
+}
+
+int
+upnp_resume(struct upnp_igd *igd, int64_t deadline, int want_status,
+    char ip[16], int *connected, char status[64], struct pm_error *err)
+{
+	*connected = 0;
+	status[0] = '\0';
+	if (igd->chosen >= igd->desc.nsvc ||
+	    upnp_select(igd, igd->chosen, err) == -1)
+		return -1;
+	return upnp_ask_selected(igd, deadline, want_status, ip, connected,
+	    status, err);
 }
 
 int

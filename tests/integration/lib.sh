@@ -142,6 +142,26 @@ start_ready() {
 	return 1
 }
 
+# zoo_start LOG PROFILE: the router zoo (tests/zoo/) on the router in the
+# place of miniupnpd, as PROFILE, logging to LOG (its PID in Z_PID);
+# returns once it serves.  zoo_stop ends it.
+Z_PID=
+zoo_start() {
+	start_ready router "$T_WORK/ready" "$PY" "$TOP/tests/zoo/zoo_router.py" \
+	    --profile "$2" --addr "$PK_ROUTER_LAN" --wan-addr "$PK_WAN" \
+	    --log "$1" --ready "$T_WORK/ready" 2> "$T_WORK/zoo.err"
+	local rc=$?
+	Z_PID=$BG_PID
+	[ "$rc" = 0 ] || sed 's/^/# /' "$T_WORK/zoo.err"
+	return $rc
+}
+zoo_stop() {
+	[ -n "$Z_PID" ] || return 0
+	kill "$Z_PID" 2>/dev/null
+	wait "$Z_PID" 2>/dev/null
+	Z_PID=
+}
+
 # reaches HOST ADDR PORT: HOST fetches the pi's token from ADDR:PORT.
 reaches() {
 	local got

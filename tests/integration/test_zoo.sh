@@ -12,7 +12,6 @@
 . "$(dirname "$0")/lib.sh"
 require_netns
 PKD=${PORTKEEPERD:-$(dirname "$PORTKEEPER")/portkeeperd}
-ZOO=$TOP/tests/zoo/zoo_router.py
 PROFILES=${ZOO_PROFILE_DIR:-$TOP/tests/zoo/profiles}
 T0=$(date +%s%N)
 # The daemon's lease: it refreshes at half of it (+-10 %).
@@ -50,23 +49,11 @@ for k, v in out.items():
 EXPECT
 
 # The zoo on the router: z_start PROFILE (returns once it serves).
-Z_PID=
 z_start() {
 	Z_LOG=$T_WORK/$NAME.log
-	start_ready router "$T_WORK/ready" "$PY" "$ZOO" --profile "$1" \
-	    --addr "$PK_ROUTER_LAN" --wan-addr "$PK_WAN" --log "$Z_LOG" \
-	    --ready "$T_WORK/ready" 2> "$T_WORK/zoo.err"
-	local rc=$?
-	Z_PID=$BG_PID
-	[ "$rc" = 0 ] || sed 's/^/# /' "$T_WORK/zoo.err"
-	return $rc
+	zoo_start "$Z_LOG" "$1"
 }
-z_stop() {
-	[ -n "$Z_PID" ] || return 0
-	kill "$Z_PID" 2>/dev/null
-	wait "$Z_PID" 2>/dev/null
-	Z_PID=
-}
+z_stop() { zoo_stop; }
 # No rule of the zoo left in the router's chains.
 z_clean() {
 	! in_ns router nft list table inet pk_router 2>/dev/null | grep -q '"zoo"'
