@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -56,22 +57,53 @@ close_opt(int c, const char *arg, void *ctx, struct pm_error *err)
 }
 
 /*
+ * The record of this host's PCP forward of external port spec->ext, when
+ * the command line did not say the internal port: "close 8095" of a
+ * forward opened as 8095:8080.  PCP names a mapping by its internal port
+ * (RFC 6887 section 11.1), so spec->in becomes the recorded one.
+ */
+static void
+kept_internal(const char *dir, const char *addr, struct portspec *spec)
+{
+	struct mapstore_entry *all;
+	char err[320];
+	int i, n;
+
+	if (spec->in_given || (all = calloc(MAPSTORE_MAX,
+	    sizeof(*all))) == NULL)
+		return;
+	n = mapstore_list(dir, all, MAPSTORE_MAX, err, sizeof(err));
+	for (i = 0; i < n; i++) {
+		if (all[i].family == 4 && all[i].kind == MS_PCP &&
+		    all[i].proto == spec->proto &&
+		    all[i].ext_port == spec->ext &&
+		    strcmp(all[i].addr, addr) == 0) {
+			spec->in = all[i].port;
+			break;
+		}
+	}
+	free(all);
+}
+
+/*
  * The nonce of this host's PCP forward of spec, as open kept it: 1 found,
  * 0 none.  dir is filled for forgetting it afterwards ("" when unknown).
  */
 static int
-kept_nonce(const struct portmap *pm, const struct portspec *spec,
+kept_nonce(const struct portmap *pm, struct portspec *spec,
     uint8_t nonce[PCP_NONCE_LEN], char *dir, size_t dirlen)
 {
 	struct mapstore_entry e;
+	const char *addr = portmap_netinfo(pm)->internal_str;
 	char err[320];
 
 	if (mapstore_dir(dir, dirlen, err, sizeof(err)) == -1) {
 		dir[0] = '\0';
 		return 0;
 	}
-	if (mapstore_get(dir, 4, spec->proto, portmap_netinfo(pm)->internal_str,
-	    spec->in, MS_PCP, &e, err, sizeof(err)) != 1)
+	kept_internal(dir, addr, spec);
+	if (mapstore_get(dir, 4, spec->proto, addr, spec->in, MS_PCP, &e, err,
+	    sizeof(err)) != 1)
 		return 0;
 	memcpy(nonce, e.nonce, PCP_NONCE_LEN);
 	return 1;
@@ -80,8 +112,9 @@ kept_nonce(const struct portmap *pm, const struct portspec *spec,
 /* The IPv4 forward: 0 with *out its JSON, or -1 with err. */
 static int
 close4(const struct cli_opts *o, const struct close_args *a,
-    const struct portspec *spec, cJSON **out, struct pm_error *err)
+    const struct portspec *given, cJSON **out, struct pm_error *err)
 {
+	struct portspec s = *given, *spec = &s;
 	struct portmap *pm;
 	enum pm_method method = PM_AUTO;
 	uint8_t nonce[PCP_NONCE_LEN];

@@ -44,6 +44,14 @@ check "open EXT:INT over PCP" json_is '(j["method"], j["external_port"], j["inte
 check "external port 80 reaches the pi's port 8080" reaches inet "$PK_WAN" 80
 pk close 80:8080 --via pcp --nonce "$(json 'j["nonce"]')"
 check "close EXT:INT over PCP" eval '[ "$RC" = 0 ] && ! reaches inet "$PK_WAN" 80'
+# "close EXT" of a forward opened as EXT:INT: the kept record names INT.
+pk open 8095:8080 --via pcp --json
+check "open 8095:8080 over PCP" json_is '(j["ok"], j["internal_port"])' "(True, 8080)"
+check "... external port 8095 reaches the pi" reaches inet "$PK_WAN" 8095
+pk close 8095 --via pcp --json
+check "close 8095 (no internal port) finds the kept nonce and removes it" \
+    json_is '(j["ok"], j["removed"])' "(True, True)"
+check "... unreachable again" not reaches inet "$PK_WAN" 8095
 
 pk open 5353/udp --via pcp --json
 check "open a UDP port over PCP" json_is 'j["protocol"], j["external_port"], j["method"]' "('udp', 5353, 'pcp')"
