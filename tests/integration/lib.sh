@@ -189,3 +189,37 @@ CONF
 	    > "$T_WORK/pkd.log" 2>&1 &
 	PKD_PID=$!
 }
+
+# --- Dynamic DNS: test_ddns.sh and test_ddns6.sh ---------------------------
+DDNS_PORT=8245
+# ddns_start [ADDR]: the dyndns2 provider on the internet host
+# (tests/net/dyndns2.py), listening on ADDR (default 0.0.0.0; :: for both
+# families), its log of updates in $T_WORK/dyndns.log; its PID in DDNS_PID.
+# Then ddclient's files, as the shipped hook's comment says to set them up,
+# with any further ddclient.conf lines given on stdin: $T_WORK/ddclient.conf
+# and $T_WORK/ddclient-update, the shipped hook pointed at them.
+ddns_start() {
+	in_ns inet "$PY" "$TOP/tests/net/dyndns2.py" --addr "${1:-0.0.0.0}" \
+	    --port "$DDNS_PORT" --user pk --password secret \
+	    --log "$T_WORK/dyndns.log" > "$T_WORK/dyndns.out" 2>&1 &
+	DDNS_PID=$!
+	{
+		printf 'ssl=no\nprotocol=dyndns2\nserver=%s:%s\n' "$PK_INET" \
+		    "$DDNS_PORT"
+		printf 'login=pk\npassword=secret\nuse=ip\n'
+		cat
+		printf 'home.example\n'
+	} > "$T_WORK/ddclient.conf"
+	chmod 600 "$T_WORK/ddclient.conf"
+	sed -e "s|^DDCLIENT_CONF=.*|DDCLIENT_CONF=$T_WORK/ddclient.conf|" \
+	    -e "s|^DDCLIENT_CACHE=.*|DDCLIENT_CACHE=$T_WORK/ddclient.cache|" \
+	    "$TOP/packaging/hooks/ddclient-update" > "$T_WORK/ddclient-update"
+	chmod 755 "$T_WORK/ddclient-update"
+	check "the dyndns2 provider answers on the internet host" until_ok 5 \
+	    eval 'in_ns pi curl -sf --max-time 1 "http://$PK_INET:$DDNS_PORT/records" > /dev/null'
+}
+# record [AAAA]: the provider's A (or AAAA) record of home.example.
+record() {
+	in_ns pi curl -s --max-time 2 "http://$PK_INET:$DDNS_PORT/records?type=${1:-A}" |
+	    "$PY" -c 'import json,sys; print(json.load(sys.stdin).get("home.example", ""))'
+}

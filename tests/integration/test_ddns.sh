@@ -24,39 +24,15 @@ fi
 net_up --no-hairpin
 
 NFWD=40
-DDNS_PORT=8245
 CONF=$T_WORK/portkeeper.conf
 SOCK=$T_WORK/api.sock
 HOOKLOG=$T_WORK/hook.log
 DDLOG=$T_WORK/dyndns.log
 mkdir -p "$T_WORK/state"
 
-in_ns inet "$PY" "$TOP/tests/net/dyndns2.py" --port "$DDNS_PORT" \
-    --user pk --password secret --log "$DDLOG" > "$T_WORK/dyndns.out" 2>&1 &
-DDNS_PID=$!
-record() {
-	in_ns pi curl -s --max-time 2 "http://$PK_INET:$DDNS_PORT/records" |
-	    "$PY" -c 'import json,sys; print(json.load(sys.stdin).get("home.example", ""))'
-}
+ddns_start < /dev/null
 record_is() { [ "$(record)" = "$1" ]; }
-check "the dyndns2 provider answers on the internet host" until_ok 5 \
-    eval 'in_ns pi curl -sf --max-time 1 "http://$PK_INET:$DDNS_PORT/records" > /dev/null'
 
-# ddclient's files, as the hook's comment says to set them up.
-cat > "$T_WORK/ddclient.conf" <<CONF
-ssl=no
-protocol=dyndns2
-server=$PK_INET:$DDNS_PORT
-login=pk
-password=secret
-use=ip
-home.example
-CONF
-chmod 600 "$T_WORK/ddclient.conf"
-sed -e "s|^DDCLIENT_CONF=.*|DDCLIENT_CONF=$T_WORK/ddclient.conf|" \
-    -e "s|^DDCLIENT_CACHE=.*|DDCLIENT_CACHE=$T_WORK/ddclient.cache|" \
-    "$TOP/packaging/hooks/ddclient-update" > "$T_WORK/ddclient-update"
-chmod 755 "$T_WORK/ddclient-update"
 # The hook portkeeperd runs: a line per call; for a forward's event, a
 # fifth of a second of work of its own (a user's automation that tells a
 # phone, say), so that a burst of events waits in the queue as it would
