@@ -223,3 +223,45 @@ record() {
 	in_ns pi curl -s --max-time 2 "http://$PK_INET:$DDNS_PORT/records?type=${1:-A}" |
 	    "$PY" -c 'import json,sys; print(json.load(sys.stdin).get("home.example", ""))'
 }
+
+# --- The browser tests: test_webui_browser.sh and test_webui_browser6.sh ---
+CHROMIUM=${PK_CHROMIUM:-/usr/bin/chromium}
+BROWSER_DIR=$TOP/tests/browser
+# browser_need: skips the test (exit 0) when Node, Chromium or htpasswd is
+# missing, and installs the browser's one dependency, as locked, when it
+# is not there or the lock has moved on.
+browser_need() {
+	local why=""
+	command -v node > /dev/null || why="node is not installed (make deps)"
+	[ -z "$why" ] && ! command -v npm > /dev/null && why="npm is not installed (make deps)"
+	[ -z "$why" ] && [ ! -x "$CHROMIUM" ] && why="$CHROMIUM is not installed (make deps)"
+	[ -z "$why" ] && ! command -v htpasswd > /dev/null && why="htpasswd is not installed (apache2-utils, make deps)"
+	if [ -n "$why" ]; then
+		skip "$(basename "$0" .sh)" "$why"
+		exit 0
+	fi
+	node -e 'const l = require(process.argv[1] + "/package-lock.json");
+	    const v = require(process.argv[1] + "/node_modules/playwright-core/package.json").version;
+	    process.exit(l.packages["node_modules/playwright-core"].version === v ? 0 : 1)' \
+	    "$BROWSER_DIR" 2> /dev/null && return 0
+	if ! (cd "$BROWSER_DIR" && npm ci --no-audit --no-fund) > "$T_WORK/npm.log" 2>&1; then
+		sed 's/^/# /' "$T_WORK/npm.log" | tail -20
+		nok "npm ci in tests/browser"
+		exit 1
+	fi
+}
+# browser_run SCRIPT [ENV=VALUE...]: runs tests/browser/SCRIPT with node in
+# the pi's namespace, its TAP passed through; its own "not ok" lines count
+# already, and a crash without one counts too.
+browser_run() {
+	local script=$1 brc
+	shift
+	(cd "$TOP" && in_ns pi env "$@" PK_CHROMIUM="$CHROMIUM" timeout 300 \
+	    node "$BROWSER_DIR/$script") 2>&1 | tee "$T_WORK/browser.log"
+	brc=${PIPESTATUS[0]}
+	if [ "$brc" != 0 ]; then
+		T_FAILED=1
+		grep -q '^not ok' "$T_WORK/browser.log" ||
+		    nok "the browser test ended with status $brc"
+	fi
+}

@@ -8,34 +8,8 @@
 # go to $ARTIFACTS/webui (default build/artifacts/webui).
 . "$(dirname "$0")/lib.sh"
 PKD=${PORTKEEPERD:-$(dirname "$PORTKEEPER")/portkeeperd}
-CHROMIUM=${PK_CHROMIUM:-/usr/bin/chromium}
-BROWSER_DIR=$TOP/tests/browser
-
-why=""
-command -v node > /dev/null || why="node is not installed (make deps)"
-[ -z "$why" ] && ! command -v npm > /dev/null && why="npm is not installed (make deps)"
-[ -z "$why" ] && [ ! -x "$CHROMIUM" ] && why="$CHROMIUM is not installed (make deps)"
-[ -z "$why" ] && ! command -v htpasswd > /dev/null && why="htpasswd is not installed (apache2-utils, make deps)"
-if [ -n "$why" ]; then
-	skip "$(basename "$0" .sh)" "$why"
-	exit 0
-fi
+browser_need
 require_netns
-
-# The browser's one dependency, as locked; again when the lock has moved on.
-locked() {
-	node -e 'const l = require(process.argv[1] + "/package-lock.json");
-	    const v = require(process.argv[1] + "/node_modules/playwright-core/package.json").version;
-	    process.exit(l.packages["node_modules/playwright-core"].version === v ? 0 : 1)' \
-	    "$BROWSER_DIR" 2> /dev/null
-}
-if ! locked; then
-	if ! (cd "$BROWSER_DIR" && npm ci --no-audit --no-fund) > "$T_WORK/npm.log" 2>&1; then
-		sed 's/^/# /' "$T_WORK/npm.log" | tail -20
-		nok "npm ci in tests/browser"
-		exit 1
-	fi
-fi
 
 ARTIFACTS=${ARTIFACTS:-build/artifacts}
 case $ARTIFACTS in /*) ;; *) ARTIFACTS=$TOP/$ARTIFACTS ;; esac
@@ -95,16 +69,8 @@ web_active() {
 check "portkeeperd answers GET /api/health on $WEB" until_ok 10 health
 check "portkeeperd makes the forward web from its configuration" until_ok 10 web_active
 
-cd "$TOP" || exit 1
-in_ns pi timeout 300 node "$BROWSER_DIR/webui.mjs" "http://$WEB/" \
-    "$WEB_USER" "$WEB_PASS" "$ADD_EXT:8080" "$SHOTS" 2>&1 | tee "$T_WORK/browser.log"
-brc=${PIPESTATUS[0]}
-# Its own "not ok" lines count already; a crash without one must count too.
-if [ "$brc" != 0 ]; then
-	T_FAILED=1
-	grep -q '^not ok' "$T_WORK/browser.log" ||
-	    nok "the browser test ended with status $brc"
-fi
+browser_run webui.mjs PK_WEB_URL="http://$WEB/" PK_WEB_USER="$WEB_USER" \
+    PK_WEB_PASSWORD="$WEB_PASS" PK_WEB_PORT="$ADD_EXT:8080" PK_WEB_SHOTS="$SHOTS"
 
 router_has() {
 	pk list --json
