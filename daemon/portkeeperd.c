@@ -32,6 +32,7 @@
 #include "htpasswd.h"
 #include "forwards.h"
 #include "http.h"
+#include "pinholes.h"
 #include "round.h"
 #include "state.h"
 #include "startup.h"
@@ -59,6 +60,8 @@ struct pkd {
 	char			 cfg_path[PATH_MAX];
 	struct config		 cfg;
 	struct forwards		 fw;
+	struct pinholes		 ph;		/* the forwards over IPv6 */
+	bool			 ph_dirty;	/* they changed st */
 	struct state		 st;
 	bool			 st_dirty;
 	int64_t			 st_touched;	/* last write, monotonic ms */
@@ -129,6 +132,7 @@ pkd_event(struct pkd *d, enum event_type type, const char *forward,
 	if (d->status.ni_ok)
 		str_copy(ev.internal_ip, d->status.ni.internal_str,
 		    sizeof(ev.internal_ip));
+	str_copy(ev.ipv6, pinholes_address(&d->ph), sizeof(ev.ipv6));
 	log_warnx("%s%s%s: %s", eventlog_type_str(type), forward ? " " : "",
 	    forward ? forward : "", ev.detail);
 	ev.seq = eventlog_add(&d->status.ev, &ev);
@@ -136,6 +140,14 @@ pkd_event(struct pkd *d, enum event_type type, const char *forward,
 	if (type == EV_EXTERNAL_IP_CHANGED)
 		d->status.nextchanges++;
 	d->status.gen++;
+}
+
+/* An event of the pinholes (pinholes.h), recorded as every other. */
+static void
+pinhole_event(void *arg, enum event_type type, const char *forward,
+    const char *detail)
+{
+	pkd_event(arg, type, forward, "%s", detail);
 }
 
 /* A write of state.json failed: said once per distinct error. */
@@ -605,6 +617,7 @@ reload(struct pkd *d)
 	d->status.gen++;
 	http_reload(d->http, &oweb);
 	forwards_plan_closes(&d->fw);
+	pinholes_sync(&d->ph);
 	log_warnx("configuration reloaded: %zu forward(s), %zu to remove",
 	    d->fw.nfwd, d->fw.nclosing);
 }
@@ -620,6 +633,9 @@ shutdown_forwards(struct pkd *d)
 	 */
 	if (d->job != NULL)
 		round_reap(d, mono_ms(), job_wait(d->job, deadline) == -1);
+	pinholes_stop(&d->ph, d->cfg.remove_on_exit, deadline);
+	if (d->ph_dirty)
+		d->st_dirty = true;
 	if (!d->cfg.remove_on_exit)
 		return;
 	forwards_close_all(&d->fw);
@@ -675,7 +691,7 @@ setup(struct pkd *d)
 		state_init(&d->st);
 	}
 	hookq_init(&d->hooks, d->cfg.on_change);
-	if (forwards_load(&d->fw) == -1)
+	if (forwards_load(&d->fw) == -1 || pinholes_sync(&d->ph) == -1)
 		return -1;
 	d->status.gen++;
 
@@ -730,6 +746,19 @@ handle_signals(struct pkd *d)
 	return run;
 }
 
+/* The pinholes' turn: what is due of them, and their records saved. */
+static void
+ipv6_turn(struct pkd *d)
+{
+	pinholes_run(&d->ph, mono_ms());
+	if (!d->ph_dirty)
+		return;
+	d->ph_dirty = false;
+	d->st_dirty = true;
+	d->status.gen++;
+	save_state(d);
+}
+
 static void
 loop(struct pkd *d)
 {
@@ -767,6 +796,8 @@ loop(struct pkd *d)
 			next = http_deadline(d->http, now);
 		if ((wd = notify_watchdog(now)) < next)
 			next = wd;
+		if (pinholes_deadline(&d->ph, now) < next)
+			next = pinholes_deadline(&d->ph, now);
 
 		fds[n] = d->sigfd;
 		fds[++n] = writer_fd(d->st_writer);
@@ -782,6 +813,8 @@ loop(struct pkd *d)
 			fds[++n] = forwards_fd(&d->fw);
 		n++;
 		napi = http_fds(d->http, fds + n, (int)nitems(fds) - n);
+		napi += pinholes_fds(&d->ph, fds + n + napi,
+		    (int)nitems(fds) - n - napi);
 		n += napi;
 		for (i = 0; i < n; i++) {
 			pfd[i].fd = fds[i];
@@ -815,6 +848,7 @@ loop(struct pkd *d)
 					log_info("%s; checking the forwards",
 					    why);
 					d->verify_now = true;
+					pinholes_verify_now(&d->ph);
 					break;
 				case WATCH_NETWORK:
 					if (d->netcheck_at == 0)
@@ -834,8 +868,11 @@ loop(struct pkd *d)
 			netcheck(d);
 		}
 		/* A change of the API's forwards on disk: it applies now. */
-		if (forwards_run(&d->fw) > 0)
+		if (forwards_run(&d->fw) > 0) {
 			d->status.gen++;
+			pinholes_sync(&d->ph);
+		}
+		ipv6_turn(d);
 		http_run(d->http, mono_ms());
 	}
 }
@@ -893,7 +930,10 @@ main(int argc, char **argv)
 	}
 	d.sigfd = -1;
 	forwards_init(&d.fw, &d.cfg, &d.st);
+	pinholes_init(&d.ph, &d.cfg, &d.fw, &d.st, &d.ph_dirty, pinhole_event,
+	    &d);
 	status_init(&d.status, &d.fw, &d.st);
+	d.status.ph = &d.ph;
 	if (setup(&d) == -1)
 		return 1;
 	log_warnx("started (version %s): %zu forward(s), %s", PK_VERSION,
@@ -912,6 +952,7 @@ main(int argc, char **argv)
 	watch_close(&d.w);
 	log_warnx("stopped");
 	state_free(&d.st);
+	pinholes_free(&d.ph);
 	forwards_free(&d.fw);
 	status_free(&d.status);
 	config_free(&d.cfg);

@@ -16,12 +16,14 @@
 #include "eventlog.h"
 #include "forwards.h"
 #include "netinfo.h"
+#include "pinholes.h"
 #include "portmap.h"
 #include "state.h"
 
 struct status {
 	const struct forwards	*fw;
 	const struct state	*st;		/* external_ip_history */
+	const struct pinholes	*ph;		/* IPv6; NULL: none */
 	struct netinfo		 ni;
 	bool			 ni_ok;
 	struct portmap_info	 info;		/* from the last round */
