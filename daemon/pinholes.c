@@ -18,6 +18,7 @@
 
 #include "job.h"
 #include "log.h"
+#include "netinfo6.h"
 #include "pinholes.h"
 #include "util.h"
 #include "watch.h"
@@ -255,6 +256,31 @@ void
 pinholes_verify_now(struct pinholes *p)
 {
 	p->verify_now = true;
+}
+
+void
+pinholes_netcheck(struct pinholes *p)
+{
+	struct netinfo6 ni;
+	struct pm_error e;
+	struct in6_addr a;
+	char now[INET6_ADDRSTRLEN];
+
+	if (p->nph == 0)
+		return;
+	if (netinfo6_get(&ni, NULL, &e) == -1) {
+		if (p->addr[0] != '\0')
+			p->verify_now = true;
+		return;
+	}
+	if (config_addr6_want(&p->cfg->addr6, &ni.addr, &a) == -1 ||
+	    inet_ntop(AF_INET6, &a, now, sizeof(now)) == NULL)
+		return;
+	if (strcmp(now, p->addr) != 0) {
+		log_info("this host's IPv6 address is now %s; checking the "
+		    "pinholes", now);
+		p->verify_now = true;
+	}
 }
 
 /*
@@ -577,11 +603,35 @@ pinholes_no_ipv6(struct pinholes *p, const struct pinholes_round *r,
 	return true;
 }
 
+/*
+ * This host's IPv6 address as a round found it.  A new one (the ISP
+ * delegated a new prefix) is recorded with the one before; the round
+ * already opened the pinholes it checked for it, the rest follow.
+ */
+static void
+pinholes_note_address(struct pinholes *p, const struct pinholes_round *r)
+{
+	char old[INET6_ADDRSTRLEN];
+
+	if (state_note_ipv6(p->st, r->addr, (int64_t)time(NULL), old) != 1)
+		return;
+	*p->st_dirty = true;
+	str_copy(p->addr, r->addr, sizeof(p->addr));
+	if (old[0] == '\0')
+		return;
+	pinholes_event(p, EV_IPV6_ADDRESS_CHANGED, NULL, "this host's IPv6 "
+	    "address is now %s (was %s); opening the pinholes for it",
+	    r->addr, old);
+	if (!r->announce)
+		p->verify_now = true;
+}
+
 /* What the round found: the address, the router's epoch. */
 static void
 pinholes_discovered(struct pinholes *p, const struct pinholes_round *r)
 {
 	if (r->rc == 0) {
+		pinholes_note_address(p, r);
 		if (p->off_why[0] != '\0') {
 			size_t i;
 

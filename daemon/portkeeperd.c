@@ -126,6 +126,9 @@ pkd_event(struct pkd *d, enum event_type type, const char *forward,
 	else if (d->st.nhist > 0)
 		str_copy(ev.external_ip, d->st.hist[d->st.nhist - 1].ip,
 		    sizeof(ev.external_ip));
+	if (type == EV_IPV6_ADDRESS_CHANGED && d->st.nhist6 > 1)
+		str_copy(ev.old_ipv6, d->st.hist6[d->st.nhist6 - 2].ip,
+		    sizeof(ev.old_ipv6));
 	if (type == EV_EXTERNAL_IP_CHANGED && d->st.nhist > 1)
 		str_copy(ev.old_external_ip, d->st.hist[d->st.nhist - 2].ip,
 		    sizeof(ev.old_external_ip));
@@ -563,6 +566,7 @@ netcheck(struct pkd *d)
 	struct netinfo ni;
 	struct pm_error err;
 
+	pinholes_netcheck(&d->ph);
 	if (netinfo_get(&ni, &err) == -1) {
 		if (strcmp(d->status.gw_error, err.msg) != 0)
 			log_warnx("%s", err.msg);

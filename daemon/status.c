@@ -159,14 +159,23 @@ status_forward_ipv6(const struct status *s, cJSON *x, const char *name,
 static void
 status_ipv6_json(const struct status *s, cJSON *o)
 {
-	cJSON *x = cJSON_AddObjectToObject(o, "ipv6"), *a;
+	cJSON *x = cJSON_AddObjectToObject(o, "ipv6"), *a, *h;
+	size_t i;
 
 	status_add_str_or_null(x, "address", s->ph != NULL ?
 	    pinholes_address(s->ph) : NULL);
 	status_add_str_or_null(x, "kind", s->ph != NULL &&
 	    s->ph->addr[0] != '\0' ? s->ph->kind : NULL);
 	a = cJSON_AddArrayToObject(x, "history");
-	(void)a;
+	for (i = 0; i < s->st->nhist6; i++) {
+		h = cJSON_CreateObject();
+		cJSON_AddStringToObject(h, "ip", s->st->hist6[i].ip);
+		cJSON_AddNumberToObject(h, "first_seen",
+		    (double)s->st->hist6[i].first_seen);
+		cJSON_AddNumberToObject(h, "last_seen",
+		    (double)s->st->hist6[i].last_seen);
+		cJSON_AddItemToArray(a, h);
+	}
 }
 
 char *

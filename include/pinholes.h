@@ -169,6 +169,13 @@ void	pinholes_run(struct pinholes *, int64_t now);
 void	pinholes_verify_now(struct pinholes *);
 
 /*
+ * This host's addresses moved (rtnetlink): when the address pinholes are
+ * for is another now, every pinhole is checked in the next round, which
+ * opens them for the new one.
+ */
+void	pinholes_netcheck(struct pinholes *);
+
+/*
  * At a stop: waits for the round in flight until deadline, then, with
  * remove, closes every pinhole recorded (remove_on_exit).
  */

@@ -7,6 +7,7 @@
 #ifndef PK_STATE_H
 #define PK_STATE_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,13 @@ struct state_pinhole {
 	uint32_t		lease;		/* as granted */
 };
 
+/* One of this host's IPv6 addresses pinholes were opened for. */
+struct state_ip6 {
+	char		ip[INET6_ADDRSTRLEN];
+	int64_t		first_seen;	/* wall clock, seconds */
+	int64_t		last_seen;
+};
+
 struct state {
 	struct state_mapping	*m;
 	size_t			 nm;
@@ -59,6 +67,9 @@ struct state {
 	struct state_ip		 hist[STATE_HISTORY_MAX];
 	size_t			 nhist;
 	char			 internal_ip[16];
+	/* Oldest first; the last entry is the current IPv6 address. */
+	struct state_ip6	 hist6[STATE_HISTORY_MAX];
+	size_t			 nhist6;
 };
 
 /*
@@ -103,7 +114,19 @@ int			 state_put(struct state *, const struct state_mapping *);
 void			 state_remove(struct state *, const char *name);
 
 /*
- * The pinholes (state_pinhole.c): the "pinholes" array of state.json read
+ * The IPv6 part of state.json (state_ipv6.c).  The history of this host's
+ * IPv6 address, "ipv6_history", as state_note_external_ip keeps the
+ * router's: state_note_ipv6 returns 1 when ip differs from the current
+ * one (old gets that one, "" when there was none), 0 when it is the same.
+ */
+int	state_ipv6_history_parse(const cJSON *arr, struct state *, char *err,
+	    size_t errlen);
+int	state_ipv6_history_json(cJSON *root, const struct state *);
+int	state_note_ipv6(struct state *, const char *ip, int64_t now,
+	    char old[INET6_ADDRSTRLEN]);
+
+/*
+ * The pinholes: the "pinholes" array of state.json read
  * (every field checked; where names it in err) and written, and the record
  * of a forward's pinhole found, added or replaced, and removed by name.
  * state_pinhole_put refuses (-1, errno) a record it would not read back.

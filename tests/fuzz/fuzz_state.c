@@ -17,7 +17,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (state_parse((const char *)data, size, &st, err,
 	    sizeof(err)) == -1) {
 		FUZZ_ASSERT(err[0] != '\0');
-		FUZZ_ASSERT(st.nm == 0 && st.nhist == 0 && st.nph == 0);
+		FUZZ_ASSERT(st.nm == 0 && st.nhist == 0 && st.nph == 0 &&
+		    st.nhist6 == 0);
 		state_free(&st);
 		return 0;
 	}

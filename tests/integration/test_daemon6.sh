@@ -9,6 +9,10 @@
 #   IPv6 address; state.json records the pinhole's nonce;
 # - after a router restart (every pinhole lost, a new PCP epoch) it is
 #   reachable again within about a second;
+# - after a LAN prefix change it is reachable at the new address, the hook
+#   got ipv6_address_changed with both addresses, and status and
+#   state.json keep the history;
+# - a family = 6 forward gets its pinhole and no IPv4 forward;
 # - kill -9 and a restart adopt the pinhole (same nonce, not mapped
 #   again), and SIGTERM with remove_on_exit closes it with that nonce;
 # - with PCP closed over IPv6 (only UPnP IGD:2 answers), the same through
@@ -26,7 +30,7 @@ STATE=$T_WORK/state/state.json
 mkdir -p "$T_WORK/state"
 cat > "$T_WORK/hook" <<HOOK
 #!/bin/sh
-echo "\$PORTKEEPER_EVENT fwd=\$PORTKEEPER_FORWARD v6=\$PORTKEEPER_IPV6 family=\$PORTKEEPER_FAMILY" >> "$HOOKLOG"
+echo "\$PORTKEEPER_EVENT fwd=\$PORTKEEPER_FORWARD v6=\$PORTKEEPER_IPV6 family=\$PORTKEEPER_FAMILY old6=\$PORTKEEPER_OLD_IPV6" >> "$HOOKLOG"
 HOOK
 chmod +x "$T_WORK/hook"
 write_conf() {
@@ -45,6 +49,11 @@ ipv6 = on
 external = 8080
 internal = 8080
 family = both
+
+[forward six]
+external = 9443
+internal = 9443
+family = 6
 CONF
 }
 start_daemon() {
@@ -91,18 +100,25 @@ check "the hook got pinhole_added with PORTKEEPER_IPV6 and PORTKEEPER_FAMILY=6" 
     until_ok 3 grep -q "^pinhole_added fwd=web v6=$PK_PI6 family=6" "$HOOKLOG"
 status
 check "status: the forward's family, and its ipv6 object" json_is \
-    '[(f["family"], f["ipv6"]["address"], f["ipv6"]["port"], f["ipv6"]["expires_in"] > 3000, f["ipv6"]["error"]) for f in j["forwards"]]' \
+    '[(f["family"], f["ipv6"]["address"], f["ipv6"]["port"], f["ipv6"]["expires_in"] > 3000, f["ipv6"]["error"]) for f in j["forwards"] if f["name"] == "web"]' \
     "[('both', '$PK_PI6', 8080, True, None)]"
 check "... every IPv4 field as before, the forward failed for want of a public address" json_is \
-    '[(set(f.keys()) >= {"name","protocol","external_port","internal_port","method","state","expires_in","last_refresh","error"}, f["state"]) for f in j["forwards"]]' \
+    '[(set(f.keys()) >= {"name","protocol","external_port","internal_port","method","state","expires_in","last_refresh","error"}, f["state"]) for f in j["forwards"] if f["name"] == "web"]' \
     "[(True, 'failed')]"
+six_kept() {
+	status
+	json_is '[(f["family"], f["ipv6"]["state"], f["ipv6"]["port"], f["state"], f["method"], f["error"]) for f in j["forwards"] if f["name"] == "six"]' \
+	    "[('6', 'active', 9443, 'pending', None, None)]"
+}
+check "the family = 6 forward has its pinhole and was never tried over IPv4" until_ok 5 six_kept
+
 check "... and the host's IPv6 address and its kind" json_is \
     '(j["ipv6"]["address"], j["ipv6"]["kind"], type(j["ipv6"]["history"]).__name__)' \
     "('$PK_PI6', 'static', 'list')"
 status
 check "the events carry pinhole_added" json_is \
     '"pinhole_added" in [e["event"] for e in j["events"]]' True
-rec=$(ph_record)
+rec=$(ph_record | grep " 8080$")
 check "state.json records the pinhole with its PCP nonce" \
     eval '[[ $rec =~ ^pcp\ [0-9a-f]{24}\ $PK_PI6\ 8080$ ]]'
 curl_metrics() { in_ns pi curl -s --unix-socket "$SOCK" http://x/metrics; }
@@ -120,8 +136,26 @@ fi
 check "the hook got pinhole_lost and pinhole_restored" until_ok 3 eval \
     'grep -q "^pinhole_lost fwd=web" "$HOOKLOG" && grep -q "^pinhole_restored fwd=web v6=$PK_PI6 family=6" "$HOOKLOG"'
 
+# --- A new LAN prefix ------------------------------------------------------------
+old6=$PK_PI6
+"$HOMENET" prefix-change > /dev/null 2>&1
+eval "$("$HOMENET" info)"
+note "the pi's address moved from $old6 to $PK_PI6"
+check "after a LAN prefix change the page is reachable at the new address" until_ok 15 v6_reaches
+check "rtnetlink told the daemon of the new address" until_ok 3 \
+    grep -q "this host's IPv6 address is now $PK_PI6; checking the pinholes" "$T_WORK/pkd.log"
+check "the hook got ipv6_address_changed with PORTKEEPER_IPV6 and PORTKEEPER_OLD_IPV6" until_ok 3 \
+    grep -q "^ipv6_address_changed fwd= v6=$PK_PI6 family=6 old6=$old6$" "$HOOKLOG"
+status
+check "status: the new address, and the history keeps both" json_is \
+    '(j["ipv6"]["address"], [h["ip"] for h in j["ipv6"]["history"]])' "('$PK_PI6', ['$old6', '$PK_PI6'])"
+history_kept() {
+	[ "$("$PY" -c 'import json,sys; print([h["ip"] for h in json.load(open(sys.argv[1]))["ipv6_history"]])' "$STATE")" = "['$old6', '$PK_PI6']" ] &&
+	    ph_record | grep -q "^pcp .* $PK_PI6 8080$"
+}
+check "state.json: the history, and the pinhole's record for the new address" until_ok 3 history_kept
+
 # --- kill -9 and a restart: adopted, not mapped again ---------------------------
-until_ok 3 eval '[ -n "$(ph_record)" ]'
 rec=$(ph_record)
 kill -9 "$PKD_PID"; wait "$PKD_PID" 2>/dev/null
 : > "$HOOKLOG"
@@ -147,12 +181,12 @@ check "with PCP closed the pinhole is opened through UPnP" until_ok 10 ph_is \
     "[('active', 'upnp')]"
 check "... reachable from the internet host" until_ok 3 v6_reaches
 check "... pinhole_added in the hook" until_ok 3 grep -q "^pinhole_added fwd=web v6=$PK_PI6 family=6" "$HOOKLOG"
-rec=$(ph_record)
+rec=$(ph_record | grep " 8080$")
 check "state.json records its UniqueID" eval '[[ $rec =~ ^upnp_pinhole\ [0-9]+\ $PK_PI6\ 8080$ ]]'
 # Lease 20 s: refreshed between 10 and 12.5 s, with UpdatePinhole.
 check "it is refreshed with UpdatePinhole, keeping its UniqueID" until_ok 16 \
     grep -q "refreshed the pinhole of web" "$T_WORK/pkd.log"
-check "... same UniqueID" eval '[ "$(ph_record)" = "$rec" ]'
+check "... same UniqueID" eval '[ "$(ph_record | grep " 8080$")" = "$rec" ]'
 check "... still reachable after its first lease ran out" eval 'sleep 9; v6_reaches'
 "$HOMENET" router-restart > /dev/null 2>&1
 if restore_ms; then

@@ -187,6 +187,52 @@ test_put_find_remove(void **unused)
 	state_free(&st);
 }
 
+/* This host's IPv6 addresses, kept as the router's IPv4 ones are. */
+static void
+test_ipv6_history(void **unused)
+{
+	struct state st, again;
+	char old[INET6_ADDRSTRLEN], err[256], *j;
+	int i;
+
+	(void)unused;
+	state_init(&st);
+	assert_int_equal(state_note_ipv6(&st, "2a0c:7700:77::10", 100, old),
+	    1);
+	assert_string_equal(old, "");
+	assert_int_equal(state_note_ipv6(&st, "2a0c:7700:77::10", 200, old),
+	    0);
+	assert_int_equal(st.hist6[0].last_seen, 200);
+	assert_int_equal(state_note_ipv6(&st, "2a0c:7700:78::10", 300, old),
+	    1);
+	assert_string_equal(old, "2a0c:7700:77::10");
+	/* Only global addresses are worth a line in the history. */
+	assert_int_equal(state_note_ipv6(&st, "fe80::1", 400, old), 0);
+	assert_int_equal(state_note_ipv6(&st, "not an address", 400, old), 0);
+	assert_int_equal(st.nhist6, 2);
+	assert_non_null(j = state_to_json(&st));
+	assert_int_equal(parse(j, &again, err, sizeof(err)), 0);
+	assert_int_equal(again.nhist6, 2);
+	assert_string_equal(again.hist6[1].ip, "2a0c:7700:78::10");
+	assert_int_equal(again.hist6[0].first_seen, 100);
+	free(j);
+	state_free(&again);
+	/* Full: the oldest goes. */
+	for (i = 0; i < STATE_HISTORY_MAX + 3; i++) {
+		char ip[INET6_ADDRSTRLEN];
+
+		snprintf(ip, sizeof(ip), "2a0c:7700:%x::10", i + 1);
+		state_note_ipv6(&st, ip, 500 + i, old);
+	}
+	assert_int_equal(st.nhist6, STATE_HISTORY_MAX);
+	state_free(&st);
+	assert_int_equal(parse("{\"version\":1,\"ipv6_history\":[{\"ip\":"
+	    "\"fd00::1\",\"first_seen\":1,\"last_seen\":2}]}", &st, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "ipv6_history[0]"));
+	state_free(&st);
+}
+
 /* RFC 6887 section 11.2.1: between 1/2 and 5/8 of the lifetime. */
 static void
 test_refresh_timing(void **unused)
@@ -299,6 +345,7 @@ main(void)
 		cmocka_unit_test(test_records_roundtrip),
 		cmocka_unit_test(test_records_invalid),
 		cmocka_unit_test(test_put_find_remove),
+		cmocka_unit_test(test_ipv6_history),
 		cmocka_unit_test(test_refresh_timing),
 		cmocka_unit_test(test_adopt),
 	};

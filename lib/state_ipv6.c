@@ -1,5 +1,6 @@
 /*
- * The pinholes of state.json: for each forward kept over IPv6, what
+ * The IPv6 part of state.json: the history of this host's IPv6 address,
+ * and the pinholes.  For each forward kept over IPv6, what
  * identifies its pinhole on the router.  No protocol lets a client list
  * pinholes, and a PCP refresh or delete must carry the nonce the mapping
  * was made with (RFC 6887 section 11.1), so without this record a
@@ -7,6 +8,7 @@
  * back as strictly as the rest of the file (state.c): a record with any
  * field off refuses the whole file.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,4 +209,117 @@ state_pinhole_remove(struct state *st, const char *name)
 	i = (size_t)(p - st->ph);
 	memmove(&st->ph[i], &st->ph[i + 1], (st->nph - i - 1) * sizeof(*p));
 	st->nph--;
+}
+
+/* Times as state.c bounds them: what a double holds exactly. */
+#define STATE_IPV6_TIME_MAX	9007199254740992.0	/* 2^53 */
+
+static int
+state_ipv6_time(const cJSON *o, const char *key, int64_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+	    v->valuedouble > STATE_IPV6_TIME_MAX ||
+	    v->valuedouble != (double)(int64_t)v->valuedouble)
+		return -1;
+	*out = (int64_t)v->valuedouble;
+	return 0;
+}
+
+int
+state_ipv6_history_parse(const cJSON *arr, struct state *st, char *err,
+    size_t errlen)
+{
+	const cJSON *o, *ip;
+	struct in6_addr a;
+	size_t n, skip, i = 0;
+
+	if (!cJSON_IsArray(arr)) {
+		snprintf(err, errlen, "ipv6_history: expected an array");
+		return -1;
+	}
+	/* A longer list than we keep loses its oldest, every entry checked. */
+	n = (size_t)cJSON_GetArraySize(arr);
+	skip = n > STATE_HISTORY_MAX ? n - STATE_HISTORY_MAX : 0;
+	cJSON_ArrayForEach(o, arr) {
+		struct state_ip6 h;
+
+		memset(&h, 0, sizeof(h));
+		ip = cJSON_GetObjectItemCaseSensitive(o, "ip");
+		if (!cJSON_IsString(ip) || str_copy(h.ip, ip->valuestring,
+		    sizeof(h.ip)) == -1 || addr6_parse(h.ip, &a) !=
+		    ADDR6_GLOBAL || state_ipv6_time(o, "first_seen",
+		    &h.first_seen) == -1 || state_ipv6_time(o, "last_seen",
+		    &h.last_seen) == -1) {
+			snprintf(err, errlen, "ipv6_history[%zu]: expected "
+			    "a global IPv6 address (ip), first_seen and "
+			    "last_seen", i);
+			return -1;
+		}
+		if (i++ >= skip)
+			st->hist6[st->nhist6++] = h;
+	}
+	return 0;
+}
+
+int
+state_ipv6_history_json(cJSON *root, const struct state *st)
+{
+	cJSON *arr, *o;
+	char t[32];
+	size_t i;
+
+	if ((arr = cJSON_AddArrayToObject(root, "ipv6_history")) == NULL)
+		return -1;
+	for (i = 0; i < st->nhist6; i++) {
+		if ((o = cJSON_CreateObject()) == NULL)
+			return -1;
+		cJSON_AddItemToArray(arr, o);
+		if (cJSON_AddStringToObject(o, "ip", st->hist6[i].ip) == NULL)
+			return -1;
+		/* Plain integers, never "1e+16", as state.c writes times. */
+		snprintf(t, sizeof(t), "%lld", (long long)st->hist6[i].first_seen);
+		if (cJSON_AddRawToObject(o, "first_seen", t) == NULL)
+			return -1;
+		snprintf(t, sizeof(t), "%lld", (long long)st->hist6[i].last_seen);
+		if (cJSON_AddRawToObject(o, "last_seen", t) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+int
+state_note_ipv6(struct state *st, const char *ip, int64_t now,
+    char old[INET6_ADDRSTRLEN])
+{
+	struct state_ip6 *cur;
+	struct in6_addr a;
+
+	old[0] = '\0';
+	if (strnlen(ip, INET6_ADDRSTRLEN) >= INET6_ADDRSTRLEN ||
+	    addr6_parse(ip, &a) != ADDR6_GLOBAL)
+		return 0;
+	if (now < 0)
+		now = 0;
+	if ((double)now > STATE_IPV6_TIME_MAX)
+		now = (int64_t)STATE_IPV6_TIME_MAX;
+	if (st->nhist6 > 0) {
+		cur = &st->hist6[st->nhist6 - 1];
+		if (strcmp(cur->ip, ip) == 0) {
+			cur->last_seen = now;
+			return 0;
+		}
+		str_copy(old, cur->ip, INET6_ADDRSTRLEN);
+	}
+	if (st->nhist6 == STATE_HISTORY_MAX) {
+		memmove(&st->hist6[0], &st->hist6[1],
+		    (STATE_HISTORY_MAX - 1) * sizeof(st->hist6[0]));
+		st->nhist6--;
+	}
+	cur = &st->hist6[st->nhist6++];
+	memset(cur, 0, sizeof(*cur));
+	str_copy(cur->ip, ip, sizeof(cur->ip));
+	cur->first_seen = cur->last_seen = now;
+	return 1;
 }
