@@ -141,12 +141,12 @@ status_gateway_json(const struct status *s, cJSON *o)
 		cJSON_AddNullToObject(g, "last_seen");
 }
 
-/* A forward's "ipv6" object: its pinhole, or null without one. */
-static void
+void
 status_forward_ipv6(const struct status *s, cJSON *x, const char *name,
     int64_t now)
 {
-	cJSON *p = s->ph != NULL ? pinholes_forward_json(s->ph, name, now) :
+	cJSON *p = s != NULL && s->ph != NULL ?
+	    pinholes_forward_json(s->ph, name, now) :
 	    NULL;
 
 	if (p != NULL)

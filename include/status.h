@@ -62,6 +62,12 @@ const char *status_json_cached(struct status *);
 
 /* A forward as GET /api/forwards/NAME shows it; now is monotonic ms. */
 cJSON	*status_forward_json(const struct fwd *, int64_t now);
+/*
+ * Adds the forward called name's "ipv6" object to its JSON x: its pinhole
+ * (pinholes_forward_json), or null without one.
+ */
+void	status_forward_ipv6(const struct status *, cJSON *x, const char *name,
+	    int64_t now);
 /* An event as the status document and the event streams show it. */
 cJSON	*status_event_json(const struct event *);
 

@@ -43,7 +43,7 @@ socket = $SOCK
 on_change = $T_WORK/hook
 remove_on_exit = yes
 verify_interval = 30
-ipv6 = on
+ipv6 = ${2:-on}
 
 [forward web]
 external = 8080
@@ -54,6 +54,11 @@ family = both
 external = 9443
 internal = 9443
 family = 6
+
+[forward four]
+external = 8081
+internal = 8080
+family = 4
 CONF
 }
 start_daemon() {
@@ -112,6 +117,14 @@ six_kept() {
 }
 check "the family = 6 forward has its pinhole and was never tried over IPv4" until_ok 5 six_kept
 
+check "a family = 4 forward has no pinhole" json_is \
+    '[(f["family"], f["ipv6"]) for f in j["forwards"] if f["name"] == "four"]' "[('4', None)]"
+api_web() {
+	OUT=$(in_ns pi curl -s --unix-socket "$SOCK" http://x/api/forwards/web)
+	json_is '(j["family"], j["ipv6"]["state"], j["ipv6"]["method"])' "('both', 'active', 'pcp')"
+}
+check "GET /api/forwards/web has the family and the pinhole too" api_web
+status
 check "... and the host's IPv6 address and its kind" json_is \
     '(j["ipv6"]["address"], j["ipv6"]["kind"], type(j["ipv6"]["history"]).__name__)' \
     "('$PK_PI6', 'static', 'list')"
@@ -124,6 +137,10 @@ check "state.json records the pinhole with its PCP nonce" \
 curl_metrics() { in_ns pi curl -s --unix-socket "$SOCK" http://x/metrics; }
 check "/metrics has the pinhole with a family label" eval \
     'curl_metrics | grep -q "^portkeeper_forward_family_up{forward=\"web\",family=\"6\"} 1"'
+check "... and the IPv4 forward that CGNAT keeps closed, with family 4" eval \
+    'curl_metrics | grep -q "^portkeeper_forward_family_up{forward=\"web\",family=\"4\"} 0"'
+check "... no family 6 series for a family = 4 forward" not eval \
+    'curl_metrics | grep -q "forward=\"four\",family=\"6\""'
 
 # --- A router restart ----------------------------------------------------------
 "$HOMENET" router-restart > /dev/null 2>&1
@@ -174,10 +191,10 @@ check "... and state.json has no pinhole left" eval '[ -z "$(ph_record)" ]'
 
 # --- UPnP IGD:2 only -----------------------------------------------------------
 "$HOMENET" set pcp off > /dev/null 2>&1
-write_conf 20
+write_conf 20 auto
 : > "$HOOKLOG"
 start_daemon
-check "with PCP closed the pinhole is opened through UPnP" until_ok 10 ph_is \
+check "with PCP closed (and ipv6 = auto) the pinhole is opened through UPnP" until_ok 10 ph_is \
     "[('active', 'upnp')]"
 check "... reachable from the internet host" until_ok 3 v6_reaches
 check "... pinhole_added in the hook" until_ok 3 grep -q "^pinhole_added fwd=web v6=$PK_PI6 family=6" "$HOOKLOG"
@@ -199,6 +216,28 @@ stop_daemon
 check "SIGTERM closes the UPnP pinhole" until_ok 3 grep -q "^pinhole_removed fwd=web" "$HOOKLOG"
 check "... unreachable" not v6_reaches
 "$HOMENET" set pcp on > /dev/null 2>&1
+
+# --- What the configuration rules out ----------------------------------------------
+ph_off() {
+	status
+	json_is "[(f['ipv6']['state'], '$1' in (f['ipv6']['error'] or '')) for f in j['forwards'] if f['name'] == 'web']" \
+	    "[('off', True)]"
+}
+write_conf 3600
+: > "$HOOKLOG"
+start_daemon
+check "PCP open again: the pinhole is opened through PCP" until_ok 10 ph_is "[('active', 'pcp')]"
+sed -i 's/^ipv6 = on$/ipv6 = off/' "$CONF"
+kill -HUP "$PKD_PID"
+check "ipv6 = off on SIGHUP closes the pinholes" until_ok 5 grep -q "^pinhole_removed fwd=web" "$HOOKLOG"
+check "... unreachable" not v6_reaches
+check "... and the status says off, and why" until_ok 3 ph_off "ipv6 = off"
+sed -i 's/^ipv6 = off$/ipv6 = on/; s/^method = auto$/method = natpmp/' "$CONF"
+kill -HUP "$PKD_PID"
+check "method = natpmp: no pinhole, and the status says NAT-PMP has no IPv6" until_ok 3 \
+    ph_off "NAT-PMP has no IPv6"
+check "... still unreachable" not v6_reaches
+stop_daemon
 
 [ "$T_FAILED" = 0 ] || sed 's/^/# /' "$T_WORK/pkd.log" | tail -80
 exit $T_FAILED
