@@ -160,6 +160,27 @@ pinholes_adopt(struct pinholes *p, struct pinhole *h, int64_t now)
 	    (long long)left);
 }
 
+/* Whether the record is a pinhole some forward still holds. */
+static bool
+pinholes_owned(const struct pinholes *p, const struct state_pinhole *sp)
+{
+	const struct pinhole *h = pinholes_find(p, sp->name);
+
+	return h != NULL && h->have_id && !p->stopping;
+}
+
+/* How many records no pinhole holds: those wait to be closed. */
+static void
+pinholes_count_closing(struct pinholes *p)
+{
+	size_t i;
+
+	p->nclosing = 0;
+	for (i = 0; i < p->st->nph; i++)
+		if (!pinholes_owned(p, &p->st->ph[i]))
+			p->nclosing++;
+}
+
 int
 pinholes_sync(struct pinholes *p)
 {
@@ -208,16 +229,8 @@ pinholes_sync(struct pinholes *p)
 	free(p->ph);
 	p->ph = nph;
 	p->nph = n;
+	pinholes_count_closing(p);
 	return 0;
-}
-
-/* Whether the record is a pinhole some forward still holds. */
-static bool
-pinholes_owned(const struct pinholes *p, const struct state_pinhole *sp)
-{
-	const struct pinhole *h = pinholes_find(p, sp->name);
-
-	return h != NULL && h->have_id && !p->stopping;
 }
 
 int
@@ -243,7 +256,7 @@ pinholes_deadline(const struct pinholes *p, int64_t now)
 	if (p->nph > 0 || p->st->nph > 0) {
 		if (p->verify_at < next)
 			next = p->verify_at;
-		if (p->st->nph > 0 && p->closing_at < next)
+		if (p->nclosing > 0 && p->closing_at < next)
 			next = p->closing_at;
 	}
 	for (i = 0; i < p->nph; i++)
@@ -277,8 +290,9 @@ pinholes_netcheck(struct pinholes *p)
 	    inet_ntop(AF_INET6, &a, now, sizeof(now)) == NULL)
 		return;
 	if (strcmp(now, p->addr) != 0) {
-		log_info("this host's IPv6 address is now %s; checking the "
-		    "pinholes", now);
+		if (p->addr[0] != '\0')
+			log_info("this host's IPv6 address is now %s; "
+			    "checking the pinholes", now);
 		p->verify_now = true;
 	}
 }
@@ -426,6 +440,9 @@ pinholes_schedule(struct pinholes *p, int64_t now)
 
 	if (p->job != NULL || (p->nph == 0 && p->st->nph == 0))
 		return;
+	/* Most turns of the loop have nothing due. */
+	if (!verify && pinholes_deadline(p, now) > now)
+		return;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return;
 	if ((r->t = calloc(p->st->nph + p->nph + 1, sizeof(*r->t))) == NULL) {
@@ -554,6 +571,23 @@ pinholes_failed(struct pinholes *p, struct pinhole *h,
 		pinholes_event(p, EV_PINHOLE_FAILED, h->name, "%s", err->msg);
 }
 
+/*
+ * A round opened a pinhole for a forward that a reload took away
+ * meanwhile: recorded, not owned, so that the next round closes it.
+ */
+static void
+pinholes_orphan(struct pinholes *p, const struct pinholes_task *t)
+{
+	struct state_pinhole sp;
+
+	memset(&sp, 0, sizeof(sp));
+	str_copy(sp.name, t->name, sizeof(sp.name));
+	sp.id = t->res.id;
+	sp.lease = t->res.lease;
+	if (state_pinhole_put(p->st, &sp) == 0)
+		*p->st_dirty = true;
+}
+
 /* A removal that ended. */
 static void
 pinholes_closed(struct pinholes *p, const struct pinholes_task *t,
@@ -626,6 +660,34 @@ pinholes_note_address(struct pinholes *p, const struct pinholes_round *r)
 		p->verify_now = true;
 }
 
+/*
+ * A check that got no epoch from a router that holds PCP pinholes (it is
+ * restarting, say) proves nothing: it is asked again soon, backing off.
+ */
+static void
+pinholes_epoch_unknown(struct pinholes *p, const struct pinholes_round *r)
+{
+	int64_t now = mono_ms(), wait;
+	size_t i;
+	bool pcp = false;
+
+	if (r->rc != 0 || !r->announce || r->via == PM_UPNP ||
+	    r->have_epoch_now) {
+		if (r->have_epoch_now)
+			p->announce_failures = 0;
+		return;
+	}
+	for (i = 0; i < p->nph; i++)
+		pcp |= p->ph[i].have_id && p->ph[i].id.kind == MS_PCP;
+	if (!pcp)
+		return;
+	wait = (int64_t)PINHOLES_RETRY_MIN_MS << (p->announce_failures < 5 ?
+	    p->announce_failures : 5);
+	p->announce_failures++;
+	if (now + wait < p->verify_at)
+		p->verify_at = now + wait;
+}
+
 /* What the round found: the address, the router's epoch. */
 static void
 pinholes_discovered(struct pinholes *p, const struct pinholes_round *r)
@@ -647,6 +709,10 @@ pinholes_discovered(struct pinholes *p, const struct pinholes_round *r)
 		p->kind = r->kind;
 		pinholes_listen(p, r->ifindex, &r->gateway);
 	}
+	log_debug("pinhole round %lu: %zu task(s)%s, %s%s, PCP epoch %s%u",
+	    p->nrounds, r->nt, r->announce ? ", verifying" : "",
+	    r->rc == 0 ? r->addr : "no address: ", r->rc == 0 ? "" :
+	    r->err.msg, r->have_epoch_now ? "" : "unknown ", r->epoch);
 	if (r->have_epoch_now) {
 		p->epoch_known = true;
 		p->epoch = r->epoch;
@@ -658,6 +724,7 @@ pinholes_discovered(struct pinholes *p, const struct pinholes_round *r)
 		if (!r->announce)
 			p->verify_now = true;
 	}
+	pinholes_epoch_unknown(p, r);
 }
 
 /* Applies a round's results; at its deadline, what it completed. */
@@ -689,10 +756,16 @@ pinholes_reap(struct pinholes *p, int64_t now, bool timed_out)
 				pinholes_closed(p, t, now);
 			continue;
 		}
-		/* Changed by a reload meanwhile, or nothing to open. */
-		if (h == NULL || h->proto != t->proto || h->port != t->port ||
-		    no_ipv6)
+		if (no_ipv6)
 			continue;
+		/* Changed by a reload meanwhile: closed if it was opened. */
+		if (h == NULL || h->proto != t->proto || h->port != t->port ||
+		    h->cfg_off) {
+			if (done && t->rc == 0 && t->res.method != PM_AUTO &&
+			    (h == NULL || !h->have_id))
+				pinholes_orphan(p, t);
+			continue;
+		}
 		if (!done)
 			pinholes_failed(p, h, &late, now, false);
 		else if (t->rc == -1)
@@ -703,6 +776,7 @@ pinholes_reap(struct pinholes *p, int64_t now, bool timed_out)
 	job_release(p->job);
 	p->job = NULL;
 	p->round = NULL;
+	pinholes_count_closing(p);
 }
 
 void
@@ -727,6 +801,7 @@ pinholes_stop(struct pinholes *p, bool remove, int64_t deadline)
 		return;
 	p->stopping = true;
 	p->closing_at = 0;
+	pinholes_count_closing(p);
 	p->verify_now = false;
 	p->verify_at = mono_ms() + 3600 * 1000;
 	pinholes_schedule(p, mono_ms());

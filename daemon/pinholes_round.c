@@ -25,18 +25,27 @@ pinholes_round_publish(struct pinholes_task *t)
 /*
  * An epoch from the router at now (monotonic s): a router whose epoch
  * fails the check of RFC 6887 section 8.5 restarted and lost every
- * pinhole.
+ * pinhole.  So did one whose epoch stepped back at all: the section
+ * forgives a second, but a router restarted twice within two seconds (as
+ * a service restart on a new prefix can) steps back by less.
  */
+static bool
+pinholes_round_reset(uint32_t prev, int64_t prev_s, uint32_t epoch,
+    int64_t now)
+{
+	return epoch < prev || !pcp_epoch_valid(prev, prev_s, epoch, now);
+}
+
 static void
 pinholes_round_epoch(struct pinholes_round *r, uint32_t epoch)
 {
 	int64_t now = mono_ms() / 1000;
 
 	if (r->have_epoch_now) {
-		if (!pcp_epoch_valid(r->epoch, r->epoch_s, epoch, now))
+		if (pinholes_round_reset(r->epoch, r->epoch_s, epoch, now))
 			r->rebooted = true;
-	} else if (r->have_epoch &&
-	    !pcp_epoch_valid(r->epoch_prev, r->epoch_s_prev, epoch, now))
+	} else if (r->have_epoch && pinholes_round_reset(r->epoch_prev,
+	    r->epoch_s_prev, epoch, now))
 		r->rebooted = true;
 	r->have_epoch_now = true;
 	r->epoch = epoch;

@@ -788,8 +788,10 @@ loop(struct pkd *d)
 				next = d->verify_at;
 			if (d->fw.nclosing > 0 && d->fw.closing_at < next)
 				next = d->fw.closing_at;
+			/* A family = 6 forward is never due over IPv4. */
 			for (k = 0; k < d->fw.nfwd; k++)
-				if (d->fw.fwd[k].refresh_at < next)
+				if (d->fw.fwd[k].refresh_at < next &&
+				    config_forward_v4(&d->fw.fwd[k].cfg))
 					next = d->fw.fwd[k].refresh_at;
 		}
 		if (hookq_deadline(&d->hooks) < next)

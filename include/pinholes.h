@@ -127,11 +127,13 @@ struct pinholes {
 	char			 addr[INET6_ADDRSTRLEN];
 	const char		*kind;
 	char			 off_why[384];
+	size_t			 nclosing;	/* records no pinhole holds */
 	int64_t			 closing_at;	/* retry removals from then */
 	bool			 epoch_known;
 	uint32_t		 epoch;
 	int64_t			 epoch_s;
 	int64_t			 verify_at;	/* monotonic ms */
+	unsigned		 announce_failures;	/* in a row */
 	bool			 verify_now;
 	struct job		*job;
 	struct pinholes_round	*round;
