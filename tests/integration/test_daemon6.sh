@@ -44,6 +44,7 @@ on_change = $T_WORK/hook
 remove_on_exit = yes
 verify_interval = 30
 ipv6 = ${2:-on}
+ipv6_address = ${3:-auto}
 
 [forward web]
 external = 8080
@@ -95,7 +96,9 @@ check "the router's IPv4 WAN is carrier-grade NAT (100.64/10)" \
 check "before the daemon inet cannot reach the pi over IPv6" not v6_reaches
 
 # --- PCP ---------------------------------------------------------------------
-write_conf 3600
+# ipv6_address = ::10: the pi's interface identifier in whatever the prefix
+# is (the prefix change below moves it).
+write_conf 3600 on ::10
 check "portkeeperd -n accepts family = both and ipv6 = on" in_ns pi "$PKD" -n -c "$CONF"
 start_daemon
 check "portkeeperd opens the forward's pinhole through PCP" until_ok 10 ph_is \
@@ -151,6 +154,19 @@ check "... and the IPv4 forward that CGNAT keeps closed, with family 4" eval \
     'curl_metrics | grep -q "^portkeeper_forward_family_up{forward=\"web\",family=\"4\"} 0"'
 check "... no family 6 series for a family = 4 forward" not eval \
     'curl_metrics | grep -q "forward=\"four\",family=\"6\""'
+
+# A PCP ANNOUNCE (RFC 6887 section 14.1.3) as a router sends it over IPv6:
+# from its link-local address to [ff02::1]:5350.
+announce6() {
+	in_ns router "$PY" -c 'import socket, struct
+br0 = socket.if_nametoindex("br0")
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind(("fe80::1", 0, 0, br0))
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, br0)
+s.sendto(bytes([2, 0x80, 0, 0]) + struct.pack("!II", 0, 424242) + bytes(12), ("ff02::1", 5350, 0, br0))'
+}
+check "a PCP ANNOUNCE to [ff02::1]:5350 makes the daemon check its pinholes" eval \
+    'announce6 && until_ok 3 grep -q "announced itself over IPv6 (PCP, epoch 424242)" "$T_WORK/pkd.log"'
 
 # --- A router restart ----------------------------------------------------------
 "$HOMENET" router-restart > /dev/null 2>&1
