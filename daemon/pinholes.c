@@ -118,6 +118,14 @@ pinholes_config_off(const struct pinholes *p, char *why, size_t len)
 	return false;
 }
 
+bool
+pinholes_enabled(const struct pinholes *p)
+{
+	char why[384];
+
+	return !pinholes_config_off(p, why, sizeof(why));
+}
+
 /* The lease asked for: the configured one, within UPnP's range. */
 static uint32_t
 pinholes_lease(const struct pinholes *p)
@@ -425,6 +433,7 @@ pinholes_tasks(struct pinholes *p, struct pinholes_task *t, int64_t now,
 		t[n].port = h->port;
 		t[n].lease = lease;
 		t[n].have_id = h->have_id;
+		t[n].made = h->last_refresh;
 		t[n++].id = h->id;
 	}
 	return n;

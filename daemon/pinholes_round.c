@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "netinfo6.h"
@@ -76,6 +77,21 @@ pinholes_round_want(struct pinholes_round *r, char *want, size_t len)
 	return 0;
 }
 
+/*
+ * Whether the router's PCP server started after the pinhole was made (its
+ * epoch is its uptime, RFC 6887 section 8.5): then it lost it, even when
+ * the epoch passed the check because it restarted twice, the first time
+ * just before the pinhole was made (as a service restart on a new prefix
+ * can).  A second of slack for the clocks.
+ */
+static bool
+pinholes_round_younger(const struct pinholes_round *r,
+    const struct pinholes_task *t)
+{
+	return r->have_epoch_now && t->made > 0 &&
+	    (int64_t)time(NULL) - (int64_t)r->epoch > t->made + 1;
+}
+
 /* Opens it anew: a first time, or after the router lost it. */
 static void
 pinholes_round_open(struct portmap6 *pm, struct pinholes_task *t)
@@ -102,7 +118,8 @@ pinholes_round_keep(struct pinholes_round *r, struct portmap6 *pm,
 		 * kept it, and a needless refresh makes the pinhole
 		 * undeletable on miniupnpd before 2.3.6.
 		 */
-		if (t->op == PHT_VERIFY && !r->rebooted) {
+		if (t->op == PHT_VERIFY && !r->rebooted &&
+		    !pinholes_round_younger(r, t)) {
 			t->rc = 0;
 			return;
 		}

@@ -166,6 +166,8 @@ status_ipv6_json(const struct status *s, cJSON *o)
 	    pinholes_address(s->ph) : NULL);
 	status_add_str_or_null(x, "kind", s->ph != NULL &&
 	    s->ph->addr[0] != '\0' ? s->ph->kind : NULL);
+	cJSON_AddBoolToObject(x, "enabled", s->ph != NULL &&
+	    pinholes_enabled(s->ph));
 	a = cJSON_AddArrayToObject(x, "history");
 	for (i = 0; i < s->st->nhist6; i++) {
 		h = cJSON_CreateObject();

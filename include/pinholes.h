@@ -69,6 +69,7 @@ struct pinholes_task {
 	uint32_t		lease;
 	bool			have_id;
 	struct mapstore_entry	id;
+	int64_t			made;		/* wall clock s it was last made */
 	/* Results. */
 	int			rc;		/* 0 done, -1 err */
 	bool			restored;	/* it was gone: made again */
@@ -182,6 +183,9 @@ void	pinholes_netcheck(struct pinholes *);
  * remove, closes every pinhole recorded (remove_on_exit).
  */
 void	pinholes_stop(struct pinholes *, bool remove, int64_t deadline);
+
+/* Whether the configuration lets pinholes be opened (ipv6, method). */
+bool	pinholes_enabled(const struct pinholes *);
 
 /* This host's IPv6 address as last found, or "". */
 const char *pinholes_address(const struct pinholes *);

@@ -129,8 +129,8 @@ api_web() {
 check "GET /api/forwards/web has the family and the pinhole too" api_web
 status
 check "... and the host's IPv6 address and its kind" json_is \
-    '(j["ipv6"]["address"], j["ipv6"]["kind"], type(j["ipv6"]["history"]).__name__)' \
-    "('$PK_PI6', 'static', 'list')"
+    '(j["ipv6"]["enabled"], j["ipv6"]["address"], j["ipv6"]["kind"], type(j["ipv6"]["history"]).__name__)' \
+    "(True, '$PK_PI6', 'static', 'list')"
 status
 check "the events carry pinhole_added" json_is \
     '"pinhole_added" in [e["event"] for e in j["events"]]' True
@@ -264,6 +264,7 @@ kill -HUP "$PKD_PID"
 check "ipv6 = off on SIGHUP closes the pinholes" until_ok 5 grep -q "^pinhole_removed fwd=web" "$HOOKLOG"
 check "... unreachable" not v6_reaches
 check "... and the status says off, and why" until_ok 3 ph_off "ipv6 = off"
+check "... and that pinholes are not enabled" json_is 'j["ipv6"]["enabled"]' False
 sed -i 's/^ipv6 = off$/ipv6 = on/; s/^method = auto$/method = natpmp/' "$CONF"
 kill -HUP "$PKD_PID"
 check "method = natpmp: no pinhole, and the status says NAT-PMP has no IPv6" until_ok 3 \
