@@ -362,10 +362,13 @@ static enum api_rc
 api_get_forward(struct api *a, struct api_request *q, struct api_response *r)
 {
 	struct fwd *f;
+	cJSON *x;
 
-	if ((f = forwards_find(a->fw, q->name)) != NULL)
-		return api_reply_json(r, API_OK, status_forward_json(f,
-		    mono_ms()), NULL, NULL);
+	if ((f = forwards_find(a->fw, q->name)) != NULL) {
+		x = status_forward_json(f, mono_ms());
+		status_forward_ipv6(a->st, x, f->cfg.name, mono_ms());
+		return api_reply_json(r, API_OK, x, NULL, NULL);
+	}
 	return api_error(r, API_NOT_FOUND, "not_found",
 	    "there is no forward named \"%s\"", q->name);
 }
@@ -373,14 +376,16 @@ api_get_forward(struct api *a, struct api_request *q, struct api_response *r)
 static enum api_rc
 api_get_forwards(struct api *a, struct api_response *r)
 {
-	cJSON *o = cJSON_CreateObject(), *arr;
+	cJSON *o = cJSON_CreateObject(), *arr, *x;
 	int64_t now = mono_ms();
 	size_t i;
 
 	arr = cJSON_AddArrayToObject(o, "forwards");
-	for (i = 0; i < a->fw->nfwd; i++)
-		cJSON_AddItemToArray(arr, status_forward_json(&a->fw->fwd[i],
-		    now));
+	for (i = 0; i < a->fw->nfwd; i++) {
+		x = status_forward_json(&a->fw->fwd[i], now);
+		status_forward_ipv6(a->st, x, a->fw->fwd[i].cfg.name, now);
+		cJSON_AddItemToArray(arr, x);
+	}
 	return api_reply_json(r, API_OK, o, NULL, NULL);
 }
 

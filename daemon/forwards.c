@@ -249,7 +249,8 @@ forwards_wanted(const struct forwards *fw, const struct state_mapping *m)
 		const struct config_forward *c = &fw->fwd[i].cfg;
 
 		if (strcmp(c->name, m->name) == 0 && c->ext == m->ext &&
-		    c->in == m->in && c->proto == m->proto)
+		    c->in == m->in && c->proto == m->proto &&
+		    config_forward_v4(c))
 			return true;
 	}
 	return false;
@@ -583,6 +584,9 @@ forwards_tasks(const struct forwards *fw, struct task *t, int64_t now,
 	}
 	for (i = 0; i < fw->nfwd; i++) {
 		f = &fw->fwd[i];
+		/* family = 6: its pinhole is pinholes.c's. */
+		if (!config_forward_v4(&f->cfg))
+			continue;
 		if (now < f->refresh_at && !(verify && f->state == FWD_ACTIVE))
 			continue;
 		/*

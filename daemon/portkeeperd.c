@@ -34,6 +34,7 @@
 #include "forwards.h"
 #include "gateway.h"
 #include "http.h"
+#include "pinholes.h"
 #include "round.h"
 #include "state.h"
 #include "startup.h"
@@ -61,6 +62,8 @@ struct pkd {
 	char			 cfg_path[PATH_MAX];
 	struct config		 cfg;
 	struct forwards		 fw;
+	struct pinholes		 ph;		/* the forwards over IPv6 */
+	bool			 ph_dirty;	/* they changed st */
 	struct state		 st;
 	bool			 st_dirty;
 	int64_t			 st_touched;	/* last write, monotonic ms */
@@ -121,12 +124,16 @@ pkd_event(struct pkd *d, enum event_type type, const char *forward,
 	else if (d->st.nhist > 0)
 		str_copy(ev.external_ip, d->st.hist[d->st.nhist - 1].ip,
 		    sizeof(ev.external_ip));
+	if (type == EV_IPV6_ADDRESS_CHANGED && d->st.nhist6 > 1)
+		str_copy(ev.old_ipv6, d->st.hist6[d->st.nhist6 - 2].ip,
+		    sizeof(ev.old_ipv6));
 	if (type == EV_EXTERNAL_IP_CHANGED && d->st.nhist > 1)
 		str_copy(ev.old_external_ip, d->st.hist[d->st.nhist - 2].ip,
 		    sizeof(ev.old_external_ip));
 	if (d->status.ni_ok)
 		str_copy(ev.internal_ip, d->status.ni.internal_str,
 		    sizeof(ev.internal_ip));
+	str_copy(ev.ipv6, pinholes_address(&d->ph), sizeof(ev.ipv6));
 	log_warnx("%s%s%s: %s", eventlog_type_str(type), forward ? " " : "",
 	    forward ? forward : "", ev.detail);
 	ev.seq = eventlog_add(&d->status.ev, &ev);
@@ -134,6 +141,14 @@ pkd_event(struct pkd *d, enum event_type type, const char *forward,
 	if (type == EV_EXTERNAL_IP_CHANGED)
 		d->status.nextchanges++;
 	d->status.gen++;
+}
+
+/* An event of the pinholes (pinholes.h), recorded as every other. */
+static void
+pinhole_event(void *arg, enum event_type type, const char *forward,
+    const char *detail)
+{
+	pkd_event(arg, type, forward, "%s", detail);
 }
 
 /* A write of state.json failed: said once per distinct error. */
@@ -543,6 +558,7 @@ netcheck(struct pkd *d)
 	struct netinfo ni;
 	struct pm_error err;
 
+	pinholes_netcheck(&d->ph);
 	if (netinfo_get(&ni, &err) == -1) {
 		if (strcmp(d->status.gw_error, err.msg) != 0)
 			log_warnx("%s", err.msg);
@@ -597,6 +613,7 @@ reload(struct pkd *d)
 	d->status.gen++;
 	http_reload(d->http, &oweb);
 	forwards_plan_closes(&d->fw);
+	pinholes_sync(&d->ph);
 	log_warnx("configuration reloaded: %zu forward(s), %zu to remove",
 	    d->fw.nfwd, d->fw.nclosing);
 }
@@ -612,6 +629,9 @@ shutdown_forwards(struct pkd *d)
 	 */
 	if (d->job != NULL)
 		round_reap(d, mono_ms(), job_wait(d->job, deadline) == -1);
+	pinholes_stop(&d->ph, d->cfg.remove_on_exit, deadline);
+	if (d->ph_dirty)
+		d->st_dirty = true;
 	if (!d->cfg.remove_on_exit)
 		return;
 	forwards_close_all(&d->fw);
@@ -667,7 +687,7 @@ setup(struct pkd *d)
 		state_init(&d->st);
 	}
 	hookq_init(&d->hooks, d->cfg.on_change);
-	if (forwards_load(&d->fw) == -1)
+	if (forwards_load(&d->fw) == -1 || pinholes_sync(&d->ph) == -1)
 		return -1;
 	d->status.gen++;
 
@@ -722,6 +742,19 @@ handle_signals(struct pkd *d)
 	return run;
 }
 
+/* The pinholes' turn: what is due of them, and their records saved. */
+static void
+ipv6_turn(struct pkd *d)
+{
+	pinholes_run(&d->ph, mono_ms());
+	if (!d->ph_dirty)
+		return;
+	d->ph_dirty = false;
+	d->st_dirty = true;
+	d->status.gen++;
+	save_state(d);
+}
+
 static void
 loop(struct pkd *d)
 {
@@ -747,8 +780,10 @@ loop(struct pkd *d)
 				next = d->verify_at;
 			if (d->fw.nclosing > 0 && d->fw.closing_at < next)
 				next = d->fw.closing_at;
+			/* A family = 6 forward is never due over IPv4. */
 			for (k = 0; k < d->fw.nfwd; k++)
-				if (d->fw.fwd[k].refresh_at < next)
+				if (d->fw.fwd[k].refresh_at < next &&
+				    config_forward_v4(&d->fw.fwd[k].cfg))
 					next = d->fw.fwd[k].refresh_at;
 		}
 		if (hookq_deadline(&d->hooks) < next)
@@ -759,6 +794,8 @@ loop(struct pkd *d)
 			next = http_deadline(d->http, now);
 		if ((wd = notify_watchdog(now)) < next)
 			next = wd;
+		if (pinholes_deadline(&d->ph, now) < next)
+			next = pinholes_deadline(&d->ph, now);
 
 		fds[n] = d->sigfd;
 		fds[++n] = writer_fd(d->st_writer);
@@ -774,6 +811,8 @@ loop(struct pkd *d)
 			fds[++n] = forwards_fd(&d->fw);
 		n++;
 		napi = http_fds(d->http, fds + n, (int)nitems(fds) - n);
+		napi += pinholes_fds(&d->ph, fds + n + napi,
+		    (int)nitems(fds) - n - napi);
 		n += napi;
 		for (i = 0; i < n; i++) {
 			pfd[i].fd = fds[i];
@@ -808,6 +847,7 @@ loop(struct pkd *d)
 					    why);
 					d->verify_now = true;
 					forwards_retry_failed(&d->fw, now);
+					pinholes_verify_now(&d->ph);
 					break;
 				case WATCH_NETWORK:
 					if (d->netcheck_at == 0)
@@ -827,8 +867,11 @@ loop(struct pkd *d)
 			netcheck(d);
 		}
 		/* A change of the API's forwards on disk: it applies now. */
-		if (forwards_run(&d->fw) > 0)
+		if (forwards_run(&d->fw) > 0) {
 			d->status.gen++;
+			pinholes_sync(&d->ph);
+		}
+		ipv6_turn(d);
 		http_run(d->http, mono_ms());
 	}
 }
@@ -887,7 +930,10 @@ main(int argc, char **argv)
 	}
 	d.sigfd = -1;
 	forwards_init(&d.fw, &d.cfg, &d.st);
+	pinholes_init(&d.ph, &d.cfg, &d.fw, &d.st, &d.ph_dirty, pinhole_event,
+	    &d);
 	status_init(&d.status, &d.fw, &d.st);
+	d.status.ph = &d.ph;
 	if (setup(&d) == -1)
 		return 1;
 	log_warnx("started (version %s): %zu forward(s), %s", PK_VERSION,
@@ -906,6 +952,7 @@ main(int argc, char **argv)
 	watch_close(&d.w);
 	log_warnx("stopped");
 	state_free(&d.st);
+	pinholes_free(&d.ph);
 	forwards_free(&d.fw);
 	gateway_free(&d.gw);
 	status_free(&d.status);

@@ -74,6 +74,7 @@ status_forward_json(const struct fwd *f, int64_t now)
 	cJSON_AddStringToObject(x, "protocol", portspec_proto_str(f->cfg.proto));
 	cJSON_AddNumberToObject(x, "external_port", f->cfg.ext);
 	cJSON_AddNumberToObject(x, "internal_port", f->cfg.in);
+	cJSON_AddStringToObject(x, "family", config_family_str(f->cfg.family));
 	cJSON_AddStringToObject(x, "source", f->web ? "web" : "config");
 	status_add_str_or_null(x, "method", f->made ?
 	    portmap_method_str(f->method) : NULL);
@@ -141,6 +142,45 @@ status_gateway_json(const struct status *s, cJSON *o)
 		cJSON_AddNullToObject(g, "last_seen");
 }
 
+void
+status_forward_ipv6(const struct status *s, cJSON *x, const char *name,
+    int64_t now)
+{
+	cJSON *p = s != NULL && s->ph != NULL ?
+	    pinholes_forward_json(s->ph, name, now) :
+	    NULL;
+
+	if (p != NULL)
+		cJSON_AddItemToObject(x, "ipv6", p);
+	else
+		cJSON_AddNullToObject(x, "ipv6");
+}
+
+/* The "ipv6" object: this host's address for pinholes, and its history. */
+static void
+status_ipv6_json(const struct status *s, cJSON *o)
+{
+	cJSON *x = cJSON_AddObjectToObject(o, "ipv6"), *a, *h;
+	size_t i;
+
+	status_add_str_or_null(x, "address", s->ph != NULL ?
+	    pinholes_address(s->ph) : NULL);
+	status_add_str_or_null(x, "kind", s->ph != NULL &&
+	    s->ph->addr[0] != '\0' ? s->ph->kind : NULL);
+	cJSON_AddBoolToObject(x, "enabled", s->ph != NULL &&
+	    pinholes_enabled(s->ph));
+	a = cJSON_AddArrayToObject(x, "history");
+	for (i = 0; i < s->st->nhist6; i++) {
+		h = cJSON_CreateObject();
+		cJSON_AddStringToObject(h, "ip", s->st->hist6[i].ip);
+		cJSON_AddNumberToObject(h, "first_seen",
+		    (double)s->st->hist6[i].first_seen);
+		cJSON_AddNumberToObject(h, "last_seen",
+		    (double)s->st->hist6[i].last_seen);
+		cJSON_AddItemToArray(a, h);
+	}
+}
+
 char *
 status_json(const struct status *s)
 {
@@ -168,10 +208,13 @@ status_json(const struct status *s)
 	status_gateway_json(s, o);
 	cJSON_AddItemToObject(o, "router", router_json(s->info_ok ? &s->info :
 	    NULL));
+	status_ipv6_json(s, o);
 	a = cJSON_AddArrayToObject(o, "forwards");
-	for (i = 0; i < s->fw->nfwd; i++)
-		cJSON_AddItemToArray(a, status_forward_json(&s->fw->fwd[i],
-		    now));
+	for (i = 0; i < s->fw->nfwd; i++) {
+		x = status_forward_json(&s->fw->fwd[i], now);
+		status_forward_ipv6(s, x, s->fw->fwd[i].cfg.name, now);
+		cJSON_AddItemToArray(a, x);
+	}
 	a = cJSON_AddArrayToObject(o, "events");
 	for (i = 0; i < eventlog_count(&s->ev); i++)
 		cJSON_AddItemToArray(a,
@@ -246,6 +289,34 @@ status_metrics_forwards(const struct forwards *fw, FILE *fp)
 			    (f->expires_at - now) / 1000 : 0));
 }
 
+/*
+ * Each forward by family: 4 for its IPv4 forward, 6 for its pinhole.  A
+ * series of its own, so that the labels of portkeeper_forward_up stay.
+ */
+static void
+status_metrics_family(const struct status *s, FILE *fp)
+{
+	const struct fwd *f;
+	const struct pinhole *h;
+	char lbl[CONFIG_NAME_MAX * 2];
+	size_t i;
+
+	fprintf(fp, "# HELP portkeeper_forward_family_up Whether a forward is "
+	    "open over a family: 4 its forward, 6 its pinhole.\n"
+	    "# TYPE portkeeper_forward_family_up gauge\n");
+	for (i = 0; i < s->fw->nfwd; i++) {
+		f = &s->fw->fwd[i];
+		webapi_label(lbl, sizeof(lbl), f->cfg.name);
+		if (config_forward_v4(&f->cfg))
+			fprintf(fp, "portkeeper_forward_family_up{forward=\"%s\","
+			    "family=\"4\"} %d\n", lbl, f->state == FWD_ACTIVE);
+		if (s->ph != NULL &&
+		    (h = pinholes_find(s->ph, f->cfg.name)) != NULL)
+			fprintf(fp, "portkeeper_forward_family_up{forward=\"%s\","
+			    "family=\"6\"} %d\n", lbl, h->state == PH_ACTIVE);
+	}
+}
+
 char *
 status_metrics(const struct status *s, size_t *len)
 {
@@ -276,6 +347,7 @@ status_metrics(const struct status *s, size_t *len)
 	status_metric(fp, "gateway_up", "gauge", "Whether the router answered "
 	    "the last probe.", s->info_ok && s->gw_error[0] == '\0');
 	status_metrics_forwards(fw, fp);
+	status_metrics_family(s, fp);
 	if (fclose(fp) != 0) {
 		free(buf);
 		return NULL;

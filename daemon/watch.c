@@ -40,7 +40,7 @@ watch_init(struct watch *w)
 		memset(&snl, 0, sizeof(snl));
 		snl.nl_family = AF_NETLINK;
 		snl.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE |
-		    RTMGRP_LINK;
+		    RTMGRP_LINK | RTMGRP_IPV6_IFADDR;
 		if (bind(w->nl_fd, (struct sockaddr *)&snl, sizeof(snl)) ==
 		    -1) {
 			log_warn("netlink; address changes are noticed only "

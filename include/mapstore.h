@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "pcp.h"
 #include "portspec.h"
 
@@ -84,5 +86,12 @@ int	mapstore_list(const char *dir, struct mapstore_entry *out, size_t max,
  */
 int	mapstore_parse(const char *text, size_t len,
 	    struct mapstore_entry *out, size_t max);
+
+/*
+ * One entry as the file has it, and back: -1 when anything in it is off.
+ * portkeeperd's state.json keeps its pinholes in the same form.
+ */
+cJSON	*mapstore_entry_json(const struct mapstore_entry *);
+int	 mapstore_entry_parse(const cJSON *, struct mapstore_entry *);
 
 #endif

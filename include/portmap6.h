@@ -37,6 +37,7 @@ struct portmap6_info {
 struct portmap6_result {
 	enum pm_method	method;		/* PM_PCP or PM_UPNP */
 	uint32_t	lease;		/* as granted */
+	uint32_t	epoch;		/* PCP's answer's (RFC 6887 section 8.5) */
 	/* What closes it again (kind MS_PCP or MS_UPNP_PINHOLE). */
 	struct mapstore_entry id;
 	char		note[256];	/* a fallback taken, or "" */
@@ -78,6 +79,22 @@ int		 portmap6_open(struct portmap6 *, enum pm_proto proto,
 int		 portmap6_renew(struct portmap6 *,
 		    const struct mapstore_entry *id, uint32_t lease,
 		    struct portmap6_result *res, struct pm_error *err);
+
+/*
+ * Maps the PCP pinhole id identifies again with its own nonce (RFC 6887
+ * section 11.2.1: a refresh is the same MAP; after the router lost it, it
+ * makes it anew).  0 with *res (its epoch too), or -1 with err set.
+ */
+int		 portmap6_remap(struct portmap6 *,
+		    const struct mapstore_entry *id, uint32_t lease,
+		    struct portmap6_result *res, struct pm_error *err);
+
+/*
+ * Asks the router's PCP server for its epoch alone (ANNOUNCE, section
+ * 14.1), which tells whether it lost its state.  0 with *epoch, or -1.
+ */
+int		 portmap6_announce(struct portmap6 *, uint32_t *epoch,
+		    struct pm_error *err);
 
 /*
  * Closes the pinhole id identifies (from portmap6_open, as kept by the

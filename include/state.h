@@ -7,11 +7,15 @@
 #ifndef PK_STATE_H
 #define PK_STATE_H
 
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "config.h"
 #include "mapping.h"
+#include "mapstore.h"
 
 #define STATE_FILE		"state.json"
 #define STATE_HISTORY_MAX	32	/* external addresses remembered */
@@ -34,13 +38,38 @@ struct state_ip {
 	int64_t		last_seen;
 };
 
+/*
+ * A pinhole this daemon opened for a forward over IPv6: what identifies it
+ * on the router (a PCP nonce or a UPnP UniqueID, as the command line's
+ * mappings.json has it), so that a restarted daemon can refresh and close
+ * it.  id.expires is wall clock seconds.
+ */
+#define STATE_PINHOLES_MAX	CONFIG_FORWARDS_MAX
+struct state_pinhole {
+	char			name[CONFIG_NAME_MAX];
+	struct mapstore_entry	id;
+	uint32_t		lease;		/* as granted */
+};
+
+/* One of this host's IPv6 addresses pinholes were opened for. */
+struct state_ip6 {
+	char		ip[INET6_ADDRSTRLEN];
+	int64_t		first_seen;	/* wall clock, seconds */
+	int64_t		last_seen;
+};
+
 struct state {
 	struct state_mapping	*m;
 	size_t			 nm;
+	struct state_pinhole	*ph;
+	size_t			 nph;
 	/* Oldest first; the last entry is the current address. */
 	struct state_ip		 hist[STATE_HISTORY_MAX];
 	size_t			 nhist;
 	char			 internal_ip[16];
+	/* Oldest first; the last entry is the current IPv6 address. */
+	struct state_ip6	 hist6[STATE_HISTORY_MAX];
+	size_t			 nhist6;
 };
 
 /*
@@ -83,5 +112,30 @@ int	state_note_external_ip(struct state *, const char *ip, int64_t now,
 struct state_mapping	*state_find(struct state *, const char *name);
 int			 state_put(struct state *, const struct state_mapping *);
 void			 state_remove(struct state *, const char *name);
+
+/*
+ * The IPv6 part of state.json (state_ipv6.c).  The history of this host's
+ * IPv6 address, "ipv6_history", as state_note_external_ip keeps the
+ * router's: state_note_ipv6 returns 1 when ip differs from the current
+ * one (old gets that one, "" when there was none), 0 when it is the same.
+ */
+int	state_ipv6_history_parse(const cJSON *arr, struct state *, char *err,
+	    size_t errlen);
+int	state_ipv6_history_json(cJSON *root, const struct state *);
+int	state_note_ipv6(struct state *, const char *ip, int64_t now,
+	    char old[INET6_ADDRSTRLEN]);
+
+/*
+ * The pinholes: the "pinholes" array of state.json read
+ * (every field checked; where names it in err) and written, and the record
+ * of a forward's pinhole found, added or replaced, and removed by name.
+ * state_pinhole_put refuses (-1, errno) a record it would not read back.
+ */
+int	state_pinholes_parse(const cJSON *arr, struct state *, char *err,
+	    size_t errlen);
+int	state_pinholes_json(cJSON *root, const struct state *);
+struct state_pinhole *state_pinhole_find(struct state *, const char *name);
+int	state_pinhole_put(struct state *, const struct state_pinhole *);
+void	state_pinhole_remove(struct state *, const char *name);
 
 #endif

@@ -16,12 +16,14 @@
 #include "eventlog.h"
 #include "forwards.h"
 #include "netinfo.h"
+#include "pinholes.h"
 #include "portmap.h"
 #include "state.h"
 
 struct status {
 	const struct forwards	*fw;
 	const struct state	*st;		/* external_ip_history */
+	const struct pinholes	*ph;		/* IPv6; NULL: none */
 	struct netinfo		 ni;
 	bool			 ni_ok;
 	struct portmap_info	 info;		/* from the last round */
@@ -61,6 +63,12 @@ const char *status_json_cached(struct status *);
 
 /* A forward as GET /api/forwards/NAME shows it; now is monotonic ms. */
 cJSON	*status_forward_json(const struct fwd *, int64_t now);
+/*
+ * Adds the forward called name's "ipv6" object to its JSON x: its pinhole
+ * (pinholes_forward_json), or null without one.
+ */
+void	status_forward_ipv6(const struct status *, cJSON *x, const char *name,
+	    int64_t now);
 /* An event as the status document and the event streams show it. */
 cJSON	*status_event_json(const struct event *);
 

@@ -58,9 +58,8 @@ num_in(const cJSON *o, const char *name, double min, double max, double *v)
 	return 0;
 }
 
-/* One entry of the file; -1 when anything in it is off. */
-static int
-entry_parse(const cJSON *o, struct mapstore_entry *e)
+int
+mapstore_entry_parse(const cJSON *o, struct mapstore_entry *e)
 {
 	const cJSON *j;
 	double v;
@@ -130,15 +129,15 @@ mapstore_parse(const char *text, size_t len, struct mapstore_entry *out,
 	cJSON_ArrayForEach(o, list) {
 		if (n == max)
 			break;
-		if (cJSON_IsObject(o) && entry_parse(o, &out[n]) == 0)
+		if (cJSON_IsObject(o) && mapstore_entry_parse(o, &out[n]) == 0)
 			n++;
 	}
 	cJSON_Delete(root);
 	return (int)n;
 }
 
-static cJSON *
-entry_json(const struct mapstore_entry *e)
+cJSON *
+mapstore_entry_json(const struct mapstore_entry *e)
 {
 	cJSON *o = cJSON_CreateObject();
 	char hex[2 * PCP_NONCE_LEN + 1];
@@ -218,7 +217,7 @@ save(const char *dir, const struct mapstore_entry *es, size_t n, size_t skip,
 	for (i = 0; i < n; i++) {
 		if (i == skip || (es[i].expires != 0 && es[i].expires < now))
 			continue;
-		if ((o = entry_json(&es[i])) != NULL)
+		if ((o = mapstore_entry_json(&es[i])) != NULL)
 			cJSON_AddItemToArray(list, o);
 	}
 	text = cJSON_Print(root);

@@ -203,7 +203,41 @@ open_pcp(struct portmap6 *pm, enum pm_proto proto, uint16_t port,
 	}
 	res->method = PM_PCP;
 	res->id.kind = MS_PCP;
+	res->epoch = pr.epoch;
 	result_id(pm, proto, port, pr.lifetime, res);
+	return 0;
+}
+
+int
+portmap6_remap(struct portmap6 *pm, const struct mapstore_entry *id,
+    uint32_t lease, struct portmap6_result *res, struct pm_error *err)
+{
+	struct pcp_response pr;
+
+	memset(res, 0, sizeof(*res));
+	if (pcp_ready(pm, err) == -1)
+		return -1;
+	memset(&pr, 0, sizeof(pr));
+	if (pcp_map(&pm->pcp, id->proto == PM_UDP ? IPPROTO_UDP :
+	    IPPROTO_TCP, id->port, id->port, &pm->ni.addr, lease, id->nonce,
+	    mono_ms() + pm->timeout_ms, &pr, err) == -1)
+		return -1;
+	res->method = PM_PCP;
+	res->id = *id;
+	res->epoch = pr.epoch;
+	result_id(pm, id->proto, id->port, pr.lifetime, res);
+	return 0;
+}
+
+int
+portmap6_announce(struct portmap6 *pm, uint32_t *epoch, struct pm_error *err)
+{
+	struct pcp_response pr;
+
+	if (pcp_ready(pm, err) == -1 || pcp_announce(&pm->pcp, mono_ms() +
+	    pm->timeout_ms, &pr, err) == -1)
+		return -1;
+	*epoch = pr.epoch;
 	return 0;
 }
 

@@ -50,6 +50,7 @@ void
 state_free(struct state *st)
 {
 	free(st->m);
+	free(st->ph);
 	state_init(st);
 }
 
@@ -530,6 +531,13 @@ state_parse(const char *text, size_t len, struct state *st, char *err,
 	if ((v = cJSON_GetObjectItemCaseSensitive(root, "mappings")) != NULL &&
 	    parse_mappings(&p, v, st) == -1)
 		goto out;
+	/* Pinholes came with issue 16: an older file has none. */
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "pinholes")) != NULL &&
+	    state_pinholes_parse(v, st, err, errlen) == -1)
+		goto out;
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "ipv6_history")) !=
+	    NULL && state_ipv6_history_parse(v, st, err, errlen) == -1)
+		goto out;
 	rc = 0;
  out:
 	cJSON_Delete(root);
@@ -599,6 +607,9 @@ state_to_json(const struct state *st)
 		    add_time(o, "expires", m->expires) == -1)
 			goto out;
 	}
+	if (state_pinholes_json(root, st) == -1 ||
+	    state_ipv6_history_json(root, st) == -1)
+		goto out;
 	text = cJSON_Print(root);
  out:
 	cJSON_Delete(root);

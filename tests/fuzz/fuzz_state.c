@@ -17,12 +17,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (state_parse((const char *)data, size, &st, err,
 	    sizeof(err)) == -1) {
 		FUZZ_ASSERT(err[0] != '\0');
-		FUZZ_ASSERT(st.nm == 0 && st.nhist == 0);
+		FUZZ_ASSERT(st.nm == 0 && st.nhist == 0 && st.nph == 0 &&
+		    st.nhist6 == 0);
 		state_free(&st);
 		return 0;
 	}
 	FUZZ_ASSERT(st.nm <= STATE_MAPPINGS_MAX);
 	FUZZ_ASSERT(st.nhist <= STATE_HISTORY_MAX);
+	FUZZ_ASSERT(st.nph <= STATE_PINHOLES_MAX);
 	FUZZ_ASSERT((j1 = state_to_json(&st)) != NULL);
 	if (state_parse(j1, strlen(j1), &again, err, sizeof(err)) == -1) {
 		fprintf(stderr, "the state written out does not parse: %s\n%s\n",
