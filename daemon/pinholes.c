@@ -660,8 +660,15 @@ pinholes_note_address(struct pinholes *p, const struct pinholes_round *r)
 		return;
 	*p->st_dirty = true;
 	str_copy(p->addr, r->addr, sizeof(p->addr));
-	if (old[0] == '\0')
+	/*
+	 * The first address ever seen is news too, as the router's first
+	 * external address is: a dynamic DNS hook publishes it.
+	 */
+	if (old[0] == '\0') {
+		pinholes_event(p, EV_IPV6_ADDRESS_CHANGED, NULL, "this host's "
+		    "IPv6 address is %s", r->addr);
 		return;
+	}
 	pinholes_event(p, EV_IPV6_ADDRESS_CHANGED, NULL, "this host's IPv6 "
 	    "address is now %s (was %s); opening the pinholes for it",
 	    r->addr, old);
