@@ -343,8 +343,13 @@
 		    str(internalIp, 'this host') + ':' + str(f.internal_port, '?');
 	}
 
+	/* A forward kept over IPv6 alone is as its pinhole is. */
+	function mainState(f) {
+		return f.family === '6' && f.ipv6 && typeof f.ipv6 === 'object' ? f.ipv6.state : f.state;
+	}
+
 	function updateEntry(e, f) {
-		const state = STATE_LABELS[f.state] ? f.state : 'unknown';
+		const state = STATE_LABELS[mainState(f)] ? mainState(f) : 'unknown';
 		e.f = f;
 		e.li.dataset.state = state;
 		e.li.dataset.source = str(f.source, '');
@@ -356,7 +361,7 @@
 		e.source.title = web ? 'Added through this page' : f.source === 'config' ? 'From portkeeper.conf' : '';
 
 		e.state.className = 'badge fwd-state badge-' + state;
-		e.state.textContent = str(STATE_LABELS[f.state], str(f.state, 'unknown'));
+		e.state.textContent = str(STATE_LABELS[state], str(mainState(f), 'unknown'));
 
 		e.ports.textContent = portsText(f);
 		e.method.textContent = f.method ? str(METHOD_LABELS[f.method], f.method) : '—';
@@ -472,7 +477,7 @@
 
 	function updateCounts() {
 		const all = [...forwards.values()].map((e) => e.f);
-		const n = (s) => all.filter((f) => f.state === s).length;
+		const n = (s) => all.filter((f) => mainState(f) === s).length;
 		$('fwd-empty').hidden = all.length !== 0;
 		const parts = [];
 		if (n('active'))
