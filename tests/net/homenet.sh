@@ -926,14 +926,11 @@ cmd_prefix_change() {
 	[[ $new =~ ^([0-9a-fA-F]{1,4}:){1,4}:/64$ ]] || die "bad prefix '$new': expected e.g. 2a0c:7700:79::/64"
 	LAN6=${new%/64}
 	[ "$LAN6" != "$old" ] || die "the LAN prefix is $old/64 already"
+	# The router first, as on a real one: it learns the new prefix,
+	# restarts its services with it, and only then advertises it to the
+	# hosts, whose addresses follow.
 	ip -n "$R" addr del "$old$ROUTER6_IID/64" dev br0
 	ip -n "$R" addr add "$LAN6$ROUTER6_IID/64" dev br0 nodad
-	for n in pi:$PI6_IID laptop:$LAPTOP6_IID; do
-		ip -n "$(nsname "${n%:*}")" -6 addr flush dev eth0 temporary
-		ip -n "$(nsname "${n%:*}")" addr del "$old${n#*:}/64" dev eth0
-	done
-	ip -n "$(nsname laptop)" addr add "$LAN6$LAPTOP6_IID/64" dev eth0 nodad
-	pi6_stable
 	ip -n "$(nsname inet)" route del "$old/64" via "$WAN6"
 	ip -n "$(nsname inet)" route add "$LAN6/64" via "$WAN6"
 	save_state
@@ -942,6 +939,12 @@ cmd_prefix_change() {
 	flush_mappings
 	write_miniupnpd_conf
 	start_miniupnpd
+	for n in pi:$PI6_IID laptop:$LAPTOP6_IID; do
+		ip -n "$(nsname "${n%:*}")" -6 addr flush dev eth0 temporary
+		ip -n "$(nsname "${n%:*}")" addr del "$old${n#*:}/64" dev eth0
+	done
+	ip -n "$(nsname laptop)" addr add "$LAN6$LAPTOP6_IID/64" dev eth0 nodad
+	pi6_stable
 	echo "$LAN6/64"
 }
 
