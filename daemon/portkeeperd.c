@@ -250,7 +250,12 @@ schedule(struct pkd *d, int64_t now)
 		return;
 	}
 	r->nt = n;
-	r->via = d->cfg.method;
+	/*
+	 * method = pcp keeps pinholes through PCP; IPv4 forwards go over
+	 * NAT-PMP, PCP's version 0, which every PCP server answers too (RFC
+	 * 6887 appendix A), since state.json keeps no PCP nonce for them yet.
+	 */
+	r->via = d->cfg.method == PM_PCP ? PM_NATPMP : d->cfg.method;
 	r->timeout_ms = ROUND_TIMEOUT_MS;
 	gateway_round_start(&d->gw, &d->w, r);
 	d->verify_now = false;

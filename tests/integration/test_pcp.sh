@@ -75,6 +75,24 @@ check "with the router's NAT-PMP (and so PCP) off: no_gateway and a sentence" js
     '(j["ok"], j["error"]["code"], "PCP" in j["error"]["message"])' "(False, 'no_gateway', True)"
 "$HOMENET" set natpmp on > /dev/null 2>&1
 
+# portkeeperd with method = pcp: its IPv4 forward goes over NAT-PMP, PCP's
+# version 0, since state.json keeps no PCP nonce for IPv4 forwards.
+mkdir -p "$T_WORK/pcpd"
+printf '[portkeeper]\nmethod = pcp\nstate_dir = %s\nsocket = %s\nipv6 = off\n[forward web]\nexternal = 8080\n' \
+    "$T_WORK/pcpd" "$T_WORK/pcpd/api.sock" > "$T_WORK/pcpd.conf"
+ip netns exec "$PK_NET-pi" "$(dirname "$PORTKEEPER")/portkeeperd" -f -c "$T_WORK/pcpd.conf" \
+    > "$T_WORK/pcpd.log" 2>&1 &
+PCPD_PID=$!
+pcpd_active() {
+	pk status --socket "$T_WORK/pcpd/api.sock" --json
+	json_is '[(f["state"], f["method"]) for f in j["forwards"]]' "[('active', 'natpmp')]"
+}
+check "portkeeperd with method = pcp makes its IPv4 forward over NAT-PMP" until_ok 10 pcpd_active
+check "... which the internet host reaches" reaches inet "$PK_WAN" 8080
+kill "$PCPD_PID"; wait "$PCPD_PID" 2> /dev/null
+check "... and its state.json reads back after it stopped" eval \
+    '"$PY" -c "import json,sys; json.load(open(sys.argv[1]))[\"mappings\"]" "$T_WORK/pcpd/state.json"'
+
 "$HOMENET" down > /dev/null 2>&1
 net_up --no-upnp --cgnat
 pk open 8080 --via pcp --json
