@@ -14,7 +14,11 @@
 #     "portkeeper status --json" shows it, and until the on_change hook has
 #     run with PORTKEEPER_EVENT=external_ip_changed and the new address
 #     (the hook's own "date +%s%N");
-#  3. the idle cost of 10 forwards: CPU time (utime+stime of every thread)
+#  3. a router restart for a pinhole (issue 16): the same, over IPv6, on a
+#     network whose IPv4 is behind carrier-grade NAT and whose router
+#     answers PCP, until the inet host fetches the token from the pi's own
+#     IPv6 address again;
+#  4. the idle cost of 10 forwards: CPU time (utime+stime of every thread)
 #     and resident memory (VmRSS, VmHWM) over 60 s once they are active.
 #
 # Prints Markdown tables, also written to BUILD_DIR/benchmarks-daemon.md;
@@ -87,13 +91,14 @@ net_up() {
 }
 
 # An HTTP server on the pi serving a random token, so that a fetch proves it
-# reached the pi through the forward and not something else.
+# reached the pi through the forward and not something else; on the pi's
+# IPv4 address, or on BIND (:: for both families).
 http_start() {
 	local i
 	TOKEN=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 	mkdir -p "$WORK/www"
 	echo "$TOKEN" > "$WORK/www/token"
-	in_ns pi "$PYTHON" -m http.server "$PORT" --bind "$PI" --directory "$WORK/www" \
+	in_ns pi "$PYTHON" -m http.server "$PORT" --bind "${1:-$PI}" --directory "$WORK/www" \
 	    > /dev/null 2>&1 &
 	HTTP_PID=$!
 	for i in $(seq 50); do
@@ -142,8 +147,11 @@ until_ok() {
 	done
 	"$@"
 }
+# The URL the inet host fetches the token from: through the IPv4 forward,
+# or (restart_scenario6) the pinhole.
+url() { echo "${URL:-http://$PK_WAN:$PORT/token}"; }
 reaches() {
-	[ "$(in_ns inet curl -s --max-time 1 "http://$PK_WAN:$PORT/token" 2>/dev/null)" = "$TOKEN" ]
+	[ "$(in_ns inet curl -s --max-time 1 "$(url)" 2>/dev/null)" = "$TOKEN" ]
 }
 
 # Runs in the inet namespace: fetches URL every 20 ms (each try at most
@@ -208,7 +216,7 @@ restart_once() {
 		return
 	fi
 	t0=$(now_us)
-	if t1=$(in_ns inet bash -c "$POLL" poll "http://$PK_WAN:$PORT/token" "$TOKEN" "$GIVE_UP_S"); then
+	if t1=$(in_ns inet bash -c "$POLL" poll "$(url)" "$TOKEN" "$GIVE_UP_S"); then
 		into+=("$(( (t1 - t0) / 1000 ))")
 	else
 		into+=(fail)
@@ -248,6 +256,42 @@ internal = $PORT"
 	stop_daemon
 	stop_bg "$HTTP_PID"
 	HTTP_PID=
+}
+
+# The same for a pinhole: IPv4 behind carrier-grade NAT (its forward fails,
+# as on such a line), IPv6 routed, the router answering PCP.
+restart_scenario6() {
+	local label="pinhole over IPv6 (PCP), IPv4 behind CGNAT" i first=() again=()
+	say "router restart, $label"
+	if ! net_up "--ipv6 --cgnat" || ! http_start ::; then
+		failed_row "router restart, $label" "pinhole reachable from inet" 1000 "could not set up the network"
+		return
+	fi
+	URL="http://[$PK_PI6]:$PORT/token"
+	write_conf "" "[forward web]
+external = $PORT
+family = both"
+	start_daemon "router restart, $label"
+	if ! until_ok "$GIVE_UP_S" status_is '[(f["ipv6"] or {}).get("state") for f in j["forwards"]] == ["active"]' ||
+	    ! until_ok "$GIVE_UP_S" reaches; then
+		failed_row "router restart, $label" "pinhole reachable from inet" 1000 "the daemon never made the pinhole"
+		stop_daemon
+		URL=
+		return
+	fi
+	for i in $(seq "$RUNS"); do
+		sleep "$QUIET_S"
+		restart_once first
+		sleep "$AGAIN_S"
+		restart_once again
+		say "  run $i: ${first[-1]} ms, again ${AGAIN_S} s later: ${again[-1]} ms"
+	done
+	row "router restart, $label" "pinhole reachable from inet" 1000 "${first[@]}"
+	row "router restart again ${AGAIN_S} s later, $label" "pinhole reachable from inet" 1000 "${again[@]}"
+	stop_daemon
+	stop_bg "$HTTP_PID"
+	HTTP_PID=
+	URL=
 }
 
 # ---------------------------------------------------------------------------
@@ -410,13 +454,14 @@ start=$(now_us)
 restart_scenario "both protocols" ""
 restart_scenario "UPnP only" "--no-natpmp"
 restart_scenario "NAT-PMP only" "--no-upnp"
+restart_scenario6
 wan_scenario
 idle_scenario
 "$HOMENET" down > /dev/null 2>&1
 
 {
 	echo "portkeeperd on the simulated home network (miniupnpd $(/usr/sbin/miniupnpd --version 2>&1 | awk 'NR==1{print $2}')), $RUNS runs each, wall-clock ms."
-	echo "Router restart: from \`homenet.sh router-restart\` returning until the inet host fetches the pi's token through the forward (curl every 20 ms, at most 200 ms each)."
+	echo "Router restart: from \`homenet.sh router-restart\` returning until the inet host fetches the pi's token through the forward (curl every 20 ms, at most 200 ms each); for the pinhole, from the pi's own IPv6 address."
 	echo "WAN change: from the new address appearing on the router's wan0 (\`ip -ts monitor\`) until \`portkeeper status --json\` shows it (polled every 20 ms), and until the on_change hook's \`date +%s%N\` for external_ip_changed with that address."
 	echo
 	echo "| scenario | until | median | min | max | runs ok | target ms | verdict |"
