@@ -223,10 +223,30 @@ restart_once() {
 	fi
 }
 
-# Each run: a restart after QUIET_S of quiet, then another one AGAIN_S after
-# the forward came back.
+# restart_runs LABEL UNTIL: RUNS runs, each a restart after QUIET_S of
+# quiet, then another one AGAIN_S after the forward came back; their rows;
+# then the daemon and the HTTP server stop.
+restart_runs() {
+	local label=$1 until=$2 i first=() again=()
+	for i in $(seq "$RUNS"); do
+		sleep "$QUIET_S"
+		# A failed run is not waited out: the next restart, after a quiet
+		# spell, starts from scratch anyway.
+		restart_once first
+		sleep "$AGAIN_S"
+		restart_once again
+		say "  run $i: ${first[-1]} ms, again ${AGAIN_S} s later: ${again[-1]} ms"
+	done
+	row "router restart, $label" "$until" 1000 "${first[@]}"
+	row "router restart again ${AGAIN_S} s later, $label" "$until" 1000 "${again[@]}"
+	stop_daemon
+	stop_bg "$HTTP_PID"
+	HTTP_PID=
+}
+
+# A forward across router restarts, the router speaking what knobs allow.
 restart_scenario() {
-	local label=$1 knobs=$2 i first=() again=()
+	local label=$1 knobs=$2
 	say "router restart, $label"
 	if ! net_up "$knobs" || ! http_start; then
 		failed_row "router restart, $label" "forward reachable from inet" 1000 "could not set up the network"
@@ -242,26 +262,13 @@ internal = $PORT"
 		stop_daemon
 		return
 	fi
-	for i in $(seq "$RUNS"); do
-		sleep "$QUIET_S"
-		# A failed run is not waited out: the next restart, after a quiet
-		# spell, starts from scratch anyway.
-		restart_once first
-		sleep "$AGAIN_S"
-		restart_once again
-		say "  run $i: ${first[-1]} ms, again ${AGAIN_S} s later: ${again[-1]} ms"
-	done
-	row "router restart, $label" "forward reachable from inet" 1000 "${first[@]}"
-	row "router restart again ${AGAIN_S} s later, $label" "forward reachable from inet" 1000 "${again[@]}"
-	stop_daemon
-	stop_bg "$HTTP_PID"
-	HTTP_PID=
+	restart_runs "$label" "forward reachable from inet"
 }
 
 # The same for a pinhole: IPv4 behind carrier-grade NAT (its forward fails,
 # as on such a line), IPv6 routed, the router answering PCP.
 restart_scenario6() {
-	local label="pinhole over IPv6 (PCP), IPv4 behind CGNAT" i first=() again=()
+	local label="pinhole over IPv6 (PCP), IPv4 behind CGNAT"
 	say "router restart, $label"
 	if ! net_up "--ipv6 --cgnat" || ! http_start ::; then
 		failed_row "router restart, $label" "pinhole reachable from inet" 1000 "could not set up the network"
@@ -279,18 +286,7 @@ family = both"
 		URL=
 		return
 	fi
-	for i in $(seq "$RUNS"); do
-		sleep "$QUIET_S"
-		restart_once first
-		sleep "$AGAIN_S"
-		restart_once again
-		say "  run $i: ${first[-1]} ms, again ${AGAIN_S} s later: ${again[-1]} ms"
-	done
-	row "router restart, $label" "pinhole reachable from inet" 1000 "${first[@]}"
-	row "router restart again ${AGAIN_S} s later, $label" "pinhole reachable from inet" 1000 "${again[@]}"
-	stop_daemon
-	stop_bg "$HTTP_PID"
-	HTTP_PID=
+	restart_runs "$label" "pinhole reachable from inet"
 	URL=
 }
 
