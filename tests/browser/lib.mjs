@@ -3,7 +3,7 @@
 // network namespace as root.
 
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { chromium, request } from 'playwright-core';
 
 // Chromium, headless, without the sandbox (root) and without any traffic
 // of its own (updates, safe browsing): only the page's.
@@ -71,4 +71,19 @@ export function tap(shots) {
 	}
 
 	return { note, step, expect, shot, abort, end, failed: () => failed };
+}
+
+// The end of a run, whatever went wrong: a screenshot of the page when a
+// case failed, the forward the run added (o.forward, or null) removed
+// through the API, and the browser closed.
+export async function cleanup(o) {
+	if (o.page && o.failed)
+		await o.page.screenshot({ path: path.join(o.shots, 'failure.png'), fullPage: true }).catch(() => {});
+	if (o.forward) {
+		const api = await request.newContext({ httpCredentials: { username: o.user, password: o.password } });
+		await api.delete(new URL('api/forwards/' + o.forward, o.base).href, {
+			headers: { Origin: new URL(o.base).origin } }).catch(() => {});
+		await api.dispose();
+	}
+	await o.browser.close();
 }

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { request } from 'playwright-core';
-import { launch, tap } from './lib.mjs';
+import { cleanup, launch, tap } from './lib.mjs';
 
 const argv = process.argv.slice(2);
 const BASE = argv[0] || process.env.PK_WEB_URL;
@@ -284,15 +284,8 @@ try {
 } catch (e) {
 	t.abort(e);
 } finally {
-	if (page && t.failed())
-		await page.screenshot({ path: path.join(SHOTS, 'failure.png'), fullPage: true }).catch(() => {});
 	// Leave the daemon as it was, whatever went wrong.
-	if (added) {
-		const api = await request.newContext({ httpCredentials: { username: USER, password: PASSWORD } });
-		await api.delete(new URL('api/forwards/' + NAME, BASE).href, {
-			headers: { Origin: new URL(BASE).origin } }).catch(() => {});
-		await api.dispose();
-	}
-	await browser.close();
+	await cleanup({ page, shots: SHOTS, failed: t.failed(), browser, base: BASE,
+	    user: USER, password: PASSWORD, forward: added ? NAME : null });
 }
 t.end();

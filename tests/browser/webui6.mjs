@@ -12,8 +12,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { request } from 'playwright-core';
-import { launch, tap } from './lib.mjs';
+import { cleanup, launch, tap } from './lib.mjs';
 
 const env = process.env;
 const BASE = env.PK_WEB_URL;
@@ -176,14 +175,8 @@ try {
 } catch (e) {
 	t.abort(e);
 } finally {
-	if (page && t.failed())
-		await page.screenshot({ path: path.join(SHOTS, 'failure.png'), fullPage: true }).catch(() => {});
-	if (added) {
-		const api = await request.newContext({ httpCredentials: { username: USER, password: PASSWORD } });
-		await api.delete(new URL('api/forwards/' + NAME, BASE).href, {
-			headers: { Origin: new URL(BASE).origin } }).catch(() => {});
-		await api.dispose();
-	}
-	await browser.close();
+	// Leave the daemon as it was, whatever went wrong.
+	await cleanup({ page, shots: SHOTS, failed: t.failed(), browser, base: BASE,
+	    user: USER, password: PASSWORD, forward: added ? NAME : null });
 }
 t.end();
