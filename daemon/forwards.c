@@ -627,6 +627,33 @@ forwards_state(const struct fwd *f, const char *ip, uint32_t lease,
 	sm->expires = lease != 0 ? (int64_t)time(NULL) + lease : 0;
 }
 
+size_t
+forwards_write_ahead(const struct forwards *fw, struct state *st,
+    const struct task *t, size_t n, const char *ip, enum pm_method method)
+{
+	const struct state_mapping *o;
+	struct state_mapping sm;
+	const struct fwd *f;
+	size_t i, added = 0;
+
+	for (i = 0; i < n; i++) {
+		if (t[i].op != TASK_OPEN ||
+		    (f = forwards_find(fw, t[i].name)) == NULL)
+			continue;
+		o = state_find(st, f->cfg.name);
+		if (o != NULL && o->ext == f->cfg.ext && o->in == f->cfg.in &&
+		    o->proto == f->cfg.proto)
+			continue;
+		forwards_state(f, ip, t[i].lease, &sm);
+		/* Which protocol will serve is the round's to find out. */
+		if (sm.method != PM_UPNP && sm.method != PM_NATPMP)
+			sm.method = method == PM_NATPMP ? PM_NATPMP : PM_UPNP;
+		if (state_put(st, &sm) == 0)
+			added++;
+	}
+	return added;
+}
+
 bool
 forwards_permanent(const struct fwd *f)
 {

@@ -67,6 +67,7 @@ struct pkd {
 	struct state		 st;
 	bool			 st_dirty;
 	int64_t			 st_touched;	/* last write, monotonic ms */
+	int64_t			 wal_until;	/* a round waits for a write */
 	struct writer		*st_writer;	/* writes state.json */
 	char			 st_error[512];	/* the last write's, or "" */
 	struct status		 status;	/* what it shows */
@@ -237,6 +238,12 @@ schedule(struct pkd *d, int64_t now)
 
 	if (d->job != NULL || d->stopping)
 		return;
+	/* A write-ahead on its way to the disk; not forever on a hung one. */
+	if (d->wal_until != 0) {
+		if (!writer_idle(d->st_writer) && now < d->wal_until)
+			return;
+		d->wal_until = 0;
+	}
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return;
 	r->t = calloc(d->fw.nfwd + d->fw.nclosing + 1, sizeof(*r->t));
@@ -256,6 +263,19 @@ schedule(struct pkd *d, int64_t now)
 	 * 6887 appendix A), since state.json keeps no PCP nonce for them yet.
 	 */
 	r->via = d->cfg.method == PM_PCP ? PM_NATPMP : d->cfg.method;
+	/*
+	 * Forwards state.json does not know yet are written into it before
+	 * the router makes them, so that a daemon killed in between leaves
+	 * none that a later run would not know to remove.
+	 */
+	if (forwards_write_ahead(&d->fw, &d->st, r->t, n,
+	    d->status.ni.internal_str, r->via) > 0) {
+		d->st_dirty = true;
+		save_state(d);
+		d->wal_until = now + STATE_FLUSH_MS;
+		round_free(r);
+		return;
+	}
 	r->timeout_ms = ROUND_TIMEOUT_MS;
 	gateway_round_start(&d->gw, &d->w, r);
 	d->verify_now = false;
@@ -760,48 +780,58 @@ ipv6_turn(struct pkd *d)
 	save_state(d);
 }
 
+/*
+ * The earliest deadline of them all.  While a round runs, the refresh
+ * schedule waits for it (its tasks are still due); while a write-ahead is
+ * on its way to the disk, so does the round that waits for it.
+ */
+static int64_t
+next_deadline(struct pkd *d, int64_t now)
+{
+	int64_t next = now + 3600 * 1000, wd;
+	size_t k;
+
+	if (d->job != NULL)
+		next = d->round_deadline;
+	else if (d->wal_until != 0)
+		next = d->wal_until;	/* or the writer's news */
+	else {
+		if (d->verify_at < next)
+			next = d->verify_at;
+		if (d->fw.nclosing > 0 && d->fw.closing_at < next)
+			next = d->fw.closing_at;
+		/* A family = 6 forward is never due over IPv4. */
+		for (k = 0; k < d->fw.nfwd; k++)
+			if (d->fw.fwd[k].refresh_at < next &&
+			    config_forward_v4(&d->fw.fwd[k].cfg))
+				next = d->fw.fwd[k].refresh_at;
+	}
+	if (hookq_deadline(&d->hooks) < next)
+		next = hookq_deadline(&d->hooks);
+	if (d->netcheck_at != 0 && d->netcheck_at < next)
+		next = d->netcheck_at;
+	if (http_deadline(d->http, now) < next)
+		next = http_deadline(d->http, now);
+	if ((wd = notify_watchdog(now)) < next)
+		next = wd;
+	if (pinholes_deadline(&d->ph, now) < next)
+		next = pinholes_deadline(&d->ph, now);
+	return next;
+}
+
 static void
 loop(struct pkd *d)
 {
 	for (;;) {
 		struct pollfd pfd[12];
-		int64_t now = mono_ms(), next, wd;
+		int64_t now = mono_ms(), next;
 		int fds[12], n = 0, i, rc, napi;
 		char why[256];
-		size_t k;
 
 		schedule(d, now);
 		hookq_tick(&d->hooks, now);
 
-		/*
-		 * The earliest deadline of them all.  While a round runs, the
-		 * refresh schedule waits for it (its tasks are still due).
-		 */
-		next = now + 3600 * 1000;
-		if (d->job != NULL)
-			next = d->round_deadline;
-		else {
-			if (d->verify_at < next)
-				next = d->verify_at;
-			if (d->fw.nclosing > 0 && d->fw.closing_at < next)
-				next = d->fw.closing_at;
-			/* A family = 6 forward is never due over IPv4. */
-			for (k = 0; k < d->fw.nfwd; k++)
-				if (d->fw.fwd[k].refresh_at < next &&
-				    config_forward_v4(&d->fw.fwd[k].cfg))
-					next = d->fw.fwd[k].refresh_at;
-		}
-		if (hookq_deadline(&d->hooks) < next)
-			next = hookq_deadline(&d->hooks);
-		if (d->netcheck_at != 0 && d->netcheck_at < next)
-			next = d->netcheck_at;
-		if (http_deadline(d->http, now) < next)
-			next = http_deadline(d->http, now);
-		if ((wd = notify_watchdog(now)) < next)
-			next = wd;
-		if (pinholes_deadline(&d->ph, now) < next)
-			next = pinholes_deadline(&d->ph, now);
-
+		next = next_deadline(d, now);
 		fds[n] = d->sigfd;
 		fds[++n] = writer_fd(d->st_writer);
 		if (d->job != NULL)

@@ -173,6 +173,17 @@ writer_collect(struct writer *w, char *err, size_t errlen)
 	return outcome;
 }
 
+bool
+writer_idle(struct writer *w)
+{
+	bool idle;
+
+	pthread_mutex_lock(&w->lock);
+	idle = w->pending == NULL && !w->busy;
+	pthread_mutex_unlock(&w->lock);
+	return idle;
+}
+
 int
 writer_flush(struct writer *w, int64_t deadline)
 {

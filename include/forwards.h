@@ -145,6 +145,18 @@ enum fwd_state forwards_done(struct fwd *f, enum pm_method method,
 void	forwards_state(const struct fwd *f, const char *ip, uint32_t lease,
 	    struct state_mapping *sm);
 
+/*
+ * Write-ahead: records in st the forwards that tasks t[0..n) are about to
+ * make and st does not know yet, as made to ip (method is the round's,
+ * when it names one).  A daemon killed between the router's answer and the
+ * next state.json would otherwise leave a forward on the router that no
+ * later run knows to remove.  Returns how many it recorded: the caller
+ * writes st before the round begins.
+ */
+size_t	forwards_write_ahead(const struct forwards *, struct state *st,
+	    const struct task *t, size_t n, const char *ip,
+	    enum pm_method method);
+
 /* Whether f is a UPnP forward the router granted without a lease. */
 bool	forwards_permanent(const struct fwd *f);
 

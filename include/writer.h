@@ -4,6 +4,7 @@
 #ifndef PK_WRITER_H
 #define PK_WRITER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,11 @@ int		 writer_fd(const struct writer *);
  * err).
  */
 int		 writer_collect(struct writer *, char *err, size_t errlen);
+/*
+ * Whether every text handed over has been written (or failed): what the
+ * loop waits for, without blocking, before work that needs it on disk.
+ */
+bool		 writer_idle(struct writer *);
 /* Waits until every text handed over is written: 0, or -1 at deadline. */
 int		 writer_flush(struct writer *, int64_t deadline);
 /* Stops the thread once it wrote what it was given, and frees it all. */

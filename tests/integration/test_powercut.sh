@@ -12,6 +12,7 @@
 # loader took it (no "starting with an empty state", no state.json.corrupt).
 # At the end the daemon starts with set A and must bring all 20 forwards
 # back, and the router must hold exactly those for this host, each once.
+# First of all, one cut in the middle of a round shows the write-ahead.
 #
 # PK_SEED=N repeats a run (the seed is printed); PK_CUTS=N sets the count.
 . "$(dirname "$0")/lib.sh"
@@ -115,6 +116,64 @@ for m in j["mappings"]:
                       "internal_ip", "method", "expires"}, m
 EOF
 }
+
+# Write-ahead: a cut in the middle of the daemon's first round (over UPnP,
+# a connection per request), the moment the router holds the first of 20
+# new forwards.  state.json must name every forward the router then holds
+# for this host, so that the next start, whose configuration has none of
+# them, removes them all.  Before the daemon wrote new forwards ahead of
+# the round, state.json had none: they stayed on the router.
+WA=$T_WORK/wa
+mkdir -p "$WA/state"
+wa_conf() {
+	printf '[portkeeper]\nmethod = upnp\nlease = 120\nstate_dir = %s\n' "$WA/state"
+	printf 'socket = %s\nremove_on_exit = yes\n' "$WA/api.sock"
+	[ "$1" = with ] || return 0
+	for i in $(seq 0 19); do
+		printf '\n[forward h%d]\nexternal = %d\n' "$i" $((9200 + i))
+	done
+}
+# This host's forwards of ports 9200-9219 on the router, by port.
+wa_router() {
+	pk list --json
+	json 'sorted(m["external_port"] for m in j["mappings"] if m["this_host"] and 9200 <= m["external_port"] < 9220)'
+}
+wa_router_none() { [ "$(wa_router)" = "[]" ]; }
+wa_conf with > "$WA/conf"
+# The router takes four new connections a second from the pi and drops
+# the rest (a SYN sent again after a second), so that the round of 20
+# forwards lasts seconds and the cut lands in its middle.
+in_ns router nft -f - <<NFT
+table inet pk_slow {
+	chain input {
+		type filter hook input priority filter - 10; policy accept;
+		iifname "br0" ip saddr $PK_PI tcp flags syn limit rate over 4/second burst 4 packets drop
+	}
+}
+NFT
+ip netns exec "$PK_NET-pi" "$PKD" -f -v -c "$WA/conf" > "$WA/log" 2>&1 &
+wa_pid=$!
+for i in $(seq 2000); do
+	in_ns router nft list table inet pk_router 2>/dev/null |
+	    grep -q 'dport 92[01][0-9] ' && break
+	sleep 0.005
+done
+kill -9 "$wa_pid"; wait "$wa_pid" 2>/dev/null
+in_ns router nft delete table inet pk_slow
+held=$(wa_router)
+recorded=$("$PY" -c 'import json,sys
+try: j = json.load(open(sys.argv[1]))
+except FileNotFoundError: j = {"mappings": []}
+print(sorted(m["external_port"] for m in j["mappings"]))' "$WA/state/state.json")
+note "cut in the first round: the router held $(echo "$held" | tr -cd , | wc -c | awk '{print $1 + 1}') of the 20 new forwards, state.json named $recorded"
+check "a cut in the middle of a round: state.json names every forward the router holds" \
+    "$PY" -c 'import sys; held = eval(sys.argv[1]); rec = eval(sys.argv[2]); sys.exit(0 if held and set(held) <= set(rec) else 1)' "$held" "$recorded"
+wa_conf without > "$WA/conf"
+ip netns exec "$PK_NET-pi" "$PKD" -f -v -c "$WA/conf" >> "$WA/log" 2>&1 &
+wa_pid=$!
+check "... and the next start, without them in its configuration, removes them all" until_ok 20 wa_router_none
+kill -TERM "$wa_pid"; wait "$wa_pid"
+[ "$T_FAILED" = 0 ] || sed 's/^/# /' "$WA/log" | tail -30
 
 bad_json=0 torn=0 wan=0 restarts=0 hups=0 tmp_left=0 rewrites=0
 set_now=A

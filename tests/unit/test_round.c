@@ -1,4 +1,7 @@
-/* portkeeperd's pure pieces: the epoch rule and announcement parsing. */
+/*
+ * portkeeperd's pure pieces: the epoch rule, announcement parsing, and the
+ * write-ahead of the forwards a round is about to make.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +11,7 @@
 /* Static helpers and all: the daemon's files are not in the library. */
 #include "../../daemon/round.c"
 #include "../../daemon/watch.c"
+#include "forwards.h"
 
 static void
 test_epoch_reset(void **state)
@@ -59,12 +63,74 @@ test_announce(void **state)
 	assert_int_equal(watch_parse_announce(pmp, 0, &epoch), 0);
 }
 
+/*
+ * The forwards a round opens and state.json does not know are recorded
+ * before it; those it knows, refreshes and removals are left alone.
+ */
+static void
+test_write_ahead(void **state)
+{
+	static const char conf[] = "[portkeeper]\nlease = 120\n"
+	    "[forward web]\nexternal = 80\ninternal = 8080\n"
+	    "[forward ssh]\nexternal = 2222\ninternal = 22\n"
+	    "[forward game]\nexternal = 9100\nprotocol = udp\n";
+	struct state_mapping known = { .name = "ssh", .proto = PM_TCP,
+	    .ext = 2222, .in = 22, .internal_ip = "192.168.1.50",
+	    .method = PM_NATPMP, .expires = 1000 };
+	struct config cfg;
+	struct state st;
+	struct forwards fw;
+	struct task t[4];
+	const struct state_mapping *m;
+	char err[256];
+
+	(void)state;
+	config_init(&cfg);
+	assert_int_equal(config_parse(conf, sizeof(conf) - 1, "t.conf", &cfg,
+	    err, sizeof(err)), 0);
+	state_init(&st);
+	assert_int_equal(state_put(&st, &known), 0);
+	forwards_init(&fw, &cfg, &st);
+	assert_int_equal(forwards_merge(&fw, &cfg), 0);
+	assert_int_equal(forwards_tasks(&fw, t, 0, false, 120), 3);
+	/* A removal is no forward to make. */
+	t[2].op = TASK_CLOSE;
+	assert_int_equal(forwards_write_ahead(&fw, &st, t, 3, "192.168.1.50",
+	    PM_AUTO), 1);
+	assert_int_equal(st.nm, 2);
+	assert_non_null(m = state_find(&st, "web"));
+	assert_int_equal(m->ext, 80);
+	assert_int_equal(m->in, 8080);
+	assert_int_equal(m->method, PM_UPNP);
+	assert_string_equal(m->internal_ip, "192.168.1.50");
+	assert_true(m->expires > 0);
+	/* The known one is untouched, the closed one not recorded. */
+	assert_int_equal(state_find(&st, "ssh")->expires, 1000);
+	assert_null(state_find(&st, "game"));
+	/* Once recorded, nothing more to write ahead. */
+	assert_int_equal(forwards_write_ahead(&fw, &st, t, 3, "192.168.1.50",
+	    PM_AUTO), 0);
+	/* A forward whose ports changed is written again, by the method. */
+	fw.fwd[0].cfg.in = 8081;
+	assert_int_equal(forwards_write_ahead(&fw, &st, t, 3, "192.168.1.50",
+	    PM_NATPMP), 1);
+	assert_int_equal(state_find(&st, "web")->in, 8081);
+	assert_int_equal(state_find(&st, "web")->method, PM_NATPMP);
+	/* No address of this host yet: nothing it could record. */
+	fw.fwd[0].cfg.in = 8082;
+	assert_int_equal(forwards_write_ahead(&fw, &st, t, 3, "", PM_AUTO), 0);
+	forwards_free(&fw);
+	state_free(&st);
+	config_free(&cfg);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_epoch_reset),
 		cmocka_unit_test(test_announce),
+		cmocka_unit_test(test_write_ahead),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
