@@ -137,6 +137,7 @@ kill "$PKD_PID" 2> /dev/null
 wait "$PKD_PID" 2> /dev/null
 kill "$DDNS_PID" 2> /dev/null
 if [ "$T_FAILED" != 0 ]; then
+	grep "on_change hook" "$T_WORK/pkd.log" | head -10 | sed 's/^/# pkd: /'
 	tail -30 "$T_WORK/pkd.log" | sed 's/^/# pkd: /'
 	tail -20 "$T_WORK/ddclient-update.log" | sed 's/^/# hook: /'
 fi

@@ -880,6 +880,9 @@ test_ddclient_hook(void **unused)
 	/* ddclient's failure is the hook's. */
 	assert_int_equal(run_ddclient_hook("external_ip_changed", "11.22.33.4",
 	    1), 1);
+	/* One that ran out of time (timeout(1)'s 124) is run again later. */
+	assert_int_equal(run_ddclient_hook("external_ip_changed", "11.22.33.4",
+	    124), 75);
 
 	/* Not an address: ddclient is not run. */
 	assert_int_equal(unlink(args), 0);
