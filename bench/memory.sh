@@ -133,6 +133,24 @@ done
 say "$FORWARDS forwards active; idle for $SETTLE_S s"
 sleep "$SETTLE_S"
 read -r I_RSS I_HWM I_PSS I_PRIV I_DIRTY I_THR <<< "$(mem "$PKD_PID")"
+# Where the idle private memory is, by mapping (file, or [heap], [stack],
+# anonymous), largest first: BUILD_DIR/benchmarks-memory-smaps.txt.
+"$PYTHON" - "/proc/$PKD_PID/smaps" > "$BUILD/benchmarks-memory-smaps.txt" <<'EOF'
+import collections, sys
+by = collections.defaultdict(lambda: [0, 0, 0, 0])
+name = None
+for line in open(sys.argv[1]):
+    f = line.split()
+    if "-" in f[0] and not f[0].endswith(":"):
+        name = f[5] if len(f) > 5 else "[anonymous]"
+        continue
+    k = {"Rss:": 0, "Private_Clean:": 1, "Private_Dirty:": 2, "Pss:": 3}.get(f[0])
+    if k is not None:
+        by[name][k] += int(f[1])
+print("%-48s %6s %6s %6s %6s" % ("mapping (kB)", "Rss", "Pss", "clean", "dirty"))
+for n, v in sorted(by.items(), key=lambda kv: -(kv[1][1] + kv[1][2])):
+    print("%-48s %6d %6d %6d %6d" % (n[-48:], v[0], v[3], v[1], v[2]))
+EOF
 
 # Under load: the largest of each quantity over the samples.
 say "$CONNS connections for $DURATION s"
