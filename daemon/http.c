@@ -56,13 +56,17 @@
 #define HTTP_TLS_FILE_MAX	(64 * 1024)
 /*
  * Each connection's memory pool holds a request's headers (bodies are
- * collected in struct http_req) and the answer's.  libmicrohttpd clears
- * the whole pool for every request, so each open connection has all of it
- * in memory: 64 connections of 32 KiB were 2 MB of the daemon's 7.5 MB peak
- * (bench/memory.sh).  16 KiB takes request headers of up to about 7 KiB,
- * beside nginx's 8 KiB a header line; larger ones are answered 431.
+ * collected in struct http_req) and the answer's.  libmicrohttpd zeroes
+ * the whole pool for every request (MHD_pool_reset), so each open
+ * connection keeps all of it in memory: 64 keep-alive connections of
+ * 16 KiB were 1 MB of the daemon's 6.4-6.6 MB peak (bench/memory.sh), and
+ * the 512 connections allowed would be 8 MB.  8 KiB takes a browser's
+ * request with some 3.5 KB of cookies (other apps on the same host share
+ * theirs with this port; the page and the API need none); larger headers
+ * are answered 431, or, in a band of a few hundred bytes where the request
+ * fits and the answer no longer does, the connection is closed.
  */
-#define HTTP_POOL_SIZE		(16 * 1024)
+#define HTTP_POOL_SIZE		(8 * 1024)
 /*
  * How long stopping waits for password checks in flight.  A hash cannot
  * be interrupted; one of cost 10 is long done, even under valgrind, and a

@@ -99,6 +99,17 @@ pk status --socket "$SOCK" --json
 check "the same document as portkeeper status --json" \
     json_is 'sorted(j.keys())' "$(OUT=$(cat "$T_WORK/body"); json 'sorted(j.keys())')"
 
+# Request headers live in each connection's 8 KiB memory pool: a browser
+# that sends 3 KB of cookies (other apps on the same host share theirs
+# with this port) is served; 12 KB of headers get 431, and the next
+# request is answered as usual.
+web "${AUTH[@]}" -H "Cookie: other=$(head -c 3000 /dev/zero | tr '\0' c)" "$BASE/api/status"
+check "a request with 3 KB of cookies: 200" [ "$CODE" = 200 ]
+web "${AUTH[@]}" -H "Cookie: other=$(head -c 12000 /dev/zero | tr '\0' c)" "$BASE/api/status"
+check "12 KB of request headers: 431" [ "$CODE" = 431 ]
+web "$BASE/api/health"
+check "... and the next request is answered" [ "$CODE" = 200 ]
+
 web "${AUTH[@]}" -H 'Host: evil.example' "$BASE/api/status"
 check "DNS rebinding: a foreign Host gets 421" eval '[ "$CODE" = 421 ] && error_code misdirected'
 web "${AUTH[@]}" -H 'Host: pi.lan:8088' "$BASE/api/status"
