@@ -82,6 +82,7 @@ struct portmap {
 	enum proto_state	 pcp_state;
 	bool			 pcp_asked;	/* its address was asked */
 	int64_t			 nat_at;	/* when NAT-PMP answered */
+	int64_t			 pcp_at;	/* when PCP answered */
 	/* What an earlier session learned (portmap_recall), and its plan. */
 	struct portmap_memo	*memo;
 	struct portmap_plan	 plan;

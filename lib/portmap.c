@@ -201,6 +201,20 @@ discover_pcp_until(const struct portmap *pm)
 	    pm->nat_at + PCP_GRACE_MS;
 }
 
+/*
+ * Until when NAT-PMP's answer is still worth waiting for after PCP won (0:
+ * no longer): its public address, asked at the same moment, spares PCP a
+ * query (portmap_pcp_address); a PCP server answers NAT-PMP too (RFC 6887
+ * appendix A), so it comes at once or not at all.
+ */
+static int64_t
+discover_nat_until(const struct portmap *pm)
+{
+	if (pm->first != PM_PCP || pm->nat_state != PS_PENDING)
+		return 0;
+	return pm->pcp_at + PCP_GRACE_MS;
+}
+
 /* Reads what arrived on the pfd polled (NAT-PMP, PCP, UPnP's job). */
 static void
 discover_read(struct portmap *pm, const struct pollfd *pfd, nfds_t n)
@@ -322,9 +336,13 @@ portmap_discover(struct portmap *pm, int all, struct pm_error *err)
 		}
 		if (idle)
 			break;
-		/* NAT-PMP answered first: PCP, if it answers, serves for it. */
+		/*
+		 * NAT-PMP answered first: PCP, if it answers, serves for it.
+		 * PCP first: NAT-PMP's address is on its way.
+		 */
 		if (pm->first != PM_AUTO && !all &&
-		    !(pm->first == PM_NATPMP && pcp_until > now))
+		    !(pm->first == PM_NATPMP && pcp_until > now) &&
+		    discover_nat_until(pm) <= now)
 			break;
 		if (pm->first != PM_AUTO && grace == INT64_MAX)
 			grace = now + DISCOVER_GRACE_MS;
@@ -345,6 +363,8 @@ portmap_discover(struct portmap *pm, int all, struct pm_error *err)
 		wake = deadline < grace ? deadline : grace;
 		if (upnp_at < wake)
 			wake = upnp_at;
+		if (discover_nat_until(pm) > now && discover_nat_until(pm) < wake)
+			wake = discover_nat_until(pm);
 		if (fallback_at < wake)
 			wake = fallback_at;
 		if ((n = discover_poll(pm, now, wake, pfd)) > 0)

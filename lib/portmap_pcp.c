@@ -146,6 +146,7 @@ portmap_pcp_read(struct portmap *pm)
 		return;
 	}
 	pm->pcp_state = PS_FOUND;
+	pm->pcp_at = mono_ms();
 	pm->info.pcp_found = true;
 	pm->info.pcp_epoch = r.epoch;
 	/* NAT-PMP's side of the race: PCP, its successor, serves for it. */
@@ -157,9 +158,24 @@ portmap_pcp_read(struct portmap *pm)
 void
 portmap_pcp_address(struct portmap *pm, int64_t deadline)
 {
+	const struct portmap_info *in = &pm->info;
+
 	if (pm->pcp_asked)
 		return;
 	pm->pcp_asked = true;
+	/*
+	 * auto asked NAT-PMP for the address at the same moment: the same
+	 * router names the same address, which spares a MAP query that
+	 * costs the router as much as a forward.
+	 */
+	if (pm->nat_state == PS_FOUND && in->natpmp_result == 0 &&
+	    in->natpmp_external_ip[0] != '\0') {
+		str_copy(pm->info.pcp_external_ip, in->natpmp_external_ip,
+		    sizeof(pm->info.pcp_external_ip));
+		log_debug("pcp: external address \"%s\", as NAT-PMP said",
+		    in->pcp_external_ip);
+		return;
+	}
 	pcp_ask_address(pm, deadline);
 	log_debug("pcp: external address \"%s\"", pm->info.pcp_external_ip);
 }

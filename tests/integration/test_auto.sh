@@ -9,6 +9,13 @@ pk open 8080 --json
 check "open via auto succeeds" json_is 'j["ok"], j["external_ip"], j["internal_ip"]' \
     "(True, '$PK_WAN', '$PK_PI')"
 note "auto chose $(json 'j["method"]')"
+# PCP wins the race, and NAT-PMP's public address, asked at the same
+# moment, names the external address: no PCP query costs the router a
+# second MAP.
+pk close 8080
+pk open 8080 -v -v
+check "auto over PCP takes the external address from NAT-PMP's answer" eval \
+    '[[ $ERR == *"pcp: external address \"$PK_WAN\", as NAT-PMP said"* && $OUT == *"opened $PK_WAN:8080/tcp"*"via PCP"* ]]'
 check "after open the internet host reaches the pi" reaches inet "$PK_WAN" 8080
 pk list --json
 check "list marks the forward as this host's" json_is \
