@@ -55,6 +55,14 @@ int	parse_uint(const char *s, unsigned long min, unsigned long max,
  */
 int	file_write_atomic(const char *dir, const char *name, const char *text,
 	    size_t len, unsigned int mode, char *err, size_t errlen);
+/*
+ * The same without the fsyncs, for a file in the runtime directory (/run or
+ * $XDG_RUNTIME_DIR, a tmpfs that a reboot empties): the rename still keeps
+ * it whole for a reader and after a crash of the writer, and a power cut
+ * takes the whole directory anyway.
+ */
+int	file_write_runtime(const char *dir, const char *name, const char *text,
+	    size_t len, unsigned int mode, char *err, size_t errlen);
 
 /*
  * Reads the regular file path (not through a symbolic link), at most max

@@ -226,7 +226,7 @@ save(const char *dir, const struct mapstore_entry *es, size_t n, size_t skip,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	rc = file_write_atomic(dir, MAPSTORE_FILE, text, strlen(text), 0600,
+	rc = file_write_runtime(dir, MAPSTORE_FILE, text, strlen(text), 0600,
 	    err, errlen);
 	free(text);
 	return rc;

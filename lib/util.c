@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,9 +115,10 @@ write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-int
-file_write_atomic(const char *dir, const char *name, const char *text,
-    size_t len, unsigned int mode, char *err, size_t errlen)
+/* file_write_atomic, and file_write_runtime when !durable: no fsync. */
+static int
+file_write(const char *dir, const char *name, const char *text, size_t len,
+    unsigned int mode, bool durable, char *err, size_t errlen)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	int fd, dfd;
@@ -136,7 +138,7 @@ file_write_atomic(const char *dir, const char *name, const char *text,
 	}
 	/* A temporary file left by a crash keeps its mode; umask may vary. */
 	if (fchmod(fd, (mode_t)mode) == -1 || write_all(fd, text, len) == -1 ||
-	    fsync(fd) == -1) {
+	    (durable && fsync(fd) == -1)) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);
@@ -159,6 +161,8 @@ file_write_atomic(const char *dir, const char *name, const char *text,
 	 * a power cut may bring back the old file.  The new one is in place
 	 * either way, so there is nothing to clean up if this fails.
 	 */
+	if (!durable)
+		return 0;
 	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
@@ -170,6 +174,20 @@ file_write_atomic(const char *dir, const char *name, const char *text,
 	}
 	close(dfd);
 	return 0;
+}
+
+int
+file_write_atomic(const char *dir, const char *name, const char *text,
+    size_t len, unsigned int mode, char *err, size_t errlen)
+{
+	return file_write(dir, name, text, len, mode, true, err, errlen);
+}
+
+int
+file_write_runtime(const char *dir, const char *name, const char *text,
+    size_t len, unsigned int mode, char *err, size_t errlen)
+{
+	return file_write(dir, name, text, len, mode, false, err, errlen);
 }
 
 int
