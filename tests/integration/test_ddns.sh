@@ -64,6 +64,22 @@ CONF
 
 ip netns exec "$PK_NET-pi" "$PKD" -f -v -c "$CONF" >> "$T_WORK/pkd.log" 2>&1 &
 PKD_PID=$!
+# Evidence for a hook that hangs: twice in a fresh-clone CI run a hook
+# printed nothing (or nothing after "running ddclient") and ran until the
+# daemon killed it at 30 s.  Every second, the test's processes that have
+# run for 10 s or more, with their state, wait channel and kernel stack.
+(
+	trap - EXIT INT TERM
+	while kill -0 "$PKD_PID" 2>/dev/null; do
+		ps -eo pid=,pgid=,stat=,etimes=,wchan:24=,args= |
+		    awk -v w="$T_WORK" '$4 >= 10 && index($0, w "/") && !/portkeeperd|dyndns2|awk|ps -eo/' |
+		    while read -r pid rest; do
+			echo "$(date +%T) $pid $rest"
+			sed 's/^/    /' "/proc/$pid/stack" 2>/dev/null | head -8
+		done >> "$T_WORK/slowhooks"
+		sleep 1
+	done
+) &
 status() { pk status --socket "$SOCK" --json; }
 n_active() {
 	status
@@ -138,6 +154,7 @@ wait "$PKD_PID" 2> /dev/null
 kill "$DDNS_PID" 2> /dev/null
 if [ "$T_FAILED" != 0 ]; then
 	grep "on_change hook" "$T_WORK/pkd.log" | head -10 | sed 's/^/# pkd: /'
+	head -40 "$T_WORK/slowhooks" 2>/dev/null | sed 's/^/# slow: /'
 	tail -30 "$T_WORK/pkd.log" | sed 's/^/# pkd: /'
 	tail -20 "$T_WORK/ddclient-update.log" | sed 's/^/# hook: /'
 fi
