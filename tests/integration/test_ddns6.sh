@@ -24,7 +24,10 @@ mkdir -p "$T_WORK/state"
 
 # One update a second at most rather than ddclient's default of one per
 # 30 s, so that the first address and the prefix change follow each other.
-echo "min-interval=1s" | ddns_start ::
+# Not through a pipe: ddns_start must run in this shell, so that DDNS_PID,
+# which the exit trap kills, is set here (a piped ddns_start left it unset,
+# the trap died on it under set -u, and the network stayed up).
+ddns_start :: < <(echo "min-interval=1s")
 record_is() { [ "$(record "$1")" = "$2" ]; }
 cat > "$T_WORK/hook" <<HOOK
 #!/bin/sh
@@ -50,7 +53,7 @@ CONF
 
 ip netns exec "$PK_NET-pi" "$PKD" -f -v -c "$CONF" >> "$T_WORK/pkd.log" 2>&1 &
 PKD_PID=$!
-trap 'rc=$?; kill $PKD_PID $DDNS_PID 2> /dev/null; wait $PKD_PID 2> /dev/null; (exit $rc); cleanup' EXIT
+trap 'rc=$?; kill $PKD_PID ${DDNS_PID:-} 2> /dev/null; wait $PKD_PID 2> /dev/null; (exit $rc); cleanup' EXIT
 pinhole_at() {
 	pk status --socket "$SOCK" --json
 	json_is '[(f["ipv6"] or {}).get("state") for f in j["forwards"] if f["name"] == "web"], j["ipv6"]["address"]' \
