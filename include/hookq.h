@@ -36,7 +36,8 @@
  * A hook that exits with HOOK_TEMPFAIL (75, EX_TEMPFAIL of sysexits.h) asks
  * for its event again later: after HOOK_RETRY_S, doubling up to
  * HOOK_RETRY_MAX_S, HOOK_RETRIES times at most; a newer event of the same
- * kind (or forward) takes its place.
+ * kind (or forward) takes its place.  So does an address event whose hook
+ * was killed for running longer than HOOK_TIMEOUT_S.
  */
 #ifndef PK_HOOKQ_H
 #define PK_HOOKQ_H

@@ -567,8 +567,15 @@ hook_check(struct hookq *q, int64_t now_ms)
 	if (now_ms - q->started < hook_timeout_ms)
 		return;
 	log_warnx("on_change hook %s for %s event still running after %d ms: "
-	    "killing it", q->cmd, running_take(pid), hook_timeout_ms);
+	    "killing it%s", q->cmd, running_take(pid), hook_timeout_ms,
+	    is_address_event(q->cur.ev.type) ? "; it will be run again" : "");
 	hook_kill(q);
+	/*
+	 * An address change must still reach the name the hook keeps: its
+	 * event runs again later, as one the hook asked for with 75.
+	 */
+	if (is_address_event(q->cur.ev.type))
+		retry_schedule(q, now_ms);
 }
 
 /*

@@ -786,6 +786,54 @@ test_hook_retry(void **unused)
 	free(got);
 }
 
+/*
+ * An address event whose hook hangs is killed at the timeout and run again
+ * later: the name the hook keeps must still follow the address.  A
+ * forward's event is not (test_hook_timeout).
+ */
+static void
+test_hook_overrun_retried(void **unused)
+{
+	static struct hookq q;
+	struct event ev;
+	char hook[128], *got;
+	int64_t t0;
+
+	(void)unused;
+	/* The first run hangs; the next one is quick. */
+	write_hook("hook",
+	    "echo \"start $PORTKEEPER_EXTERNAL_IP\" >> DIR/out\n"
+	    "if [ ! -e DIR/hung ]; then touch DIR/hung; sleep 20; fi\n"
+	    "echo \"end $PORTKEEPER_EXTERNAL_IP\" >> DIR/out\n");
+	path_in(hook, sizeof(hook), "hook");
+	hookq_set_timeout_ms(300);
+	hookq_set_retry_ms(100);
+	hookq_init(&q, hook);
+
+	capture_stderr("log");
+	mkaddr(&ev, "11.22.33.4", "11.22.33.2", 1);
+	hookq_push(&q, &ev);
+	t0 = mono_ms();
+	while (q.nretry == 0 && mono_ms() - t0 < 10000) {
+		hookq_tick(&q, mono_ms());
+		usleep(10000);
+	}
+	assert_int_equal(q.nretry, 1);
+	assert_int_equal(q.running, 0);
+	while ((q.nretry > 0 || q.running != 0) && mono_ms() - t0 < 10000) {
+		hookq_tick(&q, mono_ms());
+		usleep(10000);
+	}
+	restore_stderr();
+	got = read_file("out");
+	assert_string_equal(got, "start 11.22.33.4\nstart 11.22.33.4\n"
+	    "end 11.22.33.4\n");
+	free(got);
+	got = read_file("log");
+	assert_contains(got, "killing it; it will be run again");
+	free(got);
+}
+
 static void
 test_hook_drain_timeout(void **unused)
 {
@@ -964,6 +1012,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_hook_coalesce, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_hook_retry, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_hook_overrun_retried, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_hook_drain_timeout, setup,
 		    teardown),
