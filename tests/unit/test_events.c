@@ -724,6 +724,16 @@ test_hook_coalesce(void **unused)
 	free(got);
 }
 
+/* Runs q until its count of retries waiting is no longer n (10 s at most). */
+static void
+tick_while_retries(struct hookq *q, size_t n, int64_t t0)
+{
+	while (q->nretry == n && mono_ms() - t0 < 10000) {
+		hookq_tick(q, mono_ms());
+		usleep(10000);
+	}
+}
+
 /*
  * A hook that exits 75 (ddclient skipped the update) gets its event again
  * later; a newer change waiting meanwhile takes its place and its start.
@@ -749,24 +759,15 @@ test_hook_retry(void **unused)
 	mkaddr(&ev, "11.22.33.4", "11.22.33.2", 1);
 	hookq_push(&q, &ev);
 	t0 = mono_ms();
-	while (q.nretry == 0 && mono_ms() - t0 < 10000) {
-		hookq_tick(&q, mono_ms());
-		usleep(10000);
-	}
+	tick_while_retries(&q, 0, t0);
 	assert_int_equal(q.nretry, 1);
 	assert_int_equal(q.count, 0);
 	due = hookq_deadline(&q);
 	assert_true(due > mono_ms() && due <= mono_ms() + 300);
 
 	/* Due, it runs again; this time it asks for 600 ms. */
-	while (q.nretry == 1 && mono_ms() - t0 < 10000) {
-		hookq_tick(&q, mono_ms());
-		usleep(10000);
-	}
-	while (q.nretry == 0 && mono_ms() - t0 < 10000) {
-		hookq_tick(&q, mono_ms());
-		usleep(10000);
-	}
+	tick_while_retries(&q, 1, t0);
+	tick_while_retries(&q, 0, t0);
 	assert_int_equal(q.nretry, 1);
 	assert_int_equal(q.retry[0].tries, 2);
 	assert_true(hookq_deadline(&q) > mono_ms() + 300);
@@ -814,10 +815,7 @@ test_hook_overrun_retried(void **unused)
 	mkaddr(&ev, "11.22.33.4", "11.22.33.2", 1);
 	hookq_push(&q, &ev);
 	t0 = mono_ms();
-	while (q.nretry == 0 && mono_ms() - t0 < 10000) {
-		hookq_tick(&q, mono_ms());
-		usleep(10000);
-	}
+	tick_while_retries(&q, 0, t0);
 	assert_int_equal(q.nretry, 1);
 	assert_int_equal(q.running, 0);
 	while ((q.nretry > 0 || q.running != 0) && mono_ms() - t0 < 10000) {
