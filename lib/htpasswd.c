@@ -279,9 +279,8 @@ read_all(const char *path, char **bufp, size_t *lenp, char *err,
     size_t errlen)
 {
 	FILE *fp;
-	char *buf;
+	char *buf, *shrunk;
 	size_t len;
-
 	struct stat sb;
 
 	if ((fp = fopen(path, "re")) == NULL)
@@ -311,6 +310,15 @@ read_all(const char *path, char **bufp, size_t *lenp, char *err,
 	}
 	fclose(fp);
 	buf[len] = '\0';
+	/*
+	 * The entries point into the buffer for as long as the file is
+	 * loaded: keep only what it holds.  Left at 1 MB, the block was
+	 * mapped on its own, and freeing it at a reload raised glibc's mmap
+	 * threshold to 1 MB, so that later large blocks (a router's 128 KiB
+	 * description) came from the heap and stayed there.
+	 */
+	if ((shrunk = realloc(buf, len + 1)) != NULL)
+		buf = shrunk;
 	*bufp = buf;
 	*lenp = len;
 	return 0;

@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -394,6 +395,22 @@ test_unreadable(void **state)
 	assert_null(htpasswd_load(missing, err, 8));
 	assert_int_equal(strlen(err), 7);
 	assert_int_equal(err[8], 'X');
+}
+
+/*
+ * The file's buffer, which the entries point into while it is loaded, is
+ * the file's size, not the 1 MB read_all allows: a block that size was
+ * mapped on its own, and freeing it raised glibc's mmap threshold.
+ */
+static void
+test_buffer_fits(void **state)
+{
+	struct htpasswd *h;
+
+	(void)state;
+	h = must_load("admin:$2y$05$bvIG6Nmid91Mu9RcmmWZfO5HJIMCT8riNW0hEp8f6/FuA2/mHZFpe\n");
+	assert_true(malloc_usable_size(h->buf) < 4096);
+	htpasswd_free(h);
 }
 
 static void
@@ -913,6 +930,7 @@ main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_unreadable),
+		cmocka_unit_test(test_buffer_fits),
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_cached),
