@@ -1,5 +1,5 @@
 /*
- * The web API's request routing, in the API core's static functions: which
+ * The web API's request routing, in api_check.c's static functions: which
  * resource a URL names (api_route_find, with the forward name it carries
  * and the embedded web UI's files), and which methods it takes
  * (api_route_allow, api_method_allowed, api_is_write).  The rest of a
@@ -12,7 +12,7 @@
 #include "fuzz.h"
 
 /* Static functions and all; what it calls is in libportkeeperd.a. */
-#include "../../daemon/api.c"
+#include "../../daemon/api_check.c"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
