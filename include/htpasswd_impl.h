@@ -1,12 +1,16 @@
 /*
- * What htpasswd.c (loading a file, making a hash) and htpasswd_check.c
- * (checking a password, the cache) share.  They are two files so that a
+ * What htpasswd.c (loading a file), htpasswd_hash.c (making a hash) and
+ * htpasswd_check.c (checking a password, the cache) share.  They are two files so that a
  * program that only writes password files (portkeeper passwd) links
  * neither nettle nor the checks: the command line then starts without
  * loading nettle.  Only those two files and their unit test include this.
  */
 #ifndef PK_HTPASSWD_IMPL_H
 #define PK_HTPASSWD_IMPL_H
+
+/* bcrypt costs: what portkeeper passwd makes, and the most accepted. */
+#define BCRYPT_COST_DEFAULT	10
+#define BCRYPT_COST_MAX		17
 
 #include <pthread.h>
 #include <stddef.h>
