@@ -59,7 +59,7 @@ LIB_SRCS	:= $(wildcard lib/*.c)
 CLI_SRCS	:= $(wildcard cli/*.c)
 PROBED_SRCS	:= $(wildcard probe/*.c)
 DAEMON_SRCS	:= $(wildcard daemon/*.c)
-DAEMON_MAIN	:= daemon/portkeeperd.c
+DAEMON_MAIN	:= daemon/portkeeperd.c daemon/web_main.c
 LIB_OBJS	:= $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS	:= $(CLI_SRCS:%.c=$(BUILD)/%.o)
 PROBED_OBJS	:= $(PROBED_SRCS:%.c=$(BUILD)/%.o)
@@ -99,7 +99,8 @@ INSTALL		?= install
 
 .PHONY: all deps deps-cross cross-missing check unit integration demo bench clean install deb \
 	fuzz fuzz-replay fuzz-targets
-all: $(BUILD)/portkeeper $(BUILD)/portkeeperd $(BUILD)/portkeeper-probe-server
+all: $(BUILD)/portkeeper $(BUILD)/portkeeperd $(BUILD)/portkeeperd-web \
+    $(BUILD)/portkeeper-probe-server
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -132,9 +133,20 @@ $(BUILD)/portkeeper-probe-server: $(PROBED_OBJS) $(BUILD)/cli/cli.o \
     $(BUILD)/libportkeeper.a
 	$(CC) $(PK_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS)
 
-$(BUILD)/portkeeperd: $(DAEMON_MAIN:%.c=$(BUILD)/%.o) $(BUILD)/libportkeeperd.a \
+# The daemon serves HTTP through portkeeperd-web (daemon/front.c), so it
+# links neither libmicrohttpd (nor, through it, GnuTLS) nor libcrypt.
+$(BUILD)/portkeeperd: $(BUILD)/daemon/portkeeperd.o $(BUILD)/libportkeeperd.a \
     $(BUILD)/libportkeeper.a
 	$(CC) $(PK_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS)
+
+# libcrypt as needed whatever --as-needed sees: ASan's runtime defines
+# crypt_r (an interceptor that calls the real one it finds at start-up),
+# so a sanitizer build would otherwise leave libcrypt out and crash at the
+# first password check.
+$(BUILD)/portkeeperd-web: $(BUILD)/daemon/web_main.o $(BUILD)/libportkeeperd.a \
+    $(BUILD)/libportkeeper.a
+	$(CC) $(PK_LDFLAGS) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(PK_LIBS) \
+	    -Wl,--push-state,--no-as-needed -lcrypt -Wl,--pop-state
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libportkeeperd.a $(BUILD)/libportkeeper.a
 	@mkdir -p $(dir $@)
@@ -289,6 +301,8 @@ install: all
 	$(INSTALL) -d $(DESTDIR)$(LIBEXECDIR)/portkeeper
 	$(INSTALL) -m 0755 $(BUILD)/portkeeper-probe-server \
 	    $(DESTDIR)$(LIBEXECDIR)/portkeeper/portkeeper-probe-server
+	$(INSTALL) -m 0755 $(BUILD)/portkeeperd-web \
+	    $(DESTDIR)$(LIBEXECDIR)/portkeeper/portkeeperd-web
 	[ -e $(DESTDIR)$(SYSCONFDIR)/portkeeper/portkeeper.conf ] || \
 	    $(INSTALL) -m 0644 packaging/portkeeper.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/portkeeper/portkeeper.conf

@@ -1,8 +1,10 @@
 /*
- * The HTTP layer of the web API: libmicrohttpd inside the daemon's own
- * poll loop (external event loop mode with epoll, so that one descriptor
- * stands for every connection of a listener), carrying each request to
- * the API core (api.c) and its answer back.
+ * The HTTP layer of the web API, in portkeeperd-web (web_main.c):
+ * libmicrohttpd inside the process's poll loop (external event loop mode
+ * with epoll, so that one descriptor stands for every connection of a
+ * listener), carrying each request to the daemon's API core (over the
+ * channel, webproxy.c) and its answer back.  The daemon holds the
+ * listening sockets and hands them over (front.c).
  *
  * Two listeners share the core.  The control socket (a Unix socket, mode
  * 0660) is for portkeeper status and local scripts: the file mode is its
@@ -41,6 +43,7 @@
 #include "sse.h"
 #include "util.h"
 #include "webapi.h"
+#include "webproxy.h"
 
 /*
  * Four addresses used to be able to take every connection (4 x 128); now
@@ -73,11 +76,6 @@
  * thread still running after this is left to exit() with the daemon.
  */
 #define HTTP_AUTH_STOP_MS	10000
-/*
- * How long stopping waits for forwards.conf to be saved: two fsyncs, as
- * slow as 1.5 s each on a busy SD card.
- */
-#define HTTP_SAVE_STOP_MS	5000
 /*
  * Each connection's pool comes from malloc, and glibc keeps what a burst
  * of connections freed: 64 keep-alive connections left the daemon at 8 MB
@@ -112,15 +110,15 @@ struct http_req {
 
 struct http {
 	const struct config	*cfg;
-	struct api		*api;
+	struct webproxy		*wp;		/* the daemon's API core */
 	struct http_auth	*auth;		/* [web] only */
 	struct sse_set		 sse;
 	struct http_listener	 unix_l, web_l;
-	char			 path[108];
 	char			*tls_cert, *tls_key;
 	struct httpguard	*guard;		/* both listeners */
 	unsigned		 nconn;		/* open, both listeners */
 	unsigned		 conn_peak;	/* since the last trim */
+	int64_t			 idle_since;	/* nconn 0 since, monotonic ms */
 };
 
 /* Responses. */
@@ -161,8 +159,7 @@ http_stream(struct http *h, struct http_req *q, struct api_response *ar,
 	bool full;
 
 	*close = false;
-	r = sse_open(&h->sse, q->c, MHD_lookup_connection_value(q->c,
-	    MHD_HEADER_KIND, "Last-Event-ID"), &full);
+	r = sse_open(&h->sse, q->c, webproxy_id(h->wp, &q->ar), &full);
 	if (r != NULL) {
 		http_common_headers(r, "text/event-stream");
 		MHD_add_response_header(r, "Cache-Control", "no-store");
@@ -279,7 +276,7 @@ http_first(struct http *h, struct http_req *q)
 		    &ar);
 	}
 	if (rc == API_GO_ON)
-		rc = api_check(h->api, &q->ar, &ar);
+		rc = api_check(NULL, &q->ar, &ar);
 	/* An answer that could not be queued must not let it through. */
 	return http_send(h, q, rc, &ar);
 }
@@ -294,7 +291,7 @@ http_auth_again(struct http *h, struct http_req *q)
 	memset(&ar, 0, sizeof(ar));
 	rc = http_auth_resumed(h->auth, &q->aw, &ar);
 	if (rc == API_GO_ON)
-		rc = api_check(h->api, &q->ar, &ar);
+		rc = api_check(NULL, &q->ar, &ar);
 	/* An answer that could not be queued must not let it through. */
 	return http_send(h, q, rc, &ar);
 }
@@ -364,7 +361,7 @@ http_handler(void *cls, struct MHD_Connection *c, const char *url,
 	if (*upload_data_size != 0)
 		return http_body(q, upload_data, upload_data_size);
 	memset(&ar, 0, sizeof(ar));
-	return http_send(h, q, api_handle(h->api, &q->ar, &ar), &ar);
+	return http_send(h, q, webproxy_handle(h->wp, &q->ar, &ar), &ar);
 }
 
 /* Counts open connections, for http_trim. */
@@ -378,8 +375,9 @@ http_conn_notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		if (++h->nconn > h->conn_peak)
 			h->conn_peak = h->nconn;
-	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && h->nconn > 0)
-		h->nconn--;
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED && h->nconn > 0 &&
+	    --h->nconn == 0)
+		h->idle_since = mono_ms();
 }
 
 static void
@@ -406,7 +404,7 @@ http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	/* Nobody waits for its password check, which still counts. */
 	if (q->aw.state == HTTP_AUTH_WAIT)
 		http_auth_leave(&q->aw);
-	api_request_done(h->api, &q->ar);
+	webproxy_done(h->wp, &q->ar);
 	free(q->ar.body);
 	free(q);
 	*con_cls = NULL;
@@ -427,66 +425,6 @@ http_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* Listeners. */
-
-static int
-http_unix_listen(struct http *h, const char *path)
-{
-	struct sockaddr_un sun;
-	struct stat sb;
-	int fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (str_copy(sun.sun_path, path, sizeof(sun.sun_path)) == -1) {
-		log_warnx("socket path %s is too long", path);
-		return -1;
-	}
-	/* A socket left by a daemon that died goes; anything else stays. */
-	if (lstat(path, &sb) == 0) {
-		if (!S_ISSOCK(sb.st_mode)) {
-			log_warnx("%s exists and is not a socket; not "
-			    "replacing it", path);
-			return -1;
-		}
-		unlink(path);
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) == -1) {
-		log_warn("socket");
-		return -1;
-	}
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(path, 0660) == -1 || listen(fd, 16) == -1) {
-		log_warn("cannot serve the API on %s", path);
-		close(fd);
-		return -1;
-	}
-	str_copy(h->path, path, sizeof(h->path));
-	return fd;
-}
-
-static int
-http_tcp_listen(const struct config_web *w)
-{
-	int fd, on = 1, off = 0;
-
-	if ((fd = socket(w->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, 0)) == -1) {
-		log_warn("web: socket");
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	/* [::] serves IPv4 too, whatever the system's default. */
-	if (w->addr.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
-	if (bind(fd, (const struct sockaddr *)&w->addr, w->addrlen) == -1 ||
-	    listen(fd, 128) == -1) {
-		log_warn("web: cannot listen on %s", w->listen);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 static char *
 http_read_small_file(const char *path)
@@ -551,10 +489,8 @@ http_mhd_start(struct http_listener *l, int fd, unsigned int flags,
 }
 
 static int
-http_web_start(struct http *h, const struct config_web *w)
+http_web_start(struct http *h, const struct config_web *w, int fd)
 {
-	int fd;
-
 	if ((h->auth = http_auth_new(w)) == NULL)
 		return -1;
 	if (w->tls_cert[0] != '\0') {
@@ -566,8 +502,6 @@ http_web_start(struct http *h, const struct config_web *w)
 		    (h->tls_key = http_read_small_file(w->tls_key)) == NULL)
 			return -1;
 	}
-	if ((fd = http_tcp_listen(w)) == -1)
-		return -1;
 	h->web_l.h = h;
 	h->web_l.web = true;
 	if (http_mhd_start(&h->web_l, fd, h->tls_cert != NULL ? MHD_USE_TLS :
@@ -576,66 +510,66 @@ http_web_start(struct http *h, const struct config_web *w)
 		log_warnx("web: cannot start the HTTP server on %s%s",
 		    w->listen, h->tls_cert != NULL ? " (check the TLS key and "
 		    "certificate)" : "");
-		close(fd);
 		return -1;
 	}
-	log_warnx("web UI on %s://%s/%s", h->tls_cert != NULL ? "https" :
-	    "http", w->listen, http_auth_on(h->auth) ? "" :
-	    " (loopback, no password)");
 	return 0;
 }
 
 struct http *
-http_start(const struct config *cfg, struct forwards *fw, struct status *st)
+http_start(const struct config *cfg, int unix_fd, int web_fd, int chan_fd)
 {
 	struct http *h;
-	int fd;
 
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
 	h->cfg = cfg;
 	h->unix_l.fd = h->web_l.fd = -1;
-	sse_init(&h->sse, st);
+	h->idle_since = mono_ms();
 	if ((h->guard = httpguard_new(HTTP_REQUEST_S * 1000)) == NULL ||
-	    (h->api = api_new(cfg, fw, st)) == NULL) {
+	    (h->wp = webproxy_new(chan_fd, &h->sse)) == NULL) {
 		httpguard_free(h->guard);
+		close(chan_fd);
 		free(h);
 		return NULL;
 	}
-	if ((fd = http_unix_listen(h, cfg->socket)) != -1) {
+	sse_init(&h->sse, h->wp);
+	if (unix_fd != -1) {
 		h->unix_l.h = h;
-		if (http_mhd_start(&h->unix_l, fd, 0, 32, 32, NULL, NULL) ==
-		    -1) {
+		if (http_mhd_start(&h->unix_l, unix_fd, 0, 32, 32, NULL,
+		    NULL) == -1)
 			log_warnx("cannot start the API server on %s",
 			    cfg->socket);
-			close(fd);
-			unlink(h->path);
-		}
 	}
-	if (h->unix_l.mhd == NULL)
-		log_warnx("continuing without the control socket");
-	if (cfg->web.enabled && http_web_start(h, &cfg->web) == -1) {
+	if (web_fd != -1 && (!cfg->web.enabled ||
+	    http_web_start(h, &cfg->web, web_fd) == -1)) {
 		http_stop(h);
 		return NULL;
 	}
+	webproxy_ready(h->wp);
 	return h;
 }
 
 void
-http_reload(struct http *h, const struct config_web *old)
+http_reload(struct http *h, const struct config_web *w)
 {
-	const struct config_web *w;
-
-	if (h == NULL)
-		return;
-	w = &h->cfg->web;
-	if (w->enabled != old->enabled || strcmp(w->listen, old->listen) != 0 ||
-	    strcmp(w->tls_cert, old->tls_cert) != 0 ||
-	    strcmp(w->tls_key, old->tls_key) != 0)
-		log_warnx("web: listen and TLS changes take effect at the "
-		    "next start");
-	if (h->web_l.mhd != NULL && http_auth_reload(h->auth, w) == -1)
+	if (h != NULL && h->web_l.mhd != NULL &&
+	    http_auth_reload(h->auth, w) == -1)
 		log_warnx("web: keeping the previous passwords and hosts");
+}
+
+/*
+ * Stops l accepting and closes this process's descriptor of its listening
+ * socket, leaving the socket itself to the daemon: libmicrohttpd then
+ * neither shuts it down nor closes it.
+ */
+static void
+http_quiesce(struct http_listener *l)
+{
+	MHD_socket fd;
+
+	if (l->mhd != NULL &&
+	    (fd = MHD_quiesce_daemon(l->mhd)) != MHD_INVALID_SOCKET)
+		close(fd);
 }
 
 void
@@ -647,28 +581,33 @@ http_stop(struct http *h)
 	if (h == NULL)
 		return;
 	/*
-	 * What waits is answered: a diagnosis and the requests waiting for
-	 * their password check are told why, a change saved meanwhile is
-	 * answered, and streams end.  The threads get a moment to end, so
-	 * that nothing is left running as the daemon exits.
+	 * No more connections: the listening sockets are the daemon's, and
+	 * one that died (kill -9) must find its port free when it starts
+	 * again, not held by this process finishing its last answers.
 	 */
-	api_stop(h->api, now + HTTP_SAVE_STOP_MS);
+	http_quiesce(&h->unix_l);
+	http_quiesce(&h->web_l);
+	/*
+	 * What waits is answered: the requests waiting for their password
+	 * check are told why, those waiting for the daemon that it stops,
+	 * and streams end.  The threads get a moment to end, so that nothing
+	 * is left running as the process exits.
+	 */
 	if (h->auth != NULL)
 		http_auth_stop(h->auth, now + HTTP_AUTH_STOP_MS);
-	sse_stop(&h->sse);
+	sse_end_all(&h->sse);
 	for (i = 0; i < 3; i++) {
+		webproxy_run(h->wp);
 		if (h->unix_l.mhd != NULL)
 			MHD_run(h->unix_l.mhd);
 		if (h->web_l.mhd != NULL)
 			MHD_run(h->web_l.mhd);
 	}
-	if (h->unix_l.mhd != NULL) {
+	if (h->unix_l.mhd != NULL)
 		MHD_stop_daemon(h->unix_l.mhd);
-		unlink(h->path);
-	}
 	if (h->web_l.mhd != NULL)
 		MHD_stop_daemon(h->web_l.mhd);
-	api_free(h->api);
+	webproxy_free(h->wp);
 	http_auth_free(h->auth);
 	httpguard_free(h->guard);
 	free(h->tls_cert);
@@ -687,12 +626,18 @@ http_fds(struct http *h, int *fds, int max)
 		fds[n++] = h->unix_l.fd;
 	if (h->web_l.fd != -1 && n < max)
 		fds[n++] = h->web_l.fd;
-	if (api_fd(h->api) != -1 && n < max)
-		fds[n++] = api_fd(h->api);
+	if (webproxy_fd(h->wp) != -1 && n < max)
+		fds[n++] = webproxy_fd(h->wp);
 	/* One descriptor for every password check in flight. */
 	if (h->auth != NULL && http_auth_fd(h->auth) != -1 && n < max)
 		fds[n++] = http_auth_fd(h->auth);
 	return n;
+}
+
+bool
+http_pollout(const struct http *h, int fd)
+{
+	return fd == webproxy_fd(h->wp) && webproxy_want_write(h->wp);
 }
 
 int64_t
@@ -711,7 +656,7 @@ http_deadline(struct http *h, int64_t now)
 		next = now + (int64_t)to;
 	if (httpguard_deadline(h->guard) < next)
 		next = httpguard_deadline(h->guard);
-	return sse_deadline(&h->sse, next);
+	return next;
 }
 
 void
@@ -719,10 +664,9 @@ http_run(struct http *h, int64_t now)
 {
 	if (h == NULL)
 		return;
-	api_run(h->api);
+	webproxy_run(h->wp);
 	if (h->auth != NULL)
 		http_auth_run(h->auth, now);
-	sse_run(&h->sse, now);
 	/* Late requests' sockets shut down, for libmicrohttpd to close. */
 	httpguard_run(h->guard, now);
 	if (h->unix_l.mhd != NULL)
@@ -730,4 +674,21 @@ http_run(struct http *h, int64_t now)
 	if (h->web_l.mhd != NULL)
 		MHD_run(h->web_l.mhd);
 	http_trim(h);
+}
+
+int64_t
+http_idle_since(const struct http *h, int64_t now)
+{
+	if (h->nconn > 0 || sse_count(&h->sse) > 0 ||
+	    webproxy_pending(h->wp) > 0)
+		return now;
+	if (h->auth != NULL && http_auth_busy(h->auth, now))
+		return now;
+	return h->idle_since;
+}
+
+bool
+http_daemon_gone(const struct http *h)
+{
+	return webproxy_gone(h->wp);
 }

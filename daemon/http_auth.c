@@ -75,6 +75,12 @@ struct http_auth {
 	bool			 stopping;
 };
 
+bool
+http_auth_busy(const struct http_auth *a, int64_t now)
+{
+	return a->nslots > 0 || ratelimit_expires(&a->rl) > now;
+}
+
 struct http_auth *
 http_auth_new(const struct config_web *w)
 {

@@ -4,7 +4,8 @@
  * and the router's addresses.
  *
  * One poll loop, whose timeout is the earliest deadline (refreshes, the
- * periodic check, the hook queue, libmicrohttpd, the round in flight).  All
+ * periodic check, the hook queue, the web process's channel, the round in
+ * flight).  All
  * router work runs in rounds on a mapper thread (job.h) with a hard deadline,
  * so a slow or hostile router never freezes the loop.  Time is monotonic for
  * every deadline and wall-clock only for what people read.
@@ -33,7 +34,7 @@
 #include "htpasswd.h"
 #include "forwards.h"
 #include "gateway.h"
-#include "http.h"
+#include "front.h"
 #include "pinholes.h"
 #include "round.h"
 #include "state.h"
@@ -81,7 +82,7 @@ struct pkd {
 	bool			 verify_now;
 	struct gateway		 gw;		/* what rounds learned of it */
 	int64_t			 netcheck_at;	/* debounced netlink news */
-	struct http		*http;		/* the web API */
+	struct front		*front;		/* the web API */
 	int			 sigfd;
 	bool			 stopping;
 };
@@ -636,7 +637,7 @@ reload(struct pkd *d)
 	/* fwd_load copied the forwards' settings; they point at nothing now. */
 	str_copy(d->hooks.cmd, d->cfg.on_change, sizeof(d->hooks.cmd));
 	d->status.gen++;
-	http_reload(d->http, &oweb);
+	front_reload(d->front, &oweb);
 	forwards_plan_closes(&d->fw);
 	pinholes_sync(&d->ph);
 	log_warnx("configuration reloaded: %zu forward(s), %zu to remove",
@@ -722,7 +723,8 @@ setup(struct pkd *d)
 		startup_ensure_dir(dir, 0755);
 	}
 	/* A [web] that cannot be served as configured is a failed start. */
-	if ((d->http = http_start(&d->cfg, &d->fw, &d->status)) == NULL)
+	if ((d->front = front_start(&d->cfg, d->cfg_path, &d->fw,
+	    &d->status)) == NULL)
 		return -1;
 
 	startup_signal_mask(&mask);
@@ -810,8 +812,8 @@ next_deadline(struct pkd *d, int64_t now)
 		next = hookq_deadline(&d->hooks);
 	if (d->netcheck_at != 0 && d->netcheck_at < next)
 		next = d->netcheck_at;
-	if (http_deadline(d->http, now) < next)
-		next = http_deadline(d->http, now);
+	if (front_deadline(d->front, now) < next)
+		next = front_deadline(d->front, now);
 	if ((wd = notify_watchdog(now)) < next)
 		next = wd;
 	if (pinholes_deadline(&d->ph, now) < next)
@@ -845,13 +847,14 @@ loop(struct pkd *d)
 		if (forwards_fd(&d->fw) != -1)
 			fds[++n] = forwards_fd(&d->fw);
 		n++;
-		napi = http_fds(d->http, fds + n, (int)nitems(fds) - n);
+		napi = front_fds(d->front, fds + n, (int)nitems(fds) - n);
 		napi += pinholes_fds(&d->ph, fds + n + napi,
 		    (int)nitems(fds) - n - napi);
 		n += napi;
 		for (i = 0; i < n; i++) {
 			pfd[i].fd = fds[i];
-			pfd[i].events = POLLIN;
+			pfd[i].events = POLLIN |
+			    (front_pollout(d->front, fds[i]) ? POLLOUT : 0);
 			pfd[i].revents = 0;
 		}
 		rc = poll(pfd, (nfds_t)n, ms_until(next));
@@ -907,7 +910,7 @@ loop(struct pkd *d)
 			pinholes_sync(&d->ph);
 		}
 		ipv6_turn(d);
-		http_run(d->http, mono_ms());
+		front_run(d->front, mono_ms());
 	}
 }
 
@@ -983,7 +986,7 @@ main(int argc, char **argv)
 	/* The writer writes while the hooks finish. */
 	hookq_drain(&d.hooks, 5000);
 	state_finish(&d);
-	http_stop(d.http);
+	front_stop(d.front);
 	watch_close(&d.w);
 	log_warnx("stopped");
 	state_free(&d.st);

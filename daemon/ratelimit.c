@@ -159,3 +159,15 @@ ratelimit_same_client(const struct sockaddr *a, const struct sockaddr *b)
 	return ratelimit_key(a, ka) == ratelimit_key(b, kb) &&
 	    memcmp(ka, kb, sizeof(ka)) == 0;
 }
+
+int64_t
+ratelimit_expires(const struct ratelimit *rl)
+{
+	int64_t t = INT64_MIN, e;
+	size_t i;
+
+	for (i = 0; i < RATELIMIT_SLOTS; i++)
+		if ((e = ratelimit_expiry(&rl->rec[i])) > t)
+			t = e;
+	return t;
+}

@@ -51,6 +51,8 @@ struct http_auth *http_auth_new(const struct config_web *w);
 int	http_auth_reload(struct http_auth *, const struct config_web *w);
 /* Whether a password is asked at all. */
 bool	http_auth_on(const struct http_auth *);
+/* A password check in flight, or a login failure still remembered. */
+bool	http_auth_busy(const struct http_auth *, int64_t now);
 /*
  * Waits for the checks in flight until deadline (monotonic ms), refuses
  * new ones, and wakes their requests to be answered.

@@ -6,9 +6,13 @@
 #ifndef PK_LOG_H
 #define PK_LOG_H
 
+#include <stdbool.h>
+
 void	log_init(const char *progname, int verbosity);
 /* From now on write to syslog (daemon facility) instead of stderr. */
 void	log_to_syslog(void);
+/* Whether log_to_syslog was called. */
+bool	log_is_syslog(void);
 int	log_verbosity(void);
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -60,6 +60,11 @@ void	ratelimit_fail(struct ratelimit *, const struct sockaddr *addr,
 bool	ratelimit_clean(struct ratelimit *, const struct sockaddr *addr,
 	    int64_t now);
 /* Whether a and b count as one client: the same IPv4 address or /64. */
+/*
+ * When the last record stops mattering (INT64_MIN with none): until then
+ * the web process stays, or a guesser who waits would find it forgotten.
+ */
+int64_t	ratelimit_expires(const struct ratelimit *);
 bool	ratelimit_same_client(const struct sockaddr *a,
 	    const struct sockaddr *b);
 

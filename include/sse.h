@@ -1,9 +1,9 @@
 /*
- * The event streams of GET /api/events (HTML's server-sent events): each
- * new event, the status document when it changed (at most four a second),
- * and a keep-alive comment.  A stream whose client has nothing to read is
- * a suspended libmicrohttpd connection, so that it costs nothing between
- * events.
+ * Event streams (GET /api/events) in portkeeperd-web: each is a suspended
+ * connection that the daemon's bytes (sse_cursor.c makes them) resume.
+ * When a stream has sent all it had it asks for more (webproxy_pull), and
+ * stays parked until they come: the daemon sends them when an event came,
+ * the status changed or a keep-alive is due.
  */
 #ifndef PK_SSE_H
 #define PK_SSE_H
@@ -13,32 +13,28 @@
 #include <stdint.h>
 #include <microhttpd.h>
 
-#include "status.h"
-
 #define SSE_MAX		16	/* event streams at once */
 
 struct sse;
+struct webproxy;
 
 struct sse_set {
-	struct status	*st;
+	struct webproxy	*wp;
 	struct sse	*head;
 	size_t		 n;
 	bool		 stopping;
 };
 
-void	sse_init(struct sse_set *, struct status *st);
-/*
- * The response that streams to c, from the event after last_id (the
- * Last-Event-ID header, or NULL: from now).  NULL when SSE_MAX streams are
- * open or they stop (*full is then true), or out of memory.
- */
+void	sse_init(struct sse_set *, struct webproxy *wp);
+/* A stream for the request id; NULL with *full when SSE_MAX are open. */
 struct MHD_Response *sse_open(struct sse_set *, struct MHD_Connection *c,
-	    const char *last_id, bool *full);
-/* The earliest a stream has something to send, or next. */
-int64_t	sse_deadline(const struct sse_set *, int64_t next);
-/* Resumes the streams that have something to send at now. */
-void	sse_run(struct sse_set *, int64_t now);
-/* Stopping: every stream ends. */
-void	sse_stop(struct sse_set *);
+	    uint32_t id, bool *full);
+/* The daemon's next bytes for stream id; -1: out of memory (it ends). */
+int	sse_data(struct sse_set *, uint32_t id, const char *p, size_t len);
+/* Stream id ends once it has sent what it has. */
+void	sse_end(struct sse_set *, uint32_t id);
+void	sse_end_all(struct sse_set *);
+/* Streams open. */
+size_t	sse_count(const struct sse_set *);
 
 #endif

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <syslog.h>
 
 #include "log.h"
@@ -23,6 +24,12 @@ log_init(const char *progname, int verbosity)
 {
 	log_progname = progname;
 	log_level = verbosity;
+}
+
+bool
+log_is_syslog(void)
+{
+	return log_syslog != 0;
 }
 
 int

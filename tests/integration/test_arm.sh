@@ -145,6 +145,16 @@ remove_on_exit = yes
 external = $port
 internal = 8080
 CONF
+	# portkeeperd starts its web process (portkeeperd-web) with execv,
+	# which this host cannot do for an ARM program: qemu-user runs only
+	# the program it is given, and no binfmt_misc handler is registered
+	# here (a Pi runs it natively).  portkeeperd looks for it beside
+	# itself first, where qemu's /proc/self/exe points: a script there
+	# runs the package's own under qemu, the descriptors it is handed
+	# going through the exec.
+	printf '#!/bin/sh\nexec %s -cpu %s %s "$@"\n' "$qemu" "$cpu" \
+	    "$x/usr/libexec/portkeeper/portkeeperd-web" > "$x/usr/sbin/portkeeperd-web"
+	chmod +x "$x/usr/sbin/portkeeperd-web"
 	# ip netns exec and the script exec qemu, which runs the daemon: $!
 	# is the daemon.
 	printf '#!/bin/sh\nexec %s -cpu %s %s "$@"\n' "$qemu" "$cpu" \

@@ -85,6 +85,7 @@ has_all() {
 check "the package holds the programs, conffile, unit, man pages, completion and docs" \
     has_all /usr/bin/portkeeper /usr/sbin/portkeeperd \
     /usr/libexec/portkeeper/portkeeper-probe-server \
+    /usr/libexec/portkeeper/portkeeperd-web \
     /etc/portkeeper/portkeeper.conf "$UNIT" \
     /usr/share/man/man1/portkeeper.1.gz /usr/share/man/man8/portkeeperd.8.gz \
     /usr/share/man/man5/portkeeper.conf.5.gz \
