@@ -41,8 +41,14 @@
 #define FRONT_STOP_MS	3000
 /* How long stopping waits for forwards.conf to be saved (two fsyncs). */
 #define FRONT_SAVE_STOP_MS	5000
-/* After a web process that failed, the next one waits this long. */
+/*
+ * After a web process that failed, the next one waits this long, twice as
+ * long after each failure in a row, up to FRONT_RESPAWN_MAX_MS: one that
+ * cannot start (its program gone, say) is not tried again and again while
+ * a connection waits.
+ */
 #define FRONT_RESPAWN_MS	1000
+#define FRONT_RESPAWN_MAX_MS	60000
 /* How long a web process that closed the channel may take to exit. */
 #define FRONT_REAP_MS	1000
 /* Requests in flight at once: libmicrohttpd's connection limits' sum. */
@@ -75,6 +81,7 @@ struct front {
 	struct front_req	*reqs;
 	size_t			 nreqs;
 	int64_t			 respawn_at;
+	int64_t			 respawn_ms;	/* the next wait after a failure */
 	int64_t			 reap_at;	/* SIGKILL if not reaped */
 	bool			 stopping;
 };
@@ -277,6 +284,16 @@ front_req_free(struct front *f, struct front_req *r)
 	free(r);
 }
 
+static void
+front_backoff(struct front *f, int64_t now)
+{
+	if (f->respawn_ms < FRONT_RESPAWN_MS)
+		f->respawn_ms = FRONT_RESPAWN_MS;
+	f->respawn_at = now + f->respawn_ms;
+	f->respawn_ms = f->respawn_ms * 2 > FRONT_RESPAWN_MAX_MS ?
+	    FRONT_RESPAWN_MAX_MS : f->respawn_ms * 2;
+}
+
 /* What became of a web process that ended: logged, and reaped. */
 static void
 front_reaped(struct front *f, int status, int64_t now)
@@ -292,7 +309,7 @@ front_reaped(struct front *f, int status, int64_t now)
 			log_warnx("web: %s exited with status %d; it starts "
 			    "again at the next connection", FRONT_PROGRAM,
 			    WEXITSTATUS(status));
-		f->respawn_at = now + FRONT_RESPAWN_MS;
+		front_backoff(f, now);
 	}
 	f->pid = 0;
 }
@@ -527,6 +544,7 @@ front_dispatch(struct front *f, const struct chan_msg *m, int64_t now)
 	switch (m->type) {
 	case CHAN_READY:
 		f->ready = true;
+		f->respawn_ms = 0;
 		return 0;
 	case CHAN_REQ:
 		if (front_find(f, m->id) != NULL)
@@ -667,7 +685,12 @@ front_fds(struct front *f, int *fds, int max)
 	if (f->ch.fd != -1) {
 		if (n < max)
 			fds[n++] = f->ch.fd;
-	} else if (!f->stopping) {
+	} else if (!f->stopping && f->pid == 0 &&
+	    mono_ms() >= f->respawn_at) {
+		/*
+		 * Not while one ends or the next must wait: a connection
+		 * waiting would make poll return at once, again and again.
+		 */
 		if (f->unix_fd != -1 && n < max)
 			fds[n++] = f->unix_fd;
 		if (f->web_fd != -1 && n < max)
@@ -730,7 +753,7 @@ front_run(struct front *f, int64_t now)
 		front_reap(f, now);
 		if (!f->stopping && f->pid == 0 && now >= f->respawn_at &&
 		    front_pending(f) && front_spawn(f) == -1)
-			f->respawn_at = now + FRONT_RESPAWN_MS;
+			front_backoff(f, now);
 		return;
 	}
 	if (front_read(f, now) == -1) {
