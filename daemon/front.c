@@ -209,8 +209,13 @@ front_child(const char *prog, char *const argv[], const int fds[3])
 		if (tmp[i] == -1)
 			close(3 + i);
 	execv(prog, argv);
-	fprintf(stderr, "portkeeperd: cannot run %s: %s\n", prog,
-	    strerror(errno));
+	/*
+	 * write(2) alone: the daemon has threads, and one of them may have
+	 * held stdio's lock at the fork.  Its exit status, 127, is logged.
+	 */
+	(void)!write(STDERR_FILENO, "portkeeperd: cannot run ", 24);
+	(void)!write(STDERR_FILENO, prog, strlen(prog));
+	(void)!write(STDERR_FILENO, "\n", 1);
 	_exit(127);
 }
 

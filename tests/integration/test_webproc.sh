@@ -4,7 +4,7 @@
 # idle (PORTKEEPERD_WEB_IDLE_MS, 1.5 s here), started again by the next
 # connection on either socket, kept while an event stream is open or a
 # failed login is remembered, started again after it was killed, and
-# stopped with the daemon.  The daemon itself maps neither libmicrohttpd
+# stopped with the daemon; without it, a start with [web] fails.  The daemon itself maps neither libmicrohttpd
 # nor GnuTLS nor libcrypt.
 . "$(dirname "$0")/lib.sh"
 require_netns
@@ -88,6 +88,17 @@ kill "$PKD_PID"
 wait "$PKD_PID" 2>/dev/null
 check "SIGTERM stops the daemon and its web process" not kill -0 "$wp"
 check "... and removes the control socket" test ! -e "$SOCK"
+# Without its web program (a broken install): the start fails, saying so.
+mkdir -p "$T_WORK/bin"
+cp "$(dirname "$PORTKEEPER")/portkeeperd" "$T_WORK/bin/"
+ip netns exec "$PK_NET-pi" timeout 20 "$T_WORK/bin/portkeeperd" -f \
+    -c "$T_WORK/pk.conf" > "$T_WORK/broken.log" 2>&1
+rc=$?
+check "without portkeeperd-web beside it or in ../libexec/portkeeper, a start with [web] fails" \
+    [ "$rc" = 1 ]
+check "... naming the program it could not run" \
+    grep -q "cannot run $T_WORK/bin/portkeeperd-web" "$T_WORK/broken.log"
+[ "$rc" = 1 ] || sed 's/^/# broken: /' "$T_WORK/broken.log"
 if [ "$T_FAILED" != 0 ]; then
 	sed 's/^/# pkd: /' "$T_WORK/pkd.log" | tail -30
 fi
