@@ -28,7 +28,7 @@
 # request (nginx ignores it); after a warm-up of each server, ROUNDS rounds
 # alternate between the two and the median is reported, with the server's
 # CPU time per request (utime + stime from /proc/PID/stat, all nginx
-# processes), which depends less than req/s on what else the machine runs.
+# processes, or portkeeperd and portkeeperd-web), which depends less than req/s on what else the machine runs.
 # For the cost of authentication, one round each of GET /api/forwards/f1
 # (with the password, a small body) and GET /api/health (no password, 11
 # bytes).  VmRSS and VmHWM come from /proc/PID/status, once the forwards are
@@ -315,12 +315,13 @@ server_pids() {
 	if [ "$1" = nginx ]; then
 		echo "$NGINX_PID" $(pgrep -P "$NGINX_PID")
 	else
-		echo "$PKD_PID"
+		# The daemon and its web process, which serves the requests.
+		echo "$PKD_PID" $(pgrep -P "$PKD_PID" -x portkeeperd-web)
 	fi
 }
 # round NAME FILE URL HEADER: one wrk run; appends its summary, with the
 # server's CPU time over the run (all nginx processes, or the daemon's
-# threads), to WORK/res.FILE.
+# and its web process's threads), to WORK/res.FILE.
 round() {
 	local name=$1 file=$2 url=$3 hdr=$4 res rss hwm pids c0 c1
 	pids=$(server_pids "$file")
