@@ -515,6 +515,13 @@ http_web_start(struct http *h, const struct config_web *w, int fd)
 	return 0;
 }
 
+/* A stream's way to the daemon for more. */
+static void
+http_pull(void *arg, uint32_t id)
+{
+	webproxy_pull(((struct http *)arg)->wp, id);
+}
+
 struct http *
 http_start(const struct config *cfg, int unix_fd, int web_fd, int chan_fd)
 {
@@ -532,7 +539,7 @@ http_start(const struct config *cfg, int unix_fd, int web_fd, int chan_fd)
 		free(h);
 		return NULL;
 	}
-	sse_init(&h->sse, h->wp);
+	sse_init(&h->sse, http_pull, h);
 	if (unix_fd != -1) {
 		h->unix_l.h = h;
 		if (http_mhd_start(&h->unix_l, unix_fd, 0, 32, 32, NULL,

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "sse.h"
-#include "webproxy.h"
 
 struct sse {
 	struct sse_set		*set;
@@ -22,10 +21,11 @@ struct sse {
 };
 
 void
-sse_init(struct sse_set *set, struct webproxy *wp)
+sse_init(struct sse_set *set, void (*pull)(void *, uint32_t), void *arg)
 {
 	memset(set, 0, sizeof(*set));
-	set->wp = wp;
+	set->pull = pull;
+	set->pull_arg = arg;
 }
 
 static struct sse *
@@ -64,7 +64,7 @@ sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		if (!s->asked) {
 			s->asked = true;
-			webproxy_pull(s->set->wp, s->id);
+			s->set->pull(s->set->pull_arg, s->id);
 		}
 		/* Nothing to say: park the connection until there is. */
 		MHD_suspend_connection(s->c);

@@ -1,7 +1,7 @@
 /*
  * Event streams (GET /api/events) in portkeeperd-web: each is a suspended
  * connection that the daemon's bytes (sse_cursor.c makes them) resume.
- * When a stream has sent all it had it asks for more (webproxy_pull), and
+ * When a stream has sent all it had it asks for more (its set's pull), and
  * stays parked until they come: the daemon sends them when an event came,
  * the status changed or a keep-alive is due.
  */
@@ -16,16 +16,17 @@
 #define SSE_MAX		16	/* event streams at once */
 
 struct sse;
-struct webproxy;
 
 struct sse_set {
-	struct webproxy	*wp;
+	/* Asks the daemon for stream id's next bytes (webproxy_pull). */
+	void		(*pull)(void *arg, uint32_t id);
+	void		*pull_arg;
 	struct sse	*head;
 	size_t		 n;
 	bool		 stopping;
 };
 
-void	sse_init(struct sse_set *, struct webproxy *wp);
+void	sse_init(struct sse_set *, void (*pull)(void *, uint32_t), void *arg);
 /* A stream for the request id; NULL with *full when SSE_MAX are open. */
 struct MHD_Response *sse_open(struct sse_set *, struct MHD_Connection *c,
 	    uint32_t id, bool *full);
