@@ -1,9 +1,10 @@
 #!/bin/bash
-# portkeeperd once under valgrind, through what it does in a day: forwards
-# made, the web API (status, a forward added and removed, bad JSON, a wrong
-# password, the page, metrics, the event stream, the doctor), a router
-# restart, a WAN address change, SIGHUP, SIGUSR1, and SIGTERM with a
-# diagnosis and password checks still running.  Zero errors and zero leaks.
+# portkeeperd and its web process once under valgrind, through what it does
+# in a day: forwards made, the web API (status, a forward added and
+# removed, bad JSON, a wrong password, the page, metrics, the event stream,
+# the doctor), a router restart, a WAN address change, SIGHUP, SIGUSR1,
+# and SIGTERM with a diagnosis and password checks still running.  Zero
+# errors and zero leaks.
 . "$(dirname "$0")/lib.sh"
 require_netns
 PKD=${PORTKEEPERD:-$(dirname "$PORTKEEPER")/portkeeperd}
@@ -33,10 +34,13 @@ htpasswd = $T_WORK/htpasswd
 external = 8080
 CONF
 
+# Its web process (portkeeperd-web, which serves the API) too, each
+# process's report in a file of its own; not the shells a hook would run.
 ip netns exec "$PK_NET-pi" valgrind -q --leak-check=full \
     --show-leak-kinds=definite,indirect,possible \
     --errors-for-leak-kinds=definite,indirect,possible --error-exitcode=9 \
-    --log-file="$T_WORK/vg.log" \
+    --trace-children=yes --trace-children-skip='*/sh,*/bash,*/dash' \
+    --log-file="$T_WORK/vg.%p.log" \
     "$PKD" -f -v -c "$T_WORK/conf" > "$T_WORK/pkd.log" 2>&1 &
 VG_PID=$!
 
@@ -96,8 +100,12 @@ check "event stream carried events" grep -q '^event: ' "$T_WORK/sse"
 check "a diagnosis in flight at SIGTERM is answered" \
     grep -q '"stopping"\|"verdict"' "$T_WORK/doc"
 check "valgrind: no error and no leak (exit $rc)" [ "$rc" = 0 ]
-if [ "$rc" != 0 ]; then
-	sed 's/^/# /' "$T_WORK/vg.log" | head -60
+nvg=$(ls "$T_WORK"/vg.*.log | wc -l)
+check "... in the daemon and its web process ($nvg reports, each empty)" \
+    eval '[ "$nvg" -ge 2 ] && ! grep -q . "$T_WORK"/vg.*.log'
+check "... which ended by itself, not killed" not grep -q 'portkeeperd-web was killed\|exited with status' "$T_WORK/pkd.log"
+if [ "$T_FAILED" != 0 ]; then
+	cat "$T_WORK"/vg.*.log | sed 's/^/# /' | head -60
 	tail -20 "$T_WORK/pkd.log" | sed 's/^/# /'
 fi
 exit $T_FAILED
