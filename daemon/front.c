@@ -570,16 +570,36 @@ front_dispatch(struct front *f, const struct chan_msg *m, int64_t now)
 	}
 }
 
+/*
+ * Answers waiting to be written past this, the daemon reads no more
+ * requests: the web process reads the answers (a 40 KB status document
+ * each, with 100 forwards) slower than the daemon makes them, and without
+ * a bound the channel's buffer grew to hold 64 of them, and kept its size.
+ */
+#define FRONT_OUT_HIGH	(256 * 1024)
+
+static bool
+front_backlog(const struct front *f)
+{
+	return f->ch.out_len - f->ch.out_off > FRONT_OUT_HIGH;
+}
+
 /* Reads and handles what the web process sent; -1: it is gone. */
 static int
 front_read(struct front *f, int64_t now)
 {
 	struct chan_msg m;
-	int rc = 0, got;
+	int rc = 0, got = 0;
 
-	while (rc != -1 && (got = chan_read(&f->ch)) == 1)
-		while (rc != -1 && (rc = chan_next(&f->ch, &m)) == 1)
+	/* What was read before and left for a backlog goes first. */
+	for (;;) {
+		while (rc != -1 && !front_backlog(f) &&
+		    (rc = chan_next(&f->ch, &m)) == 1)
 			rc = front_dispatch(f, &m, now);
+		if (rc == -1 || front_backlog(f) ||
+		    (got = chan_read(&f->ch)) != 1)
+			break;
+	}
 	if (rc == -1) {
 		log_warnx("web: %s broke the channel's protocol; stopping it",
 		    FRONT_PROGRAM);
@@ -706,11 +726,14 @@ front_fds(struct front *f, int *fds, int max)
 	return n;
 }
 
-bool
-front_pollout(const struct front *f, int fd)
+short
+front_events(const struct front *f, int fd)
 {
-	return f != NULL && fd != -1 && fd == f->ch.fd &&
-	    chan_want_write(&f->ch);
+	if (f == NULL || fd == -1 || fd != f->ch.fd)
+		return POLLIN;
+	if (!chan_want_write(&f->ch))
+		return POLLIN;
+	return front_backlog(f) ? POLLOUT : POLLIN | POLLOUT;
 }
 
 int64_t

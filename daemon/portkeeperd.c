@@ -853,8 +853,7 @@ loop(struct pkd *d)
 		n += napi;
 		for (i = 0; i < n; i++) {
 			pfd[i].fd = fds[i];
-			pfd[i].events = POLLIN |
-			    (front_pollout(d->front, fds[i]) ? POLLOUT : 0);
+			pfd[i].events = front_events(d->front, fds[i]);
 			pfd[i].revents = 0;
 		}
 		rc = poll(pfd, (nfds_t)n, ms_until(next));

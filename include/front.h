@@ -30,8 +30,12 @@ void		 front_stop(struct front *);
 /* After a reload: the web process rereads its part of the file. */
 void		 front_reload(struct front *, const struct config_web *old);
 int		 front_fds(struct front *, int *fds, int max);
-/* Whether fd (one of front_fds') has something to write: POLLOUT. */
-bool		 front_pollout(const struct front *, int fd);
+/*
+ * The poll events for fd, one of the loop's: POLLIN, and for the channel
+ * POLLOUT when it has something to write, without POLLIN while it waits
+ * for a backlog of answers to drain (then it reads no more requests).
+ */
+short		 front_events(const struct front *, int fd);
 int64_t		 front_deadline(struct front *, int64_t now);
 void		 front_run(struct front *, int64_t now);
 
