@@ -64,7 +64,6 @@ struct front_req {
 	bool			 stream;	/* GET /api/events, answered */
 	bool			 pulled;	/* the stream wants more */
 	struct sse_cursor	 cur;
-	struct front		*f;
 	struct front_req	*next;
 };
 
@@ -461,7 +460,6 @@ front_new_req(struct front *f, const struct chan_msg *m)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return -1;
 	r->id = m->id;
-	r->f = f;
 	r->ar.method = chan_strdup(&m->f[CHAN_RQ_METHOD]);
 	r->ar.url = chan_strdup(&m->f[CHAN_RQ_URL]);
 	r->ar.body = chan_strdup(&m->f[CHAN_RQ_BODY]);
